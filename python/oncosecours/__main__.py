@@ -1,0 +1,3 @@
+from oncosecours.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""``oncosecours user ...``: create the first administrator, then the team."""
+
+from __future__ import annotations
+
+import argparse
+
+from oncosecours.commands._common import actor, add_common, emit, open_store, read_pin
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("user", help="utilisateurs et rôles")
+    sub = parser.add_subparsers(dest="user_command", metavar="ACTION")
+
+    init = sub.add_parser("init", help="créer le premier administrateur d'une base vide")
+    add_common(init, user=False)
+    init.add_argument("--initials", required=True, help="initiales de l'administrateur")
+    init.add_argument("--name", required=True, help="nom complet")
+    init.set_defaults(handler=_init)
+
+    add = sub.add_parser("add", help="créer un utilisateur (administrateur seulement)")
+    add_common(add)
+    add.add_argument("--initials", required=True, help="initiales du nouvel utilisateur")
+    add.add_argument("--name", required=True, help="nom complet")
+    add.add_argument(
+        "--role",
+        required=True,
+        help="prescripteur, pharmacien, préparateur, infirmier ou administrateur",
+    )
+    add.add_argument("--pin", help="code PIN du nouvel utilisateur (sinon demandé)")
+    add.set_defaults(handler=_add)
+
+    listing = sub.add_parser("list", help="lister les utilisateurs")
+    add_common(listing, user=False)
+    listing.set_defaults(handler=_list)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from oncosecours.services.users import bootstrap_admin
+
+    conn = open_store(args)
+    admin = bootstrap_admin(conn, args.initials, args.name, read_pin(args.initials))
+    emit(args, admin.__dict__, f"Administrateur {admin.initials} ({admin.name}) créé.")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from oncosecours.services.users import create_user
+
+    conn = open_store(args)
+    admin = actor(args, conn)
+    pin = args.pin or read_pin(args.initials)
+    user = create_user(conn, admin, args.initials, args.name, args.role, pin)
+    emit(args, user.__dict__, f"Utilisateur {user.initials} ({user.name}, {user.role}) créé.")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    conn = open_store(args)
+    rows = [
+        dict(r)
+        for r in conn.execute("SELECT initials, name, role, active FROM users ORDER BY initials")
+    ]
+    text = "\n".join(f"{r['initials']:<8} {r['role']:<15} {r['name']}" for r in rows) or (
+        "Aucun utilisateur."
+    )
+    emit(args, rows, text)
+    return 0

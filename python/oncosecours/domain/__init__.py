@@ -1,0 +1,1 @@
+"""The functional core: pure, fast to import, no I/O, no pandas."""

@@ -1,0 +1,1 @@
+"""One function per user action: role check -> domain -> one store transaction -> audit event."""

@@ -1,0 +1,207 @@
+"""The hospital's settings (`établissement`), loaded from TOML and validated at load.
+
+The shipped ``etablissement.toml`` documents every key and its default; a hospital copy overrides
+what it names. Unknown keys, wrong types and out-of-range values are refused in French.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from oncosecours.domain.errors import OncoError
+from oncosecours.resources import shipped
+
+ENV_VAR = "ONCOSECOURS_SETTINGS"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Type and allowed values of one key."""
+
+    kind: type
+    check: Callable[[Any], bool] = lambda _v: True
+    expected: str = ""
+
+
+def _choice(*values: str) -> Rule:
+    return Rule(str, lambda v: v in values, "une valeur parmi " + ", ".join(values))
+
+
+def _between(low: float, high: float, kind: type = float) -> Rule:
+    return Rule(kind, lambda v: low <= v <= high, f"une valeur entre {low:g} et {high:g}")
+
+
+def _les_codes(values: list) -> bool:
+    return all(
+        isinstance(v, str) and len(v) == 7 and v[0] == "I" and v[1:].isdigit() for v in values
+    )
+
+
+SCHEMA: dict[str, dict[str, Rule]] = {
+    "etablissement": {
+        "nom": Rule(str, bool, "un texte non vide"),
+        "pharmacie": Rule(str, bool, "un texte non vide"),
+        "adresse": Rule(str, bool, "un texte non vide"),
+        "telephone": Rule(str),
+        "logo": Rule(str),
+        "mention_mode_degrade": Rule(str, bool, "un texte non vide"),
+    },
+    "dosage": {
+        "formule_surface": _choice("dubois", "mosteller", "boyd", "haycock", "gehan_george"),
+        "surface_max_m2": _between(0, 4),
+        "formule_renale": _choice("cockcroft_gault", "ckd_epi_2021", "ckd_epi_2009", "mdrd"),
+        "poids_clairance": _choice("actual", "ideal", "adjusted"),
+        "methode_carboplatine": _choice("calvert", "chatelut"),
+        "dfg_max_calvert": _between(60, 200),
+        "pas_arrondi_mg": _between(0, 100),
+        "standardisation": _choice("aucun", "arrondi_superieur", "arrondi_inferieur"),
+        "tolerance_ecart_dose_pct": _between(0, 50),
+        "anciennete_max_creatinine_jours": _between(0, 365, int),
+        "variation_poids_alerte_pct": _between(1, 50),
+        "surface_alerte_m2": _between(1, 4),
+    },
+    "production": {
+        "tolerance_gravimetrique_pct": _between(0.5, 20),
+        "format_ordonnancier": Rule(
+            str, lambda v: "{numero" in v, "un format contenant {numero} (ex. {annee}-{numero:06d})"
+        ),
+        "remise_a_zero_annuelle": Rule(bool),
+    },
+    "sauvegardes": {"seuil_anciennete_jours": _between(0, 365, int)},
+    "codes_les": {"codes": Rule(list, _les_codes, "une liste de codes I + 6 chiffres")},
+    "copie_secours": {
+        "dossier": Rule(str),
+        "instantanes_conserves": _between(1, 3650, int),
+    },
+}
+
+
+class Section(Mapping[str, Any]):
+    """One read-only settings section; keys are also attributes (``settings.dosage.formule_surface``)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class Settings(Mapping[str, Section]):
+    """All sections, validated; ``source`` says which file overrode the defaults."""
+
+    def __init__(self, sections: dict[str, dict[str, Any]], source: Path | None) -> None:
+        self._sections = {name: Section(values) for name, values in sections.items()}
+        self.source = source
+
+    def __getitem__(self, name: str) -> Section:
+        return self._sections[name]
+
+    def __getattr__(self, name: str) -> Section:
+        try:
+            return self._sections[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self):
+        return iter(self._sections)
+
+    def __len__(self) -> int:
+        return len(self._sections)
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: dict(section) for name, section in self._sections.items()}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise OncoError("Fichier de paramètres introuvable", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise OncoError(f"Fichier de paramètres illisible : {exc}", file=str(path)) from None
+
+
+def _validate(raw: dict[str, Any], path: Path) -> None:
+    for section, values in raw.items():
+        if section not in SCHEMA:
+            raise OncoError(
+                f"Section inconnue [{section}] (sections connues : {', '.join(SCHEMA)})",
+                file=str(path),
+            )
+        if not isinstance(values, dict):
+            raise OncoError(f"[{section}] doit être une section", file=str(path))
+        for key, value in values.items():
+            rule = SCHEMA[section].get(key)
+            where = f"{section}.{key}"
+            if rule is None:
+                raise OncoError(
+                    f"Clé inconnue « {key} » dans [{section}] "
+                    f"(clés connues : {', '.join(SCHEMA[section])})",
+                    file=str(path),
+                    field=where,
+                )
+            ok_type = isinstance(value, rule.kind) and not (
+                rule.kind in (int, float) and isinstance(value, bool)
+            )
+            if rule.kind is float and isinstance(value, int) and not isinstance(value, bool):
+                ok_type = True
+            if not ok_type:
+                raise OncoError(
+                    f"Type incorrect pour {where} : {value!r} (attendu {_kind_fr(rule.kind)})",
+                    file=str(path),
+                    field=where,
+                )
+            if not rule.check(value):
+                raise OncoError(
+                    f"Valeur hors bornes pour {where} : {value!r} (attendu {rule.expected})",
+                    file=str(path),
+                    field=where,
+                )
+
+
+def _kind_fr(kind: type) -> str:
+    return {
+        str: "un texte",
+        int: "un entier",
+        float: "un nombre",
+        bool: "true ou false",
+        list: "une liste",
+    }[kind]
+
+
+def default_path() -> Path:
+    return shipped("etablissement.toml")
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Defaults from the shipped file, overridden by ``path`` or ``$ONCOSECOURS_SETTINGS``."""
+    defaults_path = default_path()
+    merged = _read(defaults_path)
+    _validate(merged, defaults_path)
+    chosen = path or os.environ.get(ENV_VAR)
+    source = None
+    if chosen:
+        source = Path(chosen)
+        override = _read(source)
+        _validate(override, source)
+        for section, values in override.items():
+            merged.setdefault(section, {}).update(values)
+    return Settings(merged, source)

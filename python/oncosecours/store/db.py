@@ -1,0 +1,123 @@
+"""Opening the store, forward migrations, and the one-transaction unit of work.
+
+Every write goes through :func:`transaction`: ``BEGIN IMMEDIATE`` so that concurrent processes
+queue instead of failing half-way, and a rollback on any exception so a refusal writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from oncosecours.domain.errors import OncoError
+from oncosecours.resources import shipped
+
+ENV_VAR = "ONCOSECOURS_STORE"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+AFTER_COMMIT: list[Callable[[sqlite3.Connection], None]] = []
+"""Hooks run after each committed write (the second copy registers itself here)."""
+
+
+def default_store_path() -> Path:
+    """``$ONCOSECOURS_STORE``, else ``oncosecours.sqlite`` beside the workbook."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else shipped("workbook", "oncosecours.sqlite")
+
+
+def resolve(path: str | os.PathLike | None) -> Path:
+    return Path(path) if path else default_store_path()
+
+
+def _migration_files() -> list[tuple[int, Path]]:
+    files = []
+    for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        files.append((int(path.name[:4]), path))
+    return files
+
+
+def schema_version() -> int:
+    """The version this code expects (the highest migration shipped)."""
+    files = _migration_files()
+    return files[-1][0] if files else 0
+
+
+def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
+    """Open (and migrate) the store. Autocommit mode: transactions are explicit."""
+    target = resolve(path)
+    if not create and not target.exists():
+        raise OncoError("Base introuvable", file=str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(target, isolation_level=None, timeout=30.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        raise OncoError(
+            f"La base n'est pas une base OncoSecours lisible : {exc}", file=str(target)
+        ) from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply every migration newer than ``PRAGMA user_version``, each in its own transaction."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    newest = schema_version()
+    if current > newest:
+        raise OncoError(
+            f"Base créée par une version plus récente d'OncoSecours (schéma {current}, "
+            f"ce programme connaît {newest})"
+        )
+    for version, path in _migration_files():
+        if version <= current:
+            continue
+        script = path.read_text(encoding="utf-8")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+                conn.execute("ROLLBACK")  # another process migrated meanwhile
+                continue
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements (``executescript`` would commit on its own)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            if statement and not all(
+                part.strip().startswith("--") or not part.strip() for part in statement.splitlines()
+            ):
+                yield statement
+            buffer = ""
+    if buffer.strip() and not buffer.strip().startswith("--"):
+        yield buffer
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction; rolled back on any exception, hooks run after commit."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    for hook in AFTER_COMMIT:
+        hook(conn)
