@@ -1,0 +1,546 @@
+"""Pure rules of production: ordonnancier numbers, use-by times, lots, gravimetry, administration.
+
+Standard library only, no I/O. Every refusal is an :class:`OncoError` with a rule code and the
+values that made it fire; nothing is clamped or rounded silently. Times are timezone-aware
+``datetime`` values (a naive time is read as local time).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from oncosecours.domain.errors import OncoError
+
+# --- times ------------------------------------------------------------------------------------
+
+
+def aware(moment: datetime) -> datetime:
+    """The same moment with a time zone (a naive time is local time)."""
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 with offset, to the second (the store's timestamp format)."""
+    return aware(moment).isoformat(timespec="seconds")
+
+
+_DT_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %Hh%M")
+
+
+def parse_datetime(value: object, field: str, *, day: date | None = None) -> datetime:
+    """A date and time: ISO (``2026-03-02T14:05``, ``2026-03-02 14:05``, with or without offset),
+    French (``02/03/2026 14:05``) or a bare ``14:05`` / ``14h05`` on ``day``."""
+    if isinstance(value, datetime):
+        return aware(value)
+    text = str(value or "").strip()
+    bare = re.fullmatch(r"(\d{1,2})[:hH](\d{2})", text)
+    if bare and day is not None:
+        hour, minute = int(bare.group(1)), int(bare.group(2))
+        if hour < 24 and minute < 60:
+            return aware(datetime.combine(day, time(hour, minute)))
+    try:
+        return aware(datetime.fromisoformat(text))
+    except ValueError:
+        pass
+    for fmt in _DT_FORMATS:
+        try:
+            return aware(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    raise OncoError(
+        f"Date et heure invalides : {text!r} (attendu AAAA-MM-JJ HH:MM ou JJ/MM/AAAA HH:MM"
+        + (" ou HH:MM" if day is not None else "")
+        + ")",
+        field=field,
+    )
+
+
+def parse_expiry(value: object, field: str = "péremption") -> date:
+    """A lot's expiry: ``AAAA-MM-JJ``, ``JJ/MM/AAAA``, or a month ``MM/AAAA`` / ``AAAA-MM`` (the
+    lot is then valid to the last day of that month, as printed on vials)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    try:
+        if re.fullmatch(r"\d{1,2}/\d{4}", text):
+            month, year = (int(p) for p in text.split("/"))
+            return date(year, month, calendar.monthrange(year, month)[1])
+        if re.fullmatch(r"\d{4}-\d{1,2}", text):
+            year, month = (int(p) for p in text.split("-"))
+            return date(year, month, calendar.monthrange(year, month)[1])
+        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
+            day, month, year = (int(p) for p in text.split("/"))
+            return date(year, month, day)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise OncoError(
+        f"Date de péremption invalide : {text!r} (attendu AAAA-MM-JJ, JJ/MM/AAAA ou MM/AAAA)",
+        field=field,
+    )
+
+
+def end_of_day(day: date, tz_like: datetime) -> datetime:
+    """The first instant after ``day`` in the time zone of ``tz_like`` (a lot is good all day)."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=aware(tz_like).tzinfo)
+
+
+def fr_datetime(moment: datetime) -> str:
+    """``02/03/2026 à 14:05``."""
+    return aware(moment).strftime("%d/%m/%Y à %H:%M")
+
+
+# --- ordonnancier numbers -----------------------------------------------------------------------
+
+CONTINUOUS_SCOPE = "continu"
+"""Scope of the numbering when it does not restart each year."""
+
+
+def ordonnancier_scope(year: int, yearly_reset: bool) -> str:
+    """The series a number belongs to: the year when numbering restarts yearly, else one series."""
+    return str(year) if yearly_reset else CONTINUOUS_SCOPE
+
+
+def check_ordonnancier_format(fmt: str, yearly_reset: bool) -> None:
+    """Refuse a format that cannot be applied, or that would repeat numbers across years."""
+    try:
+        fmt.format(annee=2026, numero=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise OncoError(
+            f"Format d'ordonnancier inutilisable : {fmt!r} ({exc}) ; "
+            "champs permis : {annee} et {numero}",
+            field="production.format_ordonnancier",
+            rule="ORDONNANCIER_FORMAT",
+        ) from None
+    if "{numero" not in fmt:
+        raise OncoError(
+            f"Format d'ordonnancier sans {{numero}} : {fmt!r}",
+            field="production.format_ordonnancier",
+            rule="ORDONNANCIER_FORMAT",
+        )
+    if yearly_reset and "{annee" not in fmt:
+        raise OncoError(
+            f"Numérotation remise à zéro chaque année mais le format {fmt!r} ne contient pas "
+            "{annee} : les numéros se répéteraient d'une année à l'autre",
+            field="production.format_ordonnancier",
+            rule="ORDONNANCIER_FORMAT",
+        )
+
+
+def format_ordonnancier(fmt: str, year: int, number: int) -> str:
+    """``format_ordonnancier("{annee}-{numero:06d}", 2026, 123) == "2026-000123"``."""
+    if number < 1:
+        raise OncoError(f"Numéro d'ordonnancier impossible : {number}", rule="ORDONNANCIER")
+    check_ordonnancier_format(fmt, False)
+    return fmt.format(annee=year, numero=number)
+
+
+# --- use-by time ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UseBy:
+    """The bag's use-by time and what set it (French, for the fiche and the label)."""
+
+    at: datetime
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"at": iso(self.at), "reason": self.reason}
+
+
+def _hours(value: float) -> str:
+    return f"{value:g} h"
+
+
+def compute_use_by(
+    prepared_at: datetime,
+    stability_diluted_h: float | None,
+    components: Iterable[tuple[str, datetime]] = (),
+    *,
+    molecule: str = "la molécule",
+) -> UseBy:
+    """Earliest of (preparation + stability after dilution) and each component's own limit.
+
+    ``components`` are (label, limit) pairs, e.g. a leftover vial opened earlier whose limit is
+    its opening time plus its stability after reconstitution. A missing or non-positive
+    stability is refused (rule STABILITE): the use-by time is never guessed.
+    """
+    prepared_at = aware(prepared_at)
+    if stability_diluted_h is None or (
+        isinstance(stability_diluted_h, float) and math.isnan(stability_diluted_h)
+    ):
+        raise OncoError(
+            f"Stabilité après dilution inconnue pour {molecule} : la date limite d'utilisation "
+            "ne peut pas être calculée",
+            rule="STABILITE",
+            field="stabilité",
+            hint="Saisir la stabilité (heures) avec sa source en justification",
+        )
+    if stability_diluted_h <= 0:
+        raise OncoError(
+            f"Stabilité après dilution impossible pour {molecule} : {stability_diluted_h:g} h",
+            rule="STABILITE",
+            field="stabilité",
+        )
+    best = UseBy(
+        prepared_at + timedelta(hours=stability_diluted_h),
+        f"stabilité de {molecule} après dilution : {_hours(stability_diluted_h)}",
+    )
+    for label, limit in components:
+        limit = aware(limit)
+        if limit < best.at:
+            best = UseBy(limit, f"limite du composant {label} ({fr_datetime(limit)})")
+    return best
+
+
+# --- lots ----------------------------------------------------------------------------------------
+
+LOT_KINDS = {"flacon": "flacon", "diluant": "diluant"}
+_LOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/\-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A lot used in a preparation: a vial product or the diluent."""
+
+    kind: str  # 'flacon' | 'diluant'
+    component: str  # product or diluent name, as on the fiche
+    lot: str
+    expiry: date
+    quantity: int = 1
+    product_id: int | None = None
+    opened_at: datetime | None = None  # leftover (reliquat) vial opened before this preparation
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["expiry"] = self.expiry.isoformat()
+        data["opened_at"] = iso(self.opened_at) if self.opened_at else None
+        return data
+
+
+def parse_lot(raw: Mapping | Lot, index: int = 0) -> Lot:
+    """A lot from a mapping (keys: kind, component, lot, expiry, quantity, product_id, opened_at)."""
+    if isinstance(raw, Lot):
+        raw = raw.as_dict()
+    where = f"lot n° {index + 1}"
+    kind = str(raw.get("kind") or "").strip()
+    if kind not in LOT_KINDS:
+        raise OncoError(
+            f"Nature de lot inconnue : {kind!r} (attendu flacon ou diluant)", field=where
+        )
+    component = str(raw.get("component") or "").strip()
+    if not component:
+        raise OncoError("Le produit du lot est obligatoire", field=where)
+    number = str(raw.get("lot") or "").strip()
+    if not _LOT_RE.match(number):
+        raise OncoError(
+            f"Numéro de lot invalide : {number!r} (1 à 40 lettres, chiffres, espace . _ / -)",
+            field=where,
+        )
+    quantity = raw.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        try:
+            quantity = int(str(quantity))
+        except ValueError:
+            quantity = 0
+        if quantity < 1:
+            raise OncoError(
+                f"Quantité invalide : {raw.get('quantity')!r} (entier ≥ 1)", field=where
+            )
+    product_id = raw.get("product_id")
+    opened = raw.get("opened_at")
+    return Lot(
+        kind=kind,
+        component=component,
+        lot=number,
+        expiry=parse_expiry(raw.get("expiry"), field=f"{where} : péremption"),
+        quantity=quantity,
+        product_id=int(product_id) if product_id not in (None, "") else None,
+        opened_at=parse_datetime(opened, f"{where} : ouverture") if opened else None,
+    )
+
+
+def parse_lot_text(text: str, index: int = 0) -> Lot:
+    """The CLI form ``flacon:NOM:LOT:PEREMPTION[:QUANTITE]`` (``diluant:NaCl 0,9 %:L123:06/2027``)."""
+    parts = [p.strip() for p in text.split(":")]
+    if len(parts) not in (4, 5):
+        raise OncoError(
+            f"Lot illisible : {text!r} (attendu nature:produit:lot:péremption[:quantité], "
+            "ex. flacon:Oxaliplatine 100 mg:AB123:06/2027:2)",
+            field=f"lot n° {index + 1}",
+        )
+    raw = {"kind": parts[0], "component": parts[1], "lot": parts[2], "expiry": parts[3]}
+    if len(parts) == 5:
+        raw["quantity"] = parts[4]
+    return parse_lot(raw, index)
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def check_lots(
+    lots: Sequence[Lot],
+    required: Sequence[tuple[str, str]],
+    prepared_at: datetime,
+    use_by: datetime,
+) -> None:
+    """Refuse (all problems in one message) missing, unknown, expired or too-short lots.
+
+    ``required`` lists (kind, component) pairs the plan uses: each needs at least one lot, and
+    each lot must name one of them. A lot is good through its expiry day; it is refused when
+    already expired at preparation (rule LOT_PERIME) or expiring before the bag's use-by time
+    (rule LOT_PEREMPTION_AVANT_POCHE).
+    """
+    if not lots:
+        raise OncoError(
+            "Aucun lot saisi : le numéro de lot et la péremption de chaque flacon et du diluant "
+            "sont obligatoires",
+            rule="LOTS_MANQUANTS",
+            field="lots",
+        )
+    problems: list[str] = []
+    rules: list[str] = []
+    wanted = {(kind, _fold(name)): name for kind, name in required}
+    seen: set[tuple[str, str]] = set()
+    for lot in lots:
+        key = (lot.kind, _fold(lot.component))
+        if key not in wanted:
+            names = ", ".join(f"{k} « {n} »" for (k, _), n in wanted.items()) or "aucun"
+            problems.append(
+                f"{lot.kind} « {lot.component} » (lot {lot.lot}) n'est pas dans la préparation "
+                f"(attendus : {names})"
+            )
+            rules.append("LOT_INCONNU")
+            continue
+        seen.add(key)
+        limit = end_of_day(lot.expiry, prepared_at)
+        if limit <= aware(prepared_at):
+            problems.append(
+                f"lot {lot.lot} de {lot.component} périmé le {lot.expiry:%d/%m/%Y} "
+                f"(préparation le {fr_datetime(prepared_at)})"
+            )
+            rules.append("LOT_PERIME")
+        elif limit < aware(use_by):
+            problems.append(
+                f"lot {lot.lot} de {lot.component} périmé le {lot.expiry:%d/%m/%Y}, avant la "
+                f"date limite d'utilisation de la poche ({fr_datetime(use_by)})"
+            )
+            rules.append("LOT_PEREMPTION_AVANT_POCHE")
+    for key, name in wanted.items():
+        if key not in seen:
+            problems.append(f"lot manquant pour le {key[0]} « {name} »")
+            rules.append("LOTS_MANQUANTS")
+    if problems:
+        raise OncoError(
+            "Lots refusés : " + " ; ".join(problems),
+            rule=rules[0] if len(set(rules)) == 1 else ",".join(dict.fromkeys(rules)),
+            field="lots",
+        )
+
+
+def leftover_limits(
+    lots: Sequence[Lot], stability_reconst_h: float | None, molecule: str
+) -> list[tuple[str, datetime]]:
+    """Each opened (leftover) vial's limit: opening time + stability after reconstitution."""
+    limits = []
+    for lot in lots:
+        if lot.opened_at is None:
+            continue
+        if not stability_reconst_h or stability_reconst_h <= 0:
+            raise OncoError(
+                f"Reliquat {lot.component} (lot {lot.lot}) : stabilité après reconstitution "
+                f"inconnue pour {molecule}, son usage ne peut pas être daté",
+                rule="STABILITE",
+                field="lots",
+            )
+        limits.append(
+            (
+                f"{lot.component} lot {lot.lot} ouvert le {fr_datetime(lot.opened_at)}",
+                aware(lot.opened_at) + timedelta(hours=stability_reconst_h),
+            )
+        )
+    return limits
+
+
+# --- gravimetric control ---------------------------------------------------------------------------
+
+
+def weight_window(target_g: float, tolerance_pct: float) -> tuple[float, float]:
+    """The accepted weights around the target (not rounded)."""
+    if target_g is None or target_g <= 0:
+        raise OncoError(f"Poids cible impossible : {target_g!r} g", rule="GRAVIMETRIE")
+    if tolerance_pct is None or tolerance_pct <= 0:
+        raise OncoError(f"Tolérance impossible : {tolerance_pct!r} %", rule="GRAVIMETRIE")
+    delta = target_g * tolerance_pct / 100
+    return target_g - delta, target_g + delta
+
+
+@dataclass(frozen=True)
+class Gravimetry:
+    measured_g: float
+    target_g: float
+    min_g: float
+    max_g: float
+    deviation_pct: float
+    within: bool
+
+    def message(self) -> str:
+        verdict = "dans la tolérance" if self.within else "HORS TOLÉRANCE"
+        return (
+            f"poids mesuré {self.measured_g:g} g pour une cible de {self.target_g:.1f} g "
+            f"(écart {self.deviation_pct:+.1f} %, accepté de {self.min_g:.1f} à "
+            f"{self.max_g:.1f} g) : {verdict}"
+        )
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "message": self.message()}
+
+
+def gravimetric_check(
+    measured_g: object, target_g: float, min_g: float, max_g: float
+) -> Gravimetry:
+    """Compare the measured weight of the finished bag with the window printed on the fiche."""
+    if isinstance(measured_g, bool) or not isinstance(measured_g, (int, float)):
+        raise OncoError(f"Poids mesuré non numérique : {measured_g!r}", field="poids mesuré")
+    measured = float(measured_g)
+    if math.isnan(measured) or measured <= 0 or measured > 20000:
+        raise OncoError(
+            f"Poids mesuré impossible : {measured_g!r} g (attendu entre 0 et 20 000 g)",
+            field="poids mesuré",
+        )
+    if target_g is None or target_g <= 0:
+        raise OncoError(
+            f"Poids cible inconnu ({target_g!r}) : contrôle gravimétrique impossible",
+            rule="GRAVIMETRIE",
+        )
+    deviation = (measured - target_g) / target_g * 100
+    return Gravimetry(measured, target_g, min_g, max_g, deviation, min_g <= measured <= max_g)
+
+
+# --- which lines the pharmacy prepares --------------------------------------------------------
+
+ORAL_ROUTES = {"PO", "PER OS", "ORAL", "ORALE", "VO"}
+
+
+def needs_preparation(line_type: int | None, route: str | None, molecule_id: int | None) -> bool:
+    """Anticancer lines (type 1) of a molecule, by any route but the oral one, are compounded."""
+    if line_type != 1 or molecule_id is None:
+        return False
+    return (route or "").strip().upper() not in ORAL_ROUTES
+
+
+# --- administration -------------------------------------------------------------------------
+
+INCIDENT_KINDS = {
+    "arret": "arrêt de la perfusion",
+    "extravasation": "extravasation",
+    "reaction": "réaction",
+}
+_INCIDENT_ALIASES = {"arrêt": "arret", "stop": "arret", "stopped": "arret", "réaction": "reaction"}
+
+
+@dataclass(frozen=True)
+class Incident:
+    kind: str
+    comment: str
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "label": INCIDENT_KINDS[self.kind], "comment": self.comment}
+
+
+def parse_incident(raw: Mapping | str | Incident, index: int = 0) -> Incident:
+    """An incident: a mapping {kind, comment} or the CLI form ``nature:commentaire``."""
+    if isinstance(raw, Incident):
+        return raw
+    if isinstance(raw, str):
+        kind, _, comment = raw.partition(":")
+    else:
+        kind, comment = str(raw.get("kind") or ""), str(raw.get("comment") or "")
+    kind = _INCIDENT_ALIASES.get(kind.strip().lower(), kind.strip().lower())
+    where = f"incident n° {index + 1}"
+    if kind not in INCIDENT_KINDS:
+        raise OncoError(
+            f"Incident inconnu : {kind!r} (attendu {', '.join(INCIDENT_KINDS)})", field=where
+        )
+    if not comment.strip():
+        raise OncoError(
+            f"Un incident ({INCIDENT_KINDS[kind]}) doit être décrit par un commentaire",
+            field=where,
+            rule="INCIDENT_COMMENTAIRE",
+        )
+    return Incident(kind, comment.strip())
+
+
+@dataclass(frozen=True)
+class AdministrationCheck:
+    """What the administration rules found (``late`` = started after the use-by time)."""
+
+    late: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def check_administration(
+    started_at: datetime,
+    ended_at: datetime,
+    now: datetime,
+    *,
+    dispensed_at: datetime | None,
+    use_by: datetime | None,
+    justification: str | None,
+) -> AdministrationCheck:
+    """Times in order, not in the future, not before dispensing; after use-by needs a reason."""
+    started_at, ended_at, now = aware(started_at), aware(ended_at), aware(now)
+    if started_at > now:
+        raise OncoError(
+            f"Début d'administration dans le futur : {fr_datetime(started_at)} "
+            f"(il est {fr_datetime(now)})",
+            field="début",
+            rule="ADMINISTRATION_HORAIRE",
+        )
+    if ended_at < started_at:
+        raise OncoError(
+            f"Fin d'administration ({fr_datetime(ended_at)}) avant son début "
+            f"({fr_datetime(started_at)})",
+            field="fin",
+            rule="ADMINISTRATION_HORAIRE",
+        )
+    if ended_at > now:
+        raise OncoError(
+            f"Fin d'administration dans le futur : {fr_datetime(ended_at)} "
+            f"(il est {fr_datetime(now)})",
+            field="fin",
+            rule="ADMINISTRATION_HORAIRE",
+        )
+    if dispensed_at is not None and started_at < aware(dispensed_at):
+        raise OncoError(
+            f"Administration commencée le {fr_datetime(started_at)}, avant la dispensation de la "
+            f"poche ({fr_datetime(dispensed_at)})",
+            field="début",
+            rule="ADMINISTRATION_AVANT_DISPENSATION",
+        )
+    notes: list[str] = []
+    late = use_by is not None and started_at > aware(use_by)
+    if late:
+        if not (justification or "").strip():
+            raise OncoError(
+                f"Administration commencée le {fr_datetime(started_at)}, après la date limite "
+                f"d'utilisation de la poche ({fr_datetime(use_by)}) : une justification écrite "
+                "est obligatoire",
+                field="justification",
+                rule="POCHE_PERIMEE",
+            )
+        notes.append(
+            f"administrée après la date limite d'utilisation ({fr_datetime(use_by)}), "
+            f"justification : {justification.strip()}"
+        )
+    return AdministrationCheck(late, notes)
