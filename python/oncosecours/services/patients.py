@@ -81,7 +81,10 @@ def _identity(values: dict[str, Any]) -> Identity:
 
 
 def _homonyms(
-    conn: sqlite3.Connection, values: dict[str, Any], exclude_id: int | None = None
+    conn: sqlite3.Connection,
+    values: dict[str, Any],
+    exclude_id: int | None = None,
+    exclude_ref: str | None = None,
 ) -> list[dict[str, Any]]:
     """Crisis patients, and backup patients not yet brought in, that may be the same person."""
     me = _identity(values)
@@ -93,9 +96,10 @@ def _homonyms(
         if same_person_suspected(me, _identity(dict(row))):
             found.append({"origine": "crise", "label": patient_label(dict(row)), "id": row["id"]})
     for row in conn.execute(
-        "SELECT * FROM ref_patients WHERE substr(birth_date, 1, 10) = ? AND patient_id NOT IN "
+        "SELECT * FROM ref_patients WHERE substr(birth_date, 1, 10) = ? AND patient_id IS NOT ? "
+        "AND patient_id NOT IN "
         "(SELECT ref_patient_id FROM patients WHERE ref_patient_id IS NOT NULL)",
-        (values["birth_date"],),
+        (values["birth_date"], exclude_ref),
     ):
         if same_person_suspected(me, _identity(dict(row))):
             found.append(
@@ -114,8 +118,9 @@ def _guard_homonyms(
     values: dict[str, Any],
     confirm: bool,
     exclude_id: int | None = None,
+    exclude_ref: str | None = None,
 ) -> list[dict[str, Any]]:
-    homonyms = _homonyms(act_conn, values, exclude_id)
+    homonyms = _homonyms(act_conn, values, exclude_id, exclude_ref)
     if homonyms and not confirm:
         listed = " ; ".join(h["label"] + f" [{h['origine']}]" for h in homonyms)
         raise OncoError(
@@ -342,7 +347,9 @@ def import_patient(
                 rule="DEJA_FAIT",
             )
         _guard_ipp(conn, values["ipp"])
-        homonyms = _guard_homonyms(conn, values, confirm_homonym)
+        homonyms = _guard_homonyms(
+            conn, values, confirm_homonym, exclude_ref=ref["patient_id"]
+        )
         patient_id = _insert_patient(act, values, "sauvegarde", ref["patient_id"], bool(homonyms))
     return patient_by_id(conn, patient_id)
 
