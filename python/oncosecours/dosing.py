@@ -1,11 +1,152 @@
-"""Public API of the dose engine (a contract: other parts and external checks import from here)."""
+"""Public API of the dose engine (a contract: other parts and external checks import from here).
 
-from oncosecours.domain.dosing import *  # noqa: F401,F403
-from oncosecours.domain.dosing import (  # noqa: F401
+Everything here is pure standard library and imports in a few milliseconds:
+
+* formulas: :func:`body_surface_area`, :func:`cockcroft_gault`, :func:`ckd_epi`, :func:`mdrd`,
+  :func:`calvert_dose`, :func:`chatelut_clearance` (+ ideal/adjusted body weight, input checks);
+* line doses: :func:`line_dose` (:class:`LineSpec`, :class:`PatientMeasures`,
+  :class:`DosingRules` from :func:`rules_from_settings`) → :class:`LineDose` with its
+  :class:`Adjustment` chain; :func:`dose_deviation_pct`, :func:`deviation_finding`;
+* dose banding: :class:`BandTable`, :func:`band_lookup` (tables: ``oncosecours.dose_banding``);
+* cumulative doses: :func:`cumulative_check`, :func:`cumulative_findings`,
+  :func:`doxorubicin_equivalent`;
+* compounding: :func:`plan_compounding` → :class:`CompoundingPlan`;
+* :class:`Finding`, the result of a safety rule.
+
+Compounding and cumulative names are loaded on first access (``from oncosecours.dosing import
+plan_compounding`` works as usual) so that ``import oncosecours.dosing`` stays light.
+"""
+
+from oncosecours.domain.banding import (
+    CONVENTIONS,
+    Band,
+    BandResult,
+    BandTable,
+    band_lookup,
+    parse_band_table,
+)
+from oncosecours.domain.dosing import (
+    BSA_FORMULAS,
+    BSA_LABELS,
+    CARBOPLATIN_METHODS,
+    CLEARANCE_WEIGHTS,
+    DOSE_UNITS,
+    MG_DL_PER_UMOL_L,
+    RENAL_FORMULAS,
+    Adjustment,
+    DosingRules,
+    LineDose,
+    LineSpec,
+    PatientMeasures,
+    adjusted_body_weight,
     body_surface_area,
     calvert_dose,
     chatelut_clearance,
+    check_age,
+    check_creatinine,
+    check_height,
+    check_sex,
+    check_weight,
     ckd_epi,
     cockcroft_gault,
+    deviation_finding,
+    dose_deviation_pct,
+    dose_unit,
+    ideal_body_weight,
+    line_dose,
     mdrd,
+    rules_from_settings,
 )
+from oncosecours.domain.findings import Finding
+
+# Compounding and cumulative doses load on first use (PEP 562), keeping this import light.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "CompoundingPlan",
+            "Leftover",
+            "LeftoverCreated",
+            "LeftoverUse",
+            "MoleculeCompounding",
+            "VialProduct",
+            "VialUse",
+            "choose_vials",
+            "diluent_density",
+            "plan_compounding",
+        ),
+        "oncosecours.domain.compounding",
+    ),
+    **dict.fromkeys(
+        (
+            "ANTHRACYCLINE_FACTORS",
+            "BLEOMYCIN_LIMIT_UNITS",
+            "DXE_LIMIT_MG_M2",
+            "DXE_WARNING_MG_M2",
+            "LABEL_LIMITS_MG_M2",
+            "CumulativeTotals",
+            "cumulative_check",
+            "cumulative_findings",
+            "cumulative_totals",
+            "doxorubicin_equivalent",
+            "molecule_key",
+        ),
+        "oncosecours.domain.cumulative",
+    ),
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "BSA_FORMULAS",
+    "BSA_LABELS",
+    "CARBOPLATIN_METHODS",
+    "CLEARANCE_WEIGHTS",
+    "CONVENTIONS",
+    "DOSE_UNITS",
+    "MG_DL_PER_UMOL_L",
+    "RENAL_FORMULAS",
+    "Adjustment",
+    "Band",
+    "BandResult",
+    "BandTable",
+    "DosingRules",
+    "Finding",
+    "LineDose",
+    "LineSpec",
+    "PatientMeasures",
+    "adjusted_body_weight",
+    "band_lookup",
+    "body_surface_area",
+    "calvert_dose",
+    "chatelut_clearance",
+    "check_age",
+    "check_creatinine",
+    "check_height",
+    "check_sex",
+    "check_weight",
+    "ckd_epi",
+    "cockcroft_gault",
+    "deviation_finding",
+    "dose_deviation_pct",
+    "dose_unit",
+    "ideal_body_weight",
+    "line_dose",
+    "mdrd",
+    "parse_band_table",
+    "rules_from_settings",
+    *_LAZY,
+]
