@@ -12,7 +12,9 @@ ECART_DOSE                  bloquant      prescribed dose differs from the compu
 DOSE_MAX_ADMINISTRATION     bloquant      per-dose cap (molecule or protocol line) exceeded
 DOSE_MAX_PROTOCOLE          bloquant      per-protocol maximum exceeded (all cures of the
                                           inclusion)
-CUMUL_ANTHRACYCLINES        bloquant      lifetime anthracycline dose over its limit
+CUMUL_ANTHRACYCLINES,       bloquant or   lifetime anthracycline dose (doxorubicin equivalents,
+CUMUL_DOXORUBICINE, ...     avertissement or one molecule's own limit) / bleomycin over its limit
+CUMUL_BLEOMYCINE                          (warning past 400/550 of the limit), domain.cumulative
 INTERVALLE_COURT            bloquant      interval since the previous cure shorter than the cycle
 VARIATION_POIDS             bloquant      weight change over the threshold since the previous cure
 CREATININE_ABSENTE          bloquant      creatinine missing while a dose depends on it
@@ -35,6 +37,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from oncosecours.domain.cumulative import cumulative_findings, molecule_key
+from oncosecours.domain.dosing import deviation_finding
 from oncosecours.domain.findings import Finding, fr_num
 from oncosecours.domain.identity import fold
 
@@ -46,6 +50,10 @@ RULES_FR = {
     "DOSE_MAX_ADMINISTRATION": "dose maximale par administration",
     "DOSE_MAX_PROTOCOLE": "dose maximale par protocole",
     "CUMUL_ANTHRACYCLINES": "dose cumulée d'anthracyclines",
+    "CUMUL_DOXORUBICINE": "dose cumulée de doxorubicine",
+    "CUMUL_EPIRUBICINE": "dose cumulée d'épirubicine",
+    "CUMUL_DAUNORUBICINE": "dose cumulée de daunorubicine",
+    "CUMUL_BLEOMYCINE": "dose cumulée de bléomycine",
     "INTERVALLE_COURT": "intervalle depuis la cure précédente",
     "VARIATION_POIDS": "variation de poids",
     "CREATININE_ABSENTE": "créatinine absente",
@@ -134,14 +142,14 @@ class OtherAdministration:
 
 
 @dataclass(frozen=True)
-class AnthracyclineDose:
-    """One anthracycline dose given or prescribed (history, crisis cures or this prescription)."""
+class CumulativeDose:
+    """A past dose of the patient (backup history or another crisis prescription), in mg."""
 
     molecule: str
     dose_mg: float
-    factor: float  # doxorubicin-equivalent factor
+    bsa_m2: float | None
     given_on: str
-    source: str  # "sauvegarde", "crise", "cette prescription"
+    source: str  # "sauvegarde" or "crise"
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,6 @@ class Limits:
     weight_change_pct: float = 10.0
     bsa_alert_m2: float = 2.0
     backup_max_age_days: int = 3
-    anthracycline_limit_mg_m2: float = 550.0
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,7 @@ class PrescriptionFacts:
     previous_weight_source: str | None = None
     protocol_totals_before: dict[str, float] = field(default_factory=dict)  # folded molecule
     others: Sequence[OtherAdministration] = ()
-    anthracyclines: Sequence[AnthracyclineDose] = ()
+    cumulative_history: Sequence[CumulativeDose] = ()
     backup_date: str | None = None
     transcribed: bool = False
     transcribed_by: str | None = None
@@ -188,27 +195,23 @@ def _pct(a: float, b: float) -> float:
 
 
 def check_dose_deviation(lines: Iterable[LineFacts], default_tolerance_pct: float) -> list[Finding]:
-    """ECART_DOSE: prescribed dose vs the engine's dose for this patient, beyond tolerance."""
+    """ECART_DOSE: prescribed dose vs the engine's dose for this patient (after the documented
+    reduction, rounding, banding and caps), beyond the molecule's tolerance."""
     findings = []
     for line in lines:
         tolerance = line.tolerance_pct if line.tolerance_pct is not None else default_tolerance_pct
-        deviation = _pct(line.dose, line.computed_dose)
-        if abs(deviation) > tolerance + 1e-9:
+        if line.computed_dose <= 0:
+            continue
+        found = deviation_finding(
+            line.dose, line.computed_dose, tolerance, line.molecule, line.unit
+        )
+        if found is not None:
             findings.append(
                 Finding(
-                    "ECART_DOSE",
-                    BLOCKING,
-                    f"{line.molecule} J{line.day} : dose prescrite {fr_num(line.dose)} "
-                    f"{line.unit} pour {fr_num(line.computed_dose)} {line.unit} calculés, écart "
-                    f"{fr_num(deviation, 1)} % (tolérance {fr_num(tolerance, 1)} %)",
-                    {
-                        "molecule": line.molecule,
-                        "jour": line.day,
-                        "prescrite": line.dose,
-                        "calculee": line.computed_dose,
-                        "ecart_pct": deviation,
-                        "tolerance_pct": tolerance,
-                    },
+                    found.rule,
+                    found.severity,
+                    f"J{line.day} ({line.admin_date}) : {found.message}",
+                    {**found.values, "jour": line.day, "date": line.admin_date},
                 )
             )
     return findings
@@ -273,37 +276,32 @@ def check_protocol_maximum(
     return findings
 
 
-def check_cumulative_anthracyclines(
-    doses: Sequence[AnthracyclineDose], bsa_m2: float | None, limit_mg_m2: float
+def check_cumulative_doses(
+    lines: Iterable[LineFacts], history: Sequence[CumulativeDose], bsa_m2: float | None
 ) -> list[Finding]:
-    """CUMUL_ANTHRACYCLINES: lifetime dose in doxorubicin equivalents (mg/m²) above the limit."""
-    current = [d for d in doses if d.source == "cette prescription"]
-    if not current or not bsa_m2:
+    """CUMUL_* (anthracyclines in doxorubicin equivalents, or one anthracycline against its own
+    label limit; bleomycin in units): lifetime dose after this prescription, by the dose engine's
+    :func:`oncosecours.domain.cumulative.cumulative_findings`."""
+    if not bsa_m2:
         return []
-    equivalent = sum(d.dose_mg * d.factor for d in doses)
-    per_m2 = equivalent / bsa_m2
-    if per_m2 <= limit_mg_m2 + 1e-9:
+    planned: dict[str, tuple[str, float]] = {}
+    for line in lines:
+        key = molecule_key(line.molecule)
+        if key is None or line.unit != "mg":
+            continue
+        name, total = planned.get(key, (line.molecule, 0.0))
+        planned[key] = (name, total + line.dose)
+    if not planned:
         return []
-    by_source: dict[str, float] = defaultdict(float)
-    for d in doses:
-        by_source[d.source] += d.dose_mg * d.factor
-    detail = ", ".join(f"{src} {fr_num(v, 0)} mg" for src, v in sorted(by_source.items()))
-    return [
-        Finding(
-            "CUMUL_ANTHRACYCLINES",
-            BLOCKING,
-            f"Dose cumulée d'anthracyclines {fr_num(per_m2, 0)} mg/m² en équivalent doxorubicine "
-            f"(surface {fr_num(bsa_m2)} m² ; {detail}) au-delà de la limite de "
-            f"{fr_num(limit_mg_m2, 0)} mg/m²",
-            {
-                "cumul_mg_m2": per_m2,
-                "cumul_equivalent_mg": equivalent,
-                "surface_m2": bsa_m2,
-                "limite_mg_m2": limit_mg_m2,
-                "par_source_mg": dict(by_source),
-            },
-        )
-    ]
+    past = [(d.molecule, d.dose_mg, d.bsa_m2) for d in history]
+    findings: dict[str, Finding] = {}
+    for key, (name, total) in planned.items():
+        others = [(n, dose) for k, (n, dose) in planned.items() if k != key]
+        for finding in cumulative_findings([*past, *others], (name, total), bsa_m2):
+            kept = findings.get(finding.rule)
+            if kept is None or (finding.blocking and not kept.blocking):
+                findings[finding.rule] = finding
+    return list(findings.values())
 
 
 def check_interval(
@@ -606,9 +604,7 @@ def run_all(facts: PrescriptionFacts, limits: Limits) -> list[Finding]:
         *check_dose_deviation(lines, limits.default_tolerance_pct),
         *check_dose_caps(lines),
         *check_protocol_maximum(lines, facts.protocol_totals_before),
-        *check_cumulative_anthracyclines(
-            facts.anthracyclines, facts.bsa_m2, limits.anthracycline_limit_mg_m2
-        ),
+        *check_cumulative_doses(lines, facts.cumulative_history, facts.bsa_m2),
         *check_interval(
             facts.previous_cure_date, facts.cure_date, facts.cycle_days, facts.previous_cure_source
         ),

@@ -122,7 +122,7 @@ CREATE TABLE prescriptions (
     creatinine_date     TEXT,
     age_years           REAL NOT NULL,
     sex                 TEXT NOT NULL,
-    bsa_m2              REAL,                        -- as used (after any cap)
+    bsa_m2              REAL,                        -- actual BSA (0.01 m²); a cap shows in line adjustments
     bsa_formula         TEXT,
     gfr_ml_min          REAL,                        -- renal function used, NULL if not needed
     renal_formula       TEXT,
