@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 
 from oncosecours.domain.errors import OncoError
+from oncosecours.domain.findings import fr_num
 
 CONVENTIONS = ("arrondi_superieur", "arrondi_inferieur")
 """``arrondi_superieur`` = NHS To(A) (From ≤ d < To(A)); ``arrondi_inferieur`` = To(B) (≤)."""
@@ -153,16 +154,18 @@ def parse_band_table(
         except ValueError:
             raise OncoError(f"Valeur non numérique : {line!r}", file=where, line=number) from None
         if _hundredths(to_b) != _hundredths(to_a) - 1:
-            raise OncoError(f"To(B) {to_b:g} ≠ To(A) {to_a:g} − 0,01", file=where, line=number)
+            raise OncoError(
+                f"To(B) {fr_num(to_b)} ≠ To(A) {fr_num(to_a)} − 0,01", file=where, line=number
+            )
         if not _hundredths(low) <= _hundredths(dose) < _hundredths(to_a):
             raise OncoError(
-                f"Dose de la bande {dose:g} hors de sa plage [{low:g} ; {to_a:g}[",
+                f"Dose de la bande {fr_num(dose)} hors de sa plage [{fr_num(low)} ; {fr_num(to_a)}[",
                 file=where,
                 line=number,
             )
         if bands and _hundredths(low) != _hundredths(bands[-1].to_a_mg):
             raise OncoError(
-                f"Bandes non contiguës : {low:g} après {bands[-1].to_a_mg:g}",
+                f"Bandes non contiguës : {fr_num(low)} après {fr_num(bands[-1].to_a_mg)}",
                 file=where,
                 line=number,
             )
