@@ -284,7 +284,8 @@ def parse_lot_text(text: str, index: int = 0) -> Lot:
     return parse_lot(raw, index)
 
 
-def _fold(text: str) -> str:
+def component_key(text: str) -> str:
+    """A product/diluent name reduced for matching (``Glucose 5 %`` ~ ``glucose 5%``)."""
     return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
@@ -310,10 +311,10 @@ def check_lots(
         )
     problems: list[str] = []
     rules: list[str] = []
-    wanted = {(kind, _fold(name)): name for kind, name in required}
+    wanted = {(kind, component_key(name)): name for kind, name in required}
     seen: set[tuple[str, str]] = set()
     for lot in lots:
-        key = (lot.kind, _fold(lot.component))
+        key = (lot.kind, component_key(lot.component))
         if key not in wanted:
             names = ", ".join(f"{k} « {n} »" for (k, _), n in wanted.items()) or "aucun"
             problems.append(

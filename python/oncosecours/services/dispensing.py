@@ -1,0 +1,110 @@
+"""Dispensing: a released bag is handed to the ward (time, ward, who received it)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from oncosecours.domain.errors import OncoError
+from oncosecours.domain.production import fr_datetime, iso, parse_datetime
+from oncosecours.services.core import Actor, action
+from oncosecours.services.go_ahead import now_or
+from oncosecours.services.preparation import (
+    describe,
+    require_state,
+    resolve_preparation,
+    set_state,
+)
+
+DISPENSE_ROLES = ("pharmacien", "préparateur")
+
+
+def dispense(
+    conn: sqlite3.Connection,
+    actor: Actor,
+    preparation: object,
+    *,
+    recipient: str,
+    ward: str | None = None,
+    at: str | datetime | None = None,
+    comment: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Record the hand-over of a released bag. ``ward`` defaults to the patient's ward; ``at``
+    (default: now) may not be in the future nor before the release."""
+    recipient = " ".join(str(recipient or "").split())
+    if not recipient:
+        raise OncoError("Qui a reçu la préparation ? (nom obligatoire)", field="destinataire")
+    comment = " ".join(str(comment or "").split()) or None
+    with action(conn, actor, "dispenser", DISPENSE_ROLES, "dispenser une préparation") as act:
+        moment = now_or(now)
+        prep = resolve_preparation(conn, preparation)
+        require_state(prep, "dispensed")
+        handed = parse_datetime(at, "heure", day=moment.date()) if at else moment
+        ward_name = " ".join(str(ward or prep["patient_ward"] or "").split())
+        if not ward_name:
+            raise OncoError("Le service destinataire est obligatoire", field="service")
+        if handed > moment:
+            raise OncoError(
+                f"Heure de dispensation dans le futur : {fr_datetime(handed)} "
+                f"(il est {fr_datetime(moment)})",
+                field="heure",
+                rule="DISPENSATION_HORAIRE",
+            )
+        released_at = datetime.fromisoformat(
+            conn.execute(
+                "SELECT decided_at FROM preparation_releases WHERE preparation_id = ?",
+                (prep["id"],),
+            ).fetchone()[0]
+        )
+        if handed < released_at:
+            raise OncoError(
+                f"Heure de dispensation ({fr_datetime(handed)}) antérieure à la libération "
+                f"({fr_datetime(released_at)})",
+                field="heure",
+                rule="DISPENSATION_HORAIRE",
+            )
+        use_by = datetime.fromisoformat(prep["use_by"])
+        if handed > use_by:
+            raise OncoError(
+                f"{describe(prep)} a dépassé sa date limite d'utilisation "
+                f"({fr_datetime(use_by)}) : elle ne peut pas être dispensée",
+                rule="POCHE_PERIMEE",
+            )
+        recorded = iso(moment)
+        conn.execute(
+            "INSERT INTO dispensations (preparation_id, dispensed_at, ward, recipient, comment, "
+            "dispensed_by, dispensed_by_initials, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                prep["id"],
+                iso(handed),
+                ward_name,
+                recipient,
+                comment,
+                actor.id,
+                actor.initials,
+                recorded,
+            ),
+        )
+        set_state(conn, prep, "dispensed", recorded)
+        act.record(
+            "préparation",
+            prep["id"],
+            {"état": prep["state"]},
+            {
+                "état": "dispensed",
+                "numéro": prep["ord_number"],
+                "heure": iso(handed),
+                "service": ward_name,
+                "destinataire": recipient,
+            },
+        )
+    return {
+        "preparation_id": prep["id"],
+        "number": prep["ord_number"],
+        "dispensed_at": iso(handed),
+        "ward": ward_name,
+        "recipient": recipient,
+        "dispensed_by": actor.initials,
+    }
