@@ -115,9 +115,12 @@ def _positive(value: object, field: str, allow_zero: bool = True) -> float:
 
 
 def _bsa(value: object) -> float:
-    bsa = _positive(value, "surface corporelle", allow_zero=False)
-    if bsa > 4:
-        raise OncoError(f"Surface corporelle impossible : {bsa:g} m²", field="surface corporelle")
+    bsa = _positive(value, "surface corporelle", allow_zero=True)
+    if not 0 < bsa <= 4:
+        raise OncoError(
+            f"Surface corporelle impossible : {bsa:g} m² (attendu entre 0 et 4 m²)",
+            field="surface corporelle",
+        )
     return bsa
 
 
