@@ -89,7 +89,7 @@ MOLECULES = [
         ["NaCl 0,9 %", "Glucose 5 %"],
         ["Poche polyoléfine"],
     ),
-    (60, "BLEOMYCINE", None, 400.0, 5.0, 0, 0, None, ["NaCl 0,9 %"], ["Poche polyoléfine"]),
+    (60, "BLEOMYCINE", None, 300.0, 5.0, 0, 0, None, ["NaCl 0,9 %"], ["Poche polyoléfine"]),
 ]
 
 PROTOCOLS = [
@@ -129,8 +129,8 @@ BACKUP_PATIENTS = [
 def _history_rows():
     """Backup history: Jeanne MARTIN had R-CHOP with doxorubicin (cumulative anthracyclines)."""
     rows = []
-    start = TODAY - timedelta(days=21 * 8)
-    for cycle in range(1, 8):
+    start = TODAY - timedelta(days=21 * 13)
+    for cycle in range(1, 12):
         when = (start + timedelta(days=21 * (cycle - 1))).isoformat()
         rows.append(
             (

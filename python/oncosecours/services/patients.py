@@ -347,9 +347,7 @@ def import_patient(
                 rule="DEJA_FAIT",
             )
         _guard_ipp(conn, values["ipp"])
-        homonyms = _guard_homonyms(
-            conn, values, confirm_homonym, exclude_ref=ref["patient_id"]
-        )
+        homonyms = _guard_homonyms(conn, values, confirm_homonym, exclude_ref=ref["patient_id"])
         patient_id = _insert_patient(act, values, "sauvegarde", ref["patient_id"], bool(homonyms))
     return patient_by_id(conn, patient_id)
 
