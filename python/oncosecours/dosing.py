@@ -72,6 +72,7 @@ _LAZY = {
             "VialUse",
             "choose_vials",
             "diluent_density",
+            "diluent_family",
             "plan_compounding",
         ),
         "oncosecours.domain.compounding",

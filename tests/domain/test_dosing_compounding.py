@@ -139,6 +139,15 @@ def test_forbidden_diluent_is_a_blocking_finding():
     assert plan.diluent_density_g_ml == 1.005  # the numbers are still computed, never bent
 
 
+def test_allowed_diluents_match_whatever_the_spelling():
+    snapshot_style = MoleculeCompounding("oxaliplatine", 0.2, 0.7, diluents=("G5",))
+    assert plan_compounding(170, [OXALI_100], snapshot_style, diluent="Glucose 5 %").findings == ()
+    glucose_10 = plan_compounding(
+        170, [OXALI_100], snapshot_style, diluent="G10", diluent_density_g_ml=1.04
+    )
+    assert [f.rule for f in glucose_10.findings] == ["DILUANT_INTERDIT"]
+
+
 def test_concentration_out_of_range_is_reported_with_the_values():
     plan = plan_compounding(30, [PACLI_300], PACLITAXEL, bag_sizes_ml=(250, 500))
     assert plan.bag_volume_ml == 250  # closest to the range
@@ -184,8 +193,13 @@ def test_drug_density_and_tare_enter_the_target():
 
 def test_diluent_densities_and_unknown_diluent():
     assert diluent_density("NaCl 0,9 %") == diluent_density("nacl 0.9%") == 1.005
-    assert diluent_density("Glucose 5 %") == diluent_density("G5%") == 1.017
-    assert diluent_density("Ringer lactate") is None
+    assert diluent_density("Chlorure de sodium 0,9 %") == diluent_density("NACL") == 1.005
+    assert (
+        diluent_density("Glucose 5 %") == diluent_density("G5%") == diluent_density("G5") == 1.017
+    )
+    assert diluent_density("EPPI") == 0.998
+    for unknown in ("Ringer lactate", "Glucose 10 %", "G10", "NaCl 3 %"):
+        assert diluent_density(unknown) is None
     with pytest.raises(OncoError, match="Densité du solvant « Ringer lactate » inconnue"):
         plan_compounding(100, [OXALI_100], MoleculeCompounding("x"), diluent="Ringer lactate")
     plan = plan_compounding(

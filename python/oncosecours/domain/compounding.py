@@ -25,8 +25,10 @@ Choices (documented, tested):
   weighing (bag weighed before and after the addition), which is immune to bag overfill.
   Diluent densities (g/mL, 20 °C, rounded to 3 decimals from the concentrative-property tables of
   the CRC Handbook of Chemistry and Physics): NaCl 0.9 % 1.005 (table: 1.0046), glucose 5 %
-  1.017 (table: 1.0175 for 5 % w/w, 5 % w/v ≈ 4.92 % w/w), water for injection 0.998. An unknown
-  diluent needs ``diluent_density_g_ml``. Drug density: the molecule's (Chimio ``DENSITEDCI``),
+  1.017 (table: 1.0175 for 5 % w/w, 5 % w/v ≈ 4.92 % w/w), water for injection 0.998; usual
+  spellings are recognised (``"G5"``, ``"NaCl 0.9%"``, ``"EPPI"``, see :func:`diluent_family`),
+  also when comparing with the molecule's allowed diluents. Any other diluent (glucose 10 %,
+  Ringer...) needs ``diluent_density_g_ml``. Drug density: the molecule's (Chimio ``DENSITEDCI``),
   1.0 when the molecule gives none.
 """
 
@@ -45,23 +47,56 @@ if TYPE_CHECKING:
 
 DEFAULT_BAG_SIZES_ML = (50.0, 100.0, 250.0, 500.0)
 MAX_VIALS = 60
-_DILUENT_DENSITIES = {
-    "nacl0,9%": 1.005,
-    "chloruredesodium0,9%": 1.005,
-    "glucose5%": 1.017,
-    "g5%": 1.017,
-    "eauppi": 0.998,
-    "eaupourpreparationsinjectables": 0.998,
-}
+_DILUENT_FAMILIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], float], ...] = (
+    # family, name prefixes (letters only, upper case), accepted strengths after the name, density
+    (
+        "NACL 0,9 %",
+        ("NACL", "CHLORUREDESODIUM", "SODIUMCHLORIDE", "SERUMPHYSIOLOGIQUE"),
+        ("", "09", "09PCT", "0,9"),
+        1.005,
+    ),
+    ("GLUCOSE 5 %", ("GLUCOSE", "DEXTROSE", "G"), ("5", "5PCT", "50MGML", ""), 1.017),
+    (
+        "EAU PPI",
+        ("EPPI", "EAUPPI", "EAUPOURPREPARATIONSINJECTABLES", "EAUSTERILE", "EAU"),
+        ("",),
+        0.998,
+    ),
+)
 
 
 def _key(name: str) -> str:
-    return "".join(str(name).lower().replace(".", ",").split())
+    text = str(name).upper().replace("%", "PCT")
+    for accented, plain in (("É", "E"), ("È", "E"), ("Ê", "E"), ("À", "A"), ("Ç", "C")):
+        text = text.replace(accented, plain)
+    return "".join(char for char in text if char.isalnum())
+
+
+def diluent_family(diluent: str) -> str | None:
+    """``"NACL 0,9 %"``, ``"GLUCOSE 5 %"`` or ``"EAU PPI"`` for the usual spellings (``"NaCl 0.9%"``,
+    ``"G5"``, ``"Glucose 5 %"``, ``"EPPI"``...), None otherwise (e.g. glucose 10 %)."""
+    key = _key(diluent)
+    for family, prefixes, strengths, _ in _DILUENT_FAMILIES:
+        for prefix in prefixes:
+            if key.startswith(prefix) and key[len(prefix) :].replace("PCT", "") in {
+                strength.replace("PCT", "").replace(",", "") for strength in strengths
+            }:
+                return family
+    return None
 
 
 def diluent_density(diluent: str) -> float | None:
     """Density (g/mL) of a known diluent (``"NaCl 0,9 %"``, ``"Glucose 5 %"``, ``"Eau ppi"``)."""
-    return _DILUENT_DENSITIES.get(_key(diluent))
+    family = diluent_family(diluent)
+    for name, _, _, density in _DILUENT_FAMILIES:
+        if name == family:
+            return density
+    return None
+
+
+def _same_diluent(a: str, b: str) -> bool:
+    family = diluent_family(a)
+    return family == diluent_family(b) if family else _key(a) == _key(b)
 
 
 def _positive(value: object, field: str, *, zero: bool = False) -> float:
@@ -369,7 +404,7 @@ def plan_compounding(
         bag = None
         final_volume = draw_volume
     else:
-        if molecule.diluents and _key(diluent) not in {_key(d) for d in molecule.diluents}:
+        if molecule.diluents and not any(_same_diluent(diluent, d) for d in molecule.diluents):
             findings.append(
                 Finding(
                     rule="DILUANT_INTERDIT",
