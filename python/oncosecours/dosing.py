@@ -26,6 +26,8 @@ from oncosecours.domain.banding import (
     parse_band_table,
 )
 from oncosecours.domain.dosing import (
+    BANDING_LABELS,
+    BANDING_MODES,
     BSA_FORMULAS,
     BSA_LABELS,
     CARBOPLATIN_METHODS,
@@ -33,6 +35,7 @@ from oncosecours.domain.dosing import (
     DOSE_UNITS,
     MG_DL_PER_UMOL_L,
     RENAL_FORMULAS,
+    RENAL_LABELS,
     Adjustment,
     DosingRules,
     LineDose,
@@ -112,6 +115,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BANDING_LABELS",
+    "BANDING_MODES",
+    "RENAL_LABELS",
     "BSA_FORMULAS",
     "BSA_LABELS",
     "CARBOPLATIN_METHODS",
