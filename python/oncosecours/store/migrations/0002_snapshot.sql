@@ -7,27 +7,42 @@ CREATE TABLE snapshot_meta (
     loaded_at       TEXT NOT NULL,      -- when the refresh ran
     source_dir      TEXT NOT NULL,
     counts_json     TEXT NOT NULL,      -- {"patients": N, ...}
-    warnings_json   TEXT NOT NULL       -- ["...", ...]
+    warnings_json   TEXT NOT NULL,      -- ["...", ...]
+    backup_date_source TEXT NOT NULL DEFAULT '',  -- how the date was found (file name, mtime, entered)
+    files_json      TEXT NOT NULL DEFAULT '[]',   -- [{"requete", "fichier", "date", "octets"}, ...]
+    content_sha256  TEXT NOT NULL DEFAULT '',     -- SHA-256 of the backup files read, in order
+    queries_json    TEXT NOT NULL DEFAULT '{}',   -- {"patients.toml": sha256, ...}: the rules applied
+    actor           TEXT NOT NULL DEFAULT ''      -- initials of who ran the refresh
 );
 
 CREATE TABLE ref_molecules (
     molecule_id         INTEGER PRIMARY KEY,   -- DCCLEUNIK
     name                TEXT NOT NULL,         -- NOMDCI
+    abbreviation        TEXT,                  -- ABREVDCI
+    atc_code            TEXT,                  -- CLASSETH
     max_dose            REAL,                  -- DOSEMAX, per administration (NULL = none)
     max_dose_unit       TEXT,                  -- UNITEMAX decoded
     max_dose_protocol   REAL,                  -- DOSEMAXPR
+    max_dose_protocol_unit TEXT,               -- UNITEMAXPR decoded
     stability_reconst_h REAL,                  -- DUREEREC in hours
     stability_diluted_h REAL,                  -- DUREEPREP in hours
+    stability_diluted2_h REAL,                 -- DUREEPREP2 in hours (second condition)
+    storage2            TEXT,                  -- DCITEMPRE2 decoded
     conc_min_mg_ml      REAL,                  -- CONCMINI
     conc_max_mg_ml      REAL,                  -- CONCSTAB
     light_protect       INTEGER NOT NULL DEFAULT 0,  -- DCILUMPREP
     storage             TEXT,                  -- DCITEMPPRE decoded (e.g. "2-8 °C")
     diluents_json       TEXT NOT NULL DEFAULT '[]',  -- SOLVANTDIL mask decoded to names
+    diluent_comment     TEXT,                  -- COMSOLVDIL
+    reconst_solvents_json TEXT NOT NULL DEFAULT '[]',  -- SOLVANTREC mask decoded to names
     containers_json     TEXT NOT NULL DEFAULT '[]',  -- CONDITPREP mask decoded to names
+    container_comment   TEXT,                  -- COMCONDITP
     leftover_reuse      INTEGER NOT NULL DEFAULT 0,  -- RELIQUAT
     density             REAL,                  -- DENSITEDCI (g/mL), NULL = 1
     vesicant            INTEGER NOT NULL DEFAULT 0,  -- NECRODCI
-    cytotoxic           INTEGER NOT NULL DEFAULT 1,  -- CYTODCI
+    cytotoxic           INTEGER NOT NULL DEFAULT 1,  -- see queries/molecules.toml (CYTODCI is not it at HEGP)
+    oral                INTEGER NOT NULL DEFAULT 0,  -- PEROS
+    inactive            INTEGER NOT NULL DEFAULT 0,  -- INACTIFDCI
     rounding_type       INTEGER,               -- TYPEARRONDI
     dose_tolerance_pct  REAL,                  -- PCTECARTDOSE
     liste_en_sus        INTEGER NOT NULL DEFAULT 0,  -- INT2A
@@ -45,6 +60,7 @@ CREATE TABLE ref_products (
     volume_ml           REAL,                  -- VOLUMEPDT
     reconst_volume_ml   REAL,                  -- VOLUMERECONS
     dead_volume_ml      REAL,                  -- VOLMORT
+    ucd7                TEXT,
     ucd13               TEXT,
     cip13               TEXT,
     price               REAL,                  -- PRIXPDT
@@ -65,12 +81,14 @@ CREATE TABLE ref_protocols (
 CREATE TABLE ref_protocol_lines (
     line_id             INTEGER PRIMARY KEY,   -- LICLEUNIK
     protocol_id         INTEGER NOT NULL REFERENCES ref_protocols(protocol_id),
+    line_no             INTEGER,               -- order of the line in its protocol (file order)
     molecule_id         INTEGER,               -- DCCLEUNIK, NULL for supportive lines (-1)
     product_id          INTEGER,               -- CODEPDT (may be absent from ref_products)
     line_type           INTEGER NOT NULL,      -- 1 anticancer, 2 supportive, 3 rinse
     dose                REAL NOT NULL,
     unit_code           INTEGER NOT NULL,      -- UNITE
     unit                TEXT NOT NULL,         -- decoded: mg/m2, mg/kg, mg, AUC, UI/kg, µg/kg, MUI...
+    clearance_formula   TEXT,                  -- 'chatelut' when the unit code imposes it (AUC)
     route               TEXT,                  -- CODEVOIE
     duration_min        INTEGER,               -- DUREEADM h + DUREEADMIN min
     comment             TEXT,                  -- COMMENTADM
@@ -118,6 +136,8 @@ CREATE TABLE ref_history (
     bsa_dubois          REAL,                  -- SCPATPRE
     bsa_real            REAL,                  -- SCREELPATPRE
     bsa_boyd            REAL,                  -- SCPATBOYD
-    unit_code           INTEGER
+    unit_code           INTEGER,
+    unit                TEXT,                  -- decoded (NULL when the code is unknown)
+    clearance_formula   TEXT
 );
 CREATE INDEX ref_history_patient ON ref_history(patient_id, start_date);
