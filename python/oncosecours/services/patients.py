@@ -127,7 +127,7 @@ def _guard_homonyms(
             f"Homonyme possible : {listed}",
             rule="HOMONYME",
             field="identité",
-            hint="S'il s'agit bien d'une autre personne, confirmer (option --autre-personne) ; "
+            hint="S'il s'agit bien d'une autre personne, confirmer (option --other-person en ligne de commande) ; "
             "sinon utiliser le dossier existant",
         )
     return homonyms

@@ -1,0 +1,130 @@
+"""``oncosecours include ...``: protocols of the snapshot, inclusion, postponing a cure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from oncosecours.commands._common import actor, add_common, emit, open_store
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("include", help="inclusion d'un patient dans un protocole")
+    sub = parser.add_subparsers(dest="include_command", metavar="ACTION")
+
+    protocols = sub.add_parser("protocols", help="lister les protocoles de la sauvegarde")
+    add_common(protocols, user=False)
+    protocols.add_argument("--search", help="partie du nom du protocole")
+    protocols.set_defaults(handler=_protocols)
+
+    add = sub.add_parser("add", help="inclure un patient et planifier ses cures")
+    add_common(add)
+    add.add_argument("--patient", required=True, help="patient : IPP ou #numéro de dossier")
+    add.add_argument("--protocol", required=True, help="numéro ou nom du protocole")
+    add.add_argument("--start", required=True, help="J1 du premier cycle (AAAA-MM-JJ)")
+    add.add_argument(
+        "--cycles", type=int, help="nombre total de cycles (défaut : celui du protocole)"
+    )
+    add.add_argument(
+        "--first-cycle",
+        type=int,
+        default=1,
+        help="premier cycle à planifier (poursuite d'un traitement commencé dans Chimio)",
+    )
+    add.set_defaults(handler=_add)
+
+    postpone = sub.add_parser("postpone", help="reporter une cure (les suivantes suivent)")
+    add_common(postpone)
+    postpone.add_argument("--cure", type=int, required=True, help="numéro de la cure")
+    postpone.add_argument("--date", required=True, help="nouveau J1 (AAAA-MM-JJ)")
+    postpone.add_argument("--reason", required=True, help="motif du report")
+    postpone.set_defaults(handler=_postpone)
+
+    show = sub.add_parser("show", help="afficher une inclusion, ses lignes et ses cures")
+    add_common(show, user=False)
+    show.add_argument("--inclusion", type=int, required=True, help="numéro de l'inclusion")
+    show.set_defaults(handler=_show)
+
+
+def _protocols(args: argparse.Namespace) -> int:
+    from oncosecours.services.queries import list_protocols
+
+    conn = open_store(args)
+    rows = list_protocols(conn, args.search)
+    text = "\n".join(
+        f"{r['protocol_id']:>6}  {r['name']}  (cycle {r['cycle_days']} j, "
+        f"{r['default_cycles'] or '?'} cycles, max {r['max_cycles'] or '-'}, {r['lines']} lignes)"
+        for r in rows
+    )
+    emit(args, rows, text or "Aucun protocole (charger la sauvegarde : oncosecours refresh).")
+    return 0
+
+
+def _detail_text(inc: dict) -> str:
+    from oncosecours.commands._circuit_text import CURE_FR
+    from oncosecours.domain.findings import fr_num
+
+    out = [
+        f"Inclusion n° {inc['id']} : {inc['protocol_name']}, cycle de {inc['cycle_days']} jours, "
+        f"{inc['cycles']} cycles, début {inc['start_date']}."
+    ]
+    for line in inc["lines"]:
+        days = ", ".join(f"J{d}" for d in json.loads(line["days_json"]))
+        kind = {1: "anticancéreux", 2: "support", 3: "rinçage"}.get(line["line_type"], "?")
+        out.append(
+            f"  L{line['line_no']:<2} {line['molecule_name']} {fr_num(line['dose'])} {line['unit']} "
+            f"({kind}, {days})"
+        )
+    for cure in inc["cures"]:
+        out.append(
+            f"  cure n° {cure['id']:<5} cycle {cure['cycle']:<3} J1 {cure['planned_date']}  "
+            f"{CURE_FR.get(cure['state'], cure['state'])}"
+        )
+    return "\n".join(out)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from oncosecours.services.inclusion import include_patient
+
+    conn = open_store(args)
+    inc = include_patient(
+        conn,
+        actor(args, conn),
+        args.patient,
+        args.protocol,
+        args.start,
+        cycles=args.cycles,
+        first_cycle=args.first_cycle,
+    )
+    first = inc["cures"][0]["id"]
+    text = (
+        _detail_text(inc)
+        + f"\nSuite : oncosecours prescribe preview --cure {first} --user INITIALES"
+    )
+    emit(args, inc, text)
+    return 0
+
+
+def _postpone(args: argparse.Namespace) -> int:
+    from oncosecours.services.inclusion import postpone_cure
+
+    conn = open_store(args)
+    result = postpone_cure(conn, actor(args, conn), args.cure, args.date, args.reason)
+    text = "\n".join(
+        [f"Cure n° {args.cure} reportée ({result['reason']}) :"]
+        + [
+            f"  cure n° {m['cure']} cycle {m['cycle']} : {m['avant']} → {m['après']}"
+            for m in result["moved"]
+        ]
+    )
+    emit(args, result, text)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from oncosecours.services.inclusion import inclusion_detail
+
+    conn = open_store(args)
+    inc = inclusion_detail(conn, args.inclusion)
+    emit(args, inc, _detail_text(inc))
+    return 0

@@ -1,0 +1,55 @@
+"""``oncosecours note ...``: notes on a patient or a prescription (never edited; corrections)."""
+
+from __future__ import annotations
+
+import argparse
+
+from oncosecours.commands._common import actor, add_common, emit, open_store
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("note", help="notes entre professionnels")
+    sub = parser.add_subparsers(dest="note_command", metavar="ACTION")
+
+    add = sub.add_parser("add", help="écrire une note (datée, signée, non modifiable)")
+    add_common(add)
+    add.add_argument("--patient", help="patient : IPP ou #numéro de dossier")
+    add.add_argument("--prescription", type=int, help="numéro de prescription")
+    add.add_argument(
+        "--corrects", type=int, help="numéro de la note que celle-ci corrige (l'ancienne reste)"
+    )
+    add.add_argument("--text", required=True, help="texte de la note")
+    add.set_defaults(handler=_add)
+
+    listing = sub.add_parser("list", help="notes d'un patient")
+    add_common(listing, user=False)
+    listing.add_argument("--patient", required=True, help="patient : IPP ou #numéro de dossier")
+    listing.set_defaults(handler=_list)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from oncosecours.commands._circuit_text import note_line
+    from oncosecours.services.notes import add_note
+
+    conn = open_store(args)
+    note = add_note(
+        conn,
+        actor(args, conn),
+        args.text,
+        patient=args.patient,
+        prescription_id=args.prescription,
+        corrects_note_id=args.corrects,
+    )
+    emit(args, note, "Note enregistrée :\n" + note_line(note | {"corrected_by": []}))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from oncosecours.commands._circuit_text import note_line
+    from oncosecours.services.queries import notes_for
+    from oncosecours.store.circuit import resolve_patient
+
+    conn = open_store(args)
+    notes = notes_for(conn, resolve_patient(conn, args.patient)["id"])
+    emit(args, notes, "\n".join(note_line(n) for n in notes) or "Aucune note.")
+    return 0
