@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from oncosecours.domain.errors import OncoError
 
@@ -32,24 +32,33 @@ def iso(moment: datetime) -> str:
 _DT_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %Hh%M")
 
 
-def parse_datetime(value: object, field: str, *, day: date | None = None) -> datetime:
+def parse_datetime(
+    value: object, field: str, *, day: date | None = None, tz: tzinfo | None = None
+) -> datetime:
     """A date and time: ISO (``2026-03-02T14:05``, ``2026-03-02 14:05``, with or without offset),
-    French (``02/03/2026 14:05``) or a bare ``14:05`` / ``14h05`` on ``day``."""
+    French (``02/03/2026 14:05``) or a bare ``14:05`` / ``14h05`` on ``day``. A time without
+    offset is in ``tz`` (the zone of the action's clock), else local time."""
+
+    def zoned(moment: datetime) -> datetime:
+        if moment.tzinfo is None and tz is not None:
+            return moment.replace(tzinfo=tz)
+        return aware(moment)
+
     if isinstance(value, datetime):
-        return aware(value)
+        return zoned(value)
     text = str(value or "").strip()
     bare = re.fullmatch(r"(\d{1,2})[:hH](\d{2})", text)
     if bare and day is not None:
         hour, minute = int(bare.group(1)), int(bare.group(2))
         if hour < 24 and minute < 60:
-            return aware(datetime.combine(day, time(hour, minute)))
+            return zoned(datetime.combine(day, time(hour, minute)))
     try:
-        return aware(datetime.fromisoformat(text))
+        return zoned(datetime.fromisoformat(text))
     except ValueError:
         pass
     for fmt in _DT_FORMATS:
         try:
-            return aware(datetime.strptime(text, fmt))
+            return zoned(datetime.strptime(text, fmt))
         except ValueError:
             continue
     raise OncoError(

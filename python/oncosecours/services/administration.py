@@ -71,8 +71,8 @@ def administer(
         ctx = line_context(conn, line_id)
         line, cure, what = ctx["line"], ctx["cure"], ctx["what"]
         day = datetime.fromisoformat(line["admin_date"]).date()
-        start = parse_datetime(started_at, "début", day=day)
-        end = parse_datetime(ended_at, "fin", day=day)
+        start = parse_datetime(started_at, "début", day=day, tz=moment.tzinfo)
+        end = parse_datetime(ended_at, "fin", day=day, tz=moment.tzinfo)
         done = conn.execute(
             "SELECT administered_by_initials, started_at FROM administrations "
             "WHERE prescription_line_id = ?",

@@ -41,7 +41,7 @@ def dispense(
         moment = now_or(now)
         prep = resolve_preparation(conn, preparation)
         require_state(prep, "dispensed")
-        handed = parse_datetime(at, "heure", day=moment.date()) if at else moment
+        handed = parse_datetime(at, "heure", day=moment.date(), tz=moment.tzinfo) if at else moment
         ward_name = " ".join(str(ward or prep["patient_ward"] or "").split())
         if not ward_name:
             raise OncoError("Le service destinataire est obligatoire", field="service")

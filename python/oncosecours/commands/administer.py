@@ -1,0 +1,57 @@
+"""``oncosecours administer``: the nurse records an administration (start, end, incidents)."""
+
+from __future__ import annotations
+
+import argparse
+
+from oncosecours.commands._common import actor, add_common, emit, open_store
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "administer", help="enregistrer l'administration d'une poche ou d'une ligne (infirmier)"
+    )
+    add_common(parser)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--prep", help="numéro d'ordonnancier de la poche (étiquette)")
+    target.add_argument("--line", type=int, help="numéro de la ligne (lignes sans poche)")
+    parser.add_argument("--start", required=True, help="début (HH:MM ou AAAA-MM-JJ HH:MM)")
+    parser.add_argument("--end", required=True, help="fin (HH:MM ou AAAA-MM-JJ HH:MM)")
+    parser.add_argument(
+        "--incident",
+        action="append",
+        default=[],
+        help="incident, répétable : arret|extravasation|reaction:commentaire",
+    )
+    parser.add_argument("--access", help="voie d'abord (PAC, VVP, PICC...)")
+    parser.add_argument(
+        "--justification", help="justification si la poche a dépassé sa date limite"
+    )
+    parser.add_argument("--comment", help="commentaire")
+    parser.set_defaults(handler=_administer)
+
+
+def _administer(args: argparse.Namespace) -> int:
+    from oncosecours.services.administration import administer
+
+    conn = open_store(args)
+    result = administer(
+        conn,
+        actor(args, conn),
+        line_id=args.line,
+        preparation=args.prep,
+        started_at=args.start,
+        ended_at=args.end,
+        incidents=args.incident,
+        access=args.access,
+        justification=args.justification,
+        comment=args.comment,
+    )
+    what = f"poche n° {result['number']}" if result["number"] else f"ligne {result['line_id']}"
+    text = f"Administration enregistrée ({what}) : {result['started_at']} → {result['ended_at']}"
+    if not result["completed"]:
+        text += " — INTERROMPUE"
+    for incident in result["incidents"]:
+        text += f"\n  incident : {incident['label']} — {incident['comment']}"
+    emit(args, result, text)
+    return 0

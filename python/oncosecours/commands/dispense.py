@@ -1,0 +1,42 @@
+"""``oncosecours dispense``: hand a released bag to the ward."""
+
+from __future__ import annotations
+
+import argparse
+
+from oncosecours.commands._common import actor, add_common, emit, open_store
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("dispense", help="dispenser une poche libérée au service")
+    add_common(parser)
+    parser.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
+    parser.add_argument("--recipient", required=True, help="qui reçoit la poche (nom)")
+    parser.add_argument("--ward", help="service destinataire (défaut : celui du patient)")
+    parser.add_argument(
+        "--at", help="heure de remise (HH:MM ou AAAA-MM-JJ HH:MM ; défaut : maintenant)"
+    )
+    parser.add_argument("--comment", help="commentaire")
+    parser.set_defaults(handler=_dispense)
+
+
+def _dispense(args: argparse.Namespace) -> int:
+    from oncosecours.services.dispensing import dispense
+
+    conn = open_store(args)
+    result = dispense(
+        conn,
+        actor(args, conn),
+        args.prep,
+        recipient=args.recipient,
+        ward=args.ward,
+        at=args.at,
+        comment=args.comment,
+    )
+    emit(
+        args,
+        result,
+        f"Préparation n° {result['number']} remise à {result['recipient']} "
+        f"({result['ward']}) le {result['dispensed_at']}.",
+    )
+    return 0

@@ -1,0 +1,73 @@
+"""``oncosecours goahead ...``: the prescriber's go-ahead (feu vert, « OK chimio ») for the day."""
+
+from __future__ import annotations
+
+import argparse
+
+from oncosecours.commands._common import actor, add_common, emit, open_store
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("goahead", help="feu vert du prescripteur (« OK chimio »)")
+    sub = parser.add_subparsers(dest="goahead_command", metavar="ACTION")
+
+    give = sub.add_parser("give", help="donner le feu vert d'une cure validée, le jour même")
+    add_common(give)
+    give.add_argument("--cure", type=int, required=True, help="numéro de la cure")
+    give.add_argument("--date", help="jour de la cure concerné (défaut : aujourd'hui)")
+    give.set_defaults(handler=_give)
+
+    withhold = sub.add_parser("withhold", help="refuser le feu vert (motif obligatoire)")
+    add_common(withhold)
+    withhold.add_argument("--cure", type=int, required=True, help="numéro de la cure")
+    withhold.add_argument("--reason", required=True, help="motif (ex. neutropénie grade 3)")
+    withhold.add_argument("--date", help="jour de la cure concerné (défaut : aujourd'hui)")
+    withhold.set_defaults(handler=_withhold)
+
+    waiting = sub.add_parser("list", help="cures validées du jour en attente de feu vert")
+    add_common(waiting, user=False)
+    waiting.add_argument("--date", help="jour (défaut : aujourd'hui)")
+    waiting.set_defaults(handler=_list)
+
+
+def _text(result: dict) -> str:
+    if result["decision"] == "given":
+        return f"Feu vert donné pour la cure n° {result['cure_id']} du {result['date']}."
+    return (
+        f"Feu vert refusé pour la cure n° {result['cure_id']} du {result['date']} : "
+        f"{result['reason']}."
+    )
+
+
+def _give(args: argparse.Namespace) -> int:
+    from oncosecours.services.go_ahead import give_go_ahead
+
+    conn = open_store(args)
+    result = give_go_ahead(conn, actor(args, conn), args.cure, args.date)
+    emit(args, result, _text(result))
+    return 0
+
+
+def _withhold(args: argparse.Namespace) -> int:
+    from oncosecours.services.go_ahead import withhold_go_ahead
+
+    conn = open_store(args)
+    result = withhold_go_ahead(conn, actor(args, conn), args.cure, args.reason, args.date)
+    emit(args, result, _text(result))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from oncosecours.services.go_ahead import waiting_cures
+
+    conn = open_store(args)
+    rows = waiting_cures(conn, args.date or date.today())
+    lines = [
+        f"cure {r['cure_id']:>5}  cycle {r['cycle']:>2}  {r['patient']}"
+        + (f"  (feu vert refusé : {r['reason']})" if r["state"] == "withheld" else "")
+        for r in rows
+    ]
+    emit(args, rows, "\n".join(lines) or "Aucune cure en attente de feu vert.")
+    return 0

@@ -1,0 +1,175 @@
+"""``oncosecours prepare ...``: prepare a line (ordonnancier number), lots, cancel, preview, show."""
+
+from __future__ import annotations
+
+import argparse
+
+from oncosecours.commands._common import actor, add_common, emit, open_store
+
+LOT_HELP = (
+    "lot utilisé, répétable : nature:produit:lot:péremption[:quantité] "
+    "(ex. flacon:OXALIPLATINE 100 mg/20 mL:AB123:06/2027 ou diluant:Glucose 5 %:G77:2027-01-31)"
+)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "prepare", help="préparation d'une ligne : numéro d'ordonnancier, fiche, lots"
+    )
+    sub = parser.add_subparsers(dest="prepare_command", metavar="ACTION")
+
+    make = sub.add_parser("make", help="préparer une ligne (attribue le numéro d'ordonnancier)")
+    add_common(make)
+    make.add_argument("--line", type=int, required=True, help="numéro de la ligne prescrite")
+    make.add_argument("--lot", action="append", default=[], help=LOT_HELP)
+    make.add_argument("--diluent", help="diluant (défaut : celui de la ligne)")
+    make.add_argument("--bag-volume", type=float, help="volume de la poche en mL")
+    make.add_argument("--container", help="contenant (défaut : celui de la ligne)")
+    make.add_argument("--stability-h", type=float, help="stabilité après dilution (heures)")
+    make.add_argument("--justification", help="source de la stabilité saisie (obligatoire avec)")
+    make.set_defaults(handler=_make)
+
+    lots = sub.add_parser("lots", help="saisir les lots d'une préparation (avant contrôle)")
+    add_common(lots)
+    lots.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
+    lots.add_argument("--lot", action="append", required=True, help=LOT_HELP)
+    lots.set_defaults(handler=_lots)
+
+    cancel = sub.add_parser("cancel", help="annuler une préparation (elle garde son numéro)")
+    add_common(cancel)
+    cancel.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
+    cancel.add_argument("--reason", required=True, help="motif de l'annulation")
+    cancel.set_defaults(handler=_cancel)
+
+    preview = sub.add_parser("preview", help="calculer la préparation d'une ligne sans l'écrire")
+    add_common(preview, user=False)
+    preview.add_argument("--line", type=int, required=True, help="numéro de la ligne prescrite")
+    preview.set_defaults(handler=_preview)
+
+    show = sub.add_parser("show", help="afficher la fiche d'une préparation")
+    add_common(show, user=False)
+    show.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
+    show.set_defaults(handler=_show)
+
+
+def _lots_arg(values: list[str]) -> list:
+    from oncosecours.domain.production import parse_lot_text
+
+    return [parse_lot_text(text, i) for i, text in enumerate(values)]
+
+
+def sheet_text(sheet: dict) -> str:
+    """The fiche de fabrication as plain text."""
+    from datetime import datetime
+
+    from oncosecours.domain.production import fr_datetime
+
+    use_by = fr_datetime(datetime.fromisoformat(sheet["use_by"]))
+    out = [
+        f"Préparation n° {sheet['ord_number']} — {sheet['state_fr']}",
+        f"Patient : {sheet['patient_name']}, né(e) le {sheet['patient_birth_date']}, "
+        f"IPP {sheet['patient_ipp'] or '—'}, {sheet['patient_ward'] or ''}",
+        f"Protocole : {sheet['protocol_name']}, cycle {sheet['cycle']} J{sheet['day']} "
+        f"({sheet['admin_date']}), prescripteur {sheet['prescriber_name']}",
+        f"Médicament : {sheet['molecule_name']} {sheet['dose']:g} {sheet['unit']} "
+        f"({sheet['route'] or ''})",
+    ]
+    for p in sheet["products"]:
+        out.append(
+            f"  flacon : {p['count']} × {p['name']}, prélever {p['volume_to_draw_ml']:.2f} mL"
+        )
+    out += [
+        f"Diluant : {sheet['diluent'] or 'aucun'} {sheet['diluent_volume_ml'] or 0:g} mL, "
+        f"contenant : {sheet['container'] or '—'}",
+        f"Volume final : {sheet['final_volume_ml']:.1f} mL, concentration "
+        f"{sheet['final_conc_mg_ml']:.3f} mg/mL",
+        f"Protéger de la lumière : {'OUI' if sheet['light_protect'] else 'non'} ; filtre : "
+        + (f"{sheet['filter_um']:g} µm" if sheet["filter_um"] else "aucun")
+        + f" ; conservation : {sheet['storage'] or '—'}",
+        f"À utiliser avant le {use_by} ({sheet['use_by_reason']})",
+        f"Poids cible (net) : {sheet['target_weight_g']:.1f} g, accepté de "
+        f"{sheet['weight_min_g']:.1f} à {sheet['weight_max_g']:.1f} g "
+        f"(± {sheet['tolerance_pct']:g} %)",
+        f"Préparée par {sheet['prepared_by_initials']} le "
+        f"{fr_datetime(datetime.fromisoformat(sheet['prepared_at']))}",
+    ]
+    if sheet["lots"]:
+        for lot in sheet["lots"]:
+            out.append(
+                f"  lot {lot['kind']} {lot['component']} : {lot['lot']} "
+                f"(péremption {lot['expiry']}, × {lot['quantity']})"
+            )
+    else:
+        out.append("Lots : À SAISIR avant le contrôle")
+    for finding in sheet["findings"]:
+        out.append(f"  ! {finding['message']}")
+    return "\n".join(out)
+
+
+def _make(args: argparse.Namespace) -> int:
+    from oncosecours.services.preparation import prepare
+
+    conn = open_store(args)
+    sheet = prepare(
+        conn,
+        actor(args, conn),
+        args.line,
+        lots=_lots_arg(args.lot),
+        diluent=args.diluent,
+        bag_volume_ml=args.bag_volume,
+        container=args.container,
+        stability_h=args.stability_h,
+        stability_justification=args.justification,
+    )
+    emit(args, sheet, sheet_text(sheet))
+    return 0
+
+
+def _lots(args: argparse.Namespace) -> int:
+    from oncosecours.services.preparation import record_lots
+
+    conn = open_store(args)
+    sheet = record_lots(conn, actor(args, conn), args.prep, _lots_arg(args.lot))
+    emit(args, sheet, sheet_text(sheet))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from oncosecours.services.preparation import cancel_preparation
+
+    conn = open_store(args)
+    sheet = cancel_preparation(conn, actor(args, conn), args.prep, args.reason)
+    emit(
+        args,
+        sheet,
+        f"Préparation n° {sheet['ord_number']} annulée (le numéro reste à l'ordonnancier).",
+    )
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from oncosecours.services.preparation import preview
+
+    conn = open_store(args)
+    result = preview(conn, args.line)
+    plan = result["plan"]
+    lines = [f"Ligne {args.line} : {result['patient']}"]
+    for p in result["products"]:
+        lines.append(f"  {p['count']} × {p['name']}, prélever {p['volume_to_draw_ml']:.2f} mL")
+    lines.append(
+        f"  {result['diluent']} {plan['bag_volume_ml'] or 0:g} mL, volume final "
+        f"{plan['final_volume_ml']:.1f} mL, {plan['final_concentration_mg_ml']:.3f} mg/mL"
+    )
+    lines += [f"  ! {f['message']}" for f in plan["findings"]]
+    lines += [f"  note : {n}" for n in result["notes"]]
+    emit(args, result, "\n".join(lines))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from oncosecours.services.preparation import preparation_sheet
+
+    conn = open_store(args)
+    sheet = preparation_sheet(conn, args.prep)
+    emit(args, sheet, sheet_text(sheet))
+    return 0

@@ -1,0 +1,74 @@
+"""``oncosecours status --date D``: every cure and line of a day, its state and what blocks it."""
+
+from __future__ import annotations
+
+import argparse
+
+from oncosecours.commands._common import add_common, emit, open_store
+
+STEP_FR = {
+    "prescribed": "prescrit",
+    "validated": "validé",
+    "go_ahead": "feu vert",
+    "prepared": "préparé",
+    "controlled": "contrôlé",
+    "released": "libéré",
+    "dispensed": "dispensé",
+    "administered": "administré",
+    "cancelled": "annulé",
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("status", help="état du jour : cures, lignes, blocages")
+    add_common(parser, user=False)
+    parser.add_argument("--date", help="jour (AAAA-MM-JJ ; défaut : aujourd'hui)")
+    parser.set_defaults(handler=_status)
+
+
+def _hhmm(value: str | None) -> str:
+    return value[11:16] if value and len(value) >= 16 else (value or "")
+
+
+def status_text(rows: list[dict]) -> str:
+    if not rows:
+        return "Aucune cure ce jour."
+    out: list[str] = []
+    current = None
+    for row in rows:
+        key = (row["patient_name"], row["cure_id"])
+        if key != current:
+            current = key
+            out.append(
+                f"{row['patient_name']} (né(e) le {row['birth_date']}, IPP {row['ipp'] or '—'}) "
+                f"— {row['protocol']} cycle {row['cycle']} J{row['day']} — cure {row['cure_id']}"
+            )
+        steps = ", ".join(
+            f"{STEP_FR[name]} {step['by'] or ''} {_hhmm(step['at'])}".rstrip()
+            for name, step in row["steps"].items()
+        )
+        number = f" n° {row['number']}" if row["number"] else ""
+        line = row["line_id"] if row["line_id"] is not None else "—"
+        dose = f"{row['dose']:g} {row['unit']}"
+        out.append(
+            f"  ligne {line:>5} {row['molecule'][:28]:<28} {dose:<14} "
+            f"{row['state_fr'].upper()}{number}"
+        )
+        if steps:
+            out.append(f"        {steps}")
+        if row["blocking"]:
+            out.append(f"        → {row['blocking']}")
+        for flag in row["flags"]:
+            out.append(f"        ! {flag}")
+    return "\n".join(out)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from oncosecours.services.day_status import day_status
+
+    conn = open_store(args)
+    rows = day_status(conn, args.date or date.today())
+    emit(args, rows, status_text(rows))
+    return 0
