@@ -1,0 +1,122 @@
+"""``oncosecours refresh``: reload the Chimio backups (the ribbon's « Actualiser »)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from oncosecours.commands._common import add_json, add_store, open_store, read_pin
+
+LABELS = (
+    ("patients", "patients"),
+    ("protocols", "protocoles"),
+    ("protocol_lines", "lignes de protocole"),
+    ("molecules", "molécules"),
+    ("products", "produits"),
+    ("history", "lignes d'historique"),
+)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "refresh",
+        help="recharger les sauvegardes Chimio (actualiser l'instantané)",
+        description=(
+            "Lit les cinq sauvegardes Chimio du dossier avec les requêtes de queries/, les "
+            "vérifie, puis remplace l'instantané de la base en une seule transaction. En cas "
+            "de problème, rien n'est modifié et le message dit quel fichier, quelle ligne, "
+            "quelle colonne et quelle étape."
+        ),
+    )
+    parser.add_argument("--backups", metavar="DOSSIER", help="dossier des sauvegardes Chimio")
+    add_store(parser)
+    parser.add_argument(
+        "--user",
+        metavar="INITIALES",
+        help="pharmacien ou administrateur qui actualise (PIN : $ONCOSECOURS_PIN ou demandé)",
+    )
+    add_json(parser)
+    parser.add_argument(
+        "--queries", metavar="DOSSIER", help="dossier des requêtes (défaut : queries/ livré)"
+    )
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="afficher seulement la date, l'âge et le contenu de l'instantané chargé",
+    )
+    parser.add_argument("--quiet", action="store_true", help="ne pas afficher la progression")
+    parser.set_defaults(handler=_refresh)
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+    started = time.perf_counter()
+
+    def show(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _status(args: argparse.Namespace) -> int:
+    from oncosecours.refresh.status import snapshot_status
+    from oncosecours.settings import load_settings
+
+    status = snapshot_status(open_store(args), load_settings())
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 0
+    print(status["message"])
+    if status["loaded"]:
+        for key, label in LABELS:
+            print(f"  {label:<22} {status['counts'][key]:>10,}".replace(",", " "))
+        if status["warnings"]:
+            print(f"Avertissements du chargement : {len(status['warnings'])}")
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from oncosecours.domain.errors import OncoError
+
+    if args.status:
+        return _status(args)
+    if not args.backups or not args.user:
+        raise OncoError(
+            "Indiquer le dossier des sauvegardes (--backups) et l'utilisateur (--user)",
+            hint="ex. oncosecours refresh --backups D:\\sauvegardes --user PH1",
+        )
+    from oncosecours.services.refresh import refresh_snapshot
+    from oncosecours.services.users import authenticate
+    from oncosecours.settings import load_settings
+
+    settings = load_settings()
+    conn = open_store(args)
+    user = authenticate(conn, args.user, read_pin(args.user))
+    result = refresh_snapshot(
+        conn,
+        user,
+        args.backups,
+        settings=settings,
+        queries_dir=args.queries,
+        progress=_progress(args.quiet),
+    )
+    if args.json:
+        shape = {k: result[k] for k in ("tables", "backup_date", "warnings")}
+        print(json.dumps(shape, ensure_ascii=False, indent=2))
+        return 0
+    day = result["backup_date"]
+    print(
+        f"Sauvegarde Chimio du {day[8:10]}/{day[5:7]}/{day[:4]} chargée "
+        f"({result['backup_date_source']})."
+    )
+    for key, label in LABELS:
+        print(f"  {label:<22} {result['tables'][key]:>10,}".replace(",", " "))
+    warnings = result["warnings"]
+    if warnings:
+        print(f"Avertissements ({len(warnings)}) :")
+        for warning in warnings:
+            print(f"  - {warning}")
+    return 0

@@ -1,0 +1,178 @@
+"""« Actualiser » : reload the Chimio backups into the store's snapshot, as one audited action.
+
+The backup is read and checked entirely in memory first (:func:`oncosecours.refresh.engine.
+load_backup`): a refusal there has not touched the store at all. Only then one transaction
+replaces every ``ref_*`` table and ``snapshot_meta`` and appends the audit event; readers keep
+seeing the previous snapshot until the commit (WAL). Crisis data (every other table) is never
+touched: it holds natural keys and copies, never a foreign key to the snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from oncosecours.services.core import Actor, action, require_role
+from oncosecours.store import audit
+
+ROLES = ("pharmacien", "administrateur")
+ACTION_FR = "actualiser la sauvegarde Chimio"
+CHUNK = 50_000
+
+Progress = Callable[[str], None]
+
+
+def _current(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT backup_date, loaded_at, counts_json, content_sha256 FROM snapshot_meta WHERE id = 1"
+    ).fetchone()
+    if row is None:
+        return None
+    backup_date, loaded_at, counts, sha = tuple(row)
+    return {
+        "date_sauvegarde": backup_date,
+        "chargee_le": loaded_at,
+        "lignes": json.loads(counts),
+        "empreinte": sha,
+    }
+
+
+def _snapshot_indexes(conn: sqlite3.Connection, tables: list[str]) -> list[tuple[str, str]]:
+    marks = ", ".join("?" * len(tables))
+    return [
+        (name, sql)
+        for name, sql in conn.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks})",
+            tables,
+        )
+    ]
+
+
+def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -> None:
+    from oncosecours.refresh.steps import arrow
+
+    names = table.names
+    sql = (
+        f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    )
+    columns = [arrow(frame[name]) for name in names]
+    total = len(frame)
+    started = time.perf_counter()
+    for start in range(0, total, CHUNK):
+        rows = [column.slice(start, CHUNK).to_pylist() for column in columns]
+        conn.executemany(sql, zip(*rows, strict=True))
+        done = min(start + CHUNK, total)
+        if progress and total > CHUNK and time.perf_counter() - started > 1:
+            progress(f"  {table.label} : {done:,}/{total:,} lignes écrites".replace(",", " "))
+
+
+def write_snapshot(
+    conn: sqlite3.Connection,
+    actor: Actor,
+    snapshot,
+    *,
+    progress: Progress | None = None,
+) -> None:
+    """Replace the snapshot with ``snapshot`` in one audited transaction."""
+    from oncosecours.refresh import model
+
+    tables = list(model.TABLES.values())
+    sql_names = [t.sql for t in tables]
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA cache_size = -262144")  # 256 MiB while the snapshot is rewritten
+    conn.execute("PRAGMA temp_store = MEMORY")
+    try:
+        with action(conn, actor, "actualiser_sauvegarde", ROLES, ACTION_FR) as act:
+            before = _current(conn)
+            if progress:
+                progress("Remplacement de l'instantané dans la base (une seule transaction)…")
+            indexes = _snapshot_indexes(conn, sql_names)
+            for name, _ in indexes:  # rebuilt after the load: faster than row by row
+                conn.execute(f'DROP INDEX "{name}"')
+            for table in reversed(tables):  # children first (lines before protocols)
+                conn.execute(f"DELETE FROM {table.sql}")
+            conn.execute("DELETE FROM snapshot_meta")
+            for table in tables:
+                _insert(conn, table, snapshot.tables[table.name], progress)
+            for _, sql in indexes:
+                conn.execute(sql)
+            counts = snapshot.counts
+            conn.execute(
+                "INSERT INTO snapshot_meta (id, backup_date, loaded_at, source_dir, counts_json, "
+                "warnings_json, backup_date_source, files_json, content_sha256, queries_json, "
+                "actor) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    snapshot.backup_date.isoformat(),
+                    audit.now_iso(),
+                    snapshot.source_dir,
+                    json.dumps(counts),
+                    json.dumps(snapshot.warnings, ensure_ascii=False),
+                    snapshot.backup_date_source,
+                    json.dumps(snapshot.files, ensure_ascii=False),
+                    snapshot.sha256,
+                    json.dumps(snapshot.queries),
+                    actor.initials,
+                ),
+            )
+            act.record(
+                "sauvegarde_chimio",
+                snapshot.backup_date.isoformat(),
+                before,
+                {
+                    "date_sauvegarde": snapshot.backup_date.isoformat(),
+                    "origine_date": snapshot.backup_date_source,
+                    "dossier": snapshot.source_dir,
+                    "lignes": counts,
+                    "avertissements": len(snapshot.warnings),
+                    "empreinte": snapshot.sha256,
+                    "requetes": snapshot.queries,
+                },
+            )
+            if progress:
+                progress("Validation de la transaction…")
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+def refresh_snapshot(
+    conn: sqlite3.Connection,
+    actor: Actor,
+    backups: str | Path,
+    *,
+    settings: Any = None,
+    queries_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Load the backup folder ``backups`` and replace the snapshot; refuse and write nothing on
+    any problem. Returns ``tables`` (counts), ``backup_date``, ``warnings`` (the stale-backup
+    warning first), ``stale``, ``age_days``, ``timings``."""
+    from oncosecours.refresh.engine import load_backup
+    from oncosecours.refresh.status import snapshot_status
+
+    require_role(actor, ROLES, ACTION_FR)  # before minutes of reading
+    started = time.perf_counter()
+    snapshot = load_backup(backups, queries_dir, progress)
+    loaded = time.perf_counter()
+    write_snapshot(conn, actor, snapshot, progress=progress)
+    written = time.perf_counter()
+    status = snapshot_status(conn, settings, today)
+    warnings = list(snapshot.warnings)
+    if status["stale"]:
+        warnings.insert(0, status["message"])
+    return {
+        "tables": snapshot.counts,
+        "backup_date": snapshot.backup_date.isoformat(),
+        "warnings": warnings,
+        "stale": status["stale"],
+        "age_days": status["age_days"],
+        "backup_date_source": snapshot.backup_date_source,
+        "sha256": snapshot.sha256,
+        "timings": {"lecture_s": loaded - started, "ecriture_s": written - loaded},
+    }
