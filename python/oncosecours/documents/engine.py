@@ -482,11 +482,90 @@ class CompiledTemplate:
         target = Path(out)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(target.name + ".tmp")
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for name in order:
-                archive.writestr(name, files[name])
+        entries = []
+        for name in order:
+            data = files[name]
+            if data is self.files.get(name):
+                entries.append((name, self._packed(name)))
+            else:
+                entries.append((name, _pack(data)))
+        temporary.write_bytes(_zip(entries))
         temporary.replace(target)
         return target
+
+    def _packed(self, name: str) -> tuple[int, int, bytes]:
+        """A part of the template, compressed once and reused by every document."""
+        cache = self.__dict__.setdefault("_pack_cache", {})
+        if name not in cache:
+            cache[name] = _pack(self.files[name], level=6)
+        return cache[name]
+
+
+def _pack(data: bytes, level: int = 1) -> tuple[int, int, bytes]:
+    """(crc32, uncompressed size, raw deflate data) of one zip entry."""
+    import zlib
+
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return zlib.crc32(data), len(data), compressor.compress(data) + compressor.flush()
+
+
+def _zip(entries: list[tuple[str, tuple[int, int, bytes]]]) -> bytes:
+    """A zip archive from pre-compressed entries (deflate, UTF-8 names)."""
+    import struct
+    import time as time_mod
+
+    now = time_mod.localtime()
+    dos_time = (now.tm_hour << 11) | (now.tm_min << 5) | (now.tm_sec // 2)
+    dos_date = ((now.tm_year - 1980) << 9) | (now.tm_mon << 5) | now.tm_mday
+    chunks: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, (crc, size, data) in entries:
+        raw = name.encode("utf-8")
+        header = struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            20,
+            0x0800,
+            8,
+            dos_time,
+            dos_date,
+            crc,
+            len(data),
+            size,
+            len(raw),
+            0,
+        )
+        chunks += [header, raw, data]
+        central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0x0800,
+                8,
+                dos_time,
+                dos_date,
+                crc,
+                len(data),
+                size,
+                len(raw),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + raw
+        )
+        offset += len(header) + len(raw) + len(data)
+    directory = b"".join(central)
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), offset, 0
+    )
+    return b"".join(chunks) + directory + end
 
 
 def split_body(document_xml: str, root: Any = None) -> tuple[str, str, str]:
