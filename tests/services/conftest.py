@@ -7,7 +7,9 @@ loaded from Chimio backups; these tests only need their contract, migrations/000
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -236,8 +238,7 @@ def load_snapshot(conn, backup_date: date | None = None) -> None:
     conn.execute("COMMIT")
 
 
-@pytest.fixture
-def team(conn, admin):
+def _team(conn, admin):
     """Users of every role; PIN 1234 for all. Returns {initials: Actor}."""
     from oncosecours.services.users import create_user
 
@@ -256,12 +257,44 @@ def team(conn, admin):
 
 
 @pytest.fixture
+def team(conn, admin):
+    """Users of every role (PIN 1234) in the ``conn`` store: {initials: Actor}."""
+    return _team(conn, admin)
+
+
+@pytest.fixture
 def snapshot(conn):
     load_snapshot(conn)
     return conn
 
 
+@pytest.fixture(scope="session")
+def circuit_template(tmp_path_factory) -> Path:
+    """A store with the team and the snapshot, built once (scrypt PINs are slow on purpose)."""
+    from oncosecours.services.users import bootstrap_admin
+    from oncosecours.store.db import connect
+
+    path = tmp_path_factory.mktemp("circuit") / "template.sqlite"
+    conn = connect(path)
+    admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "0000")
+    _team(conn, admin)
+    load_snapshot(conn)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path
+
+
 @pytest.fixture
-def circuit(conn, team, snapshot):
-    """A store with the team and the snapshot: returns (conn, team)."""
-    return conn, team
+def circuit(store_path, circuit_template):
+    """A copy of the template store: returns (conn, {initials: Actor})."""
+    from oncosecours.services.core import Actor
+    from oncosecours.store.db import connect
+
+    shutil.copyfile(circuit_template, store_path)
+    conn = connect(store_path)
+    actors = {
+        r["initials"]: Actor(r["id"], r["initials"], r["name"], r["role"])
+        for r in conn.execute("SELECT id, initials, name, role FROM users")
+    }
+    yield conn, actors
+    conn.close()
