@@ -212,8 +212,8 @@ def make_team(conn, admin):
     return actors
 
 
-def prescribe_and_validate(conn, team, patient_key_row):
-    """Create, include, prescribe (J1 = TODAY) and validate one patient. Returns the cure id."""
+def prescribe_and_validate(conn, team, patient_key_row, on=TODAY):
+    """Create, include, prescribe (J1 = ``on``) and validate one patient. Returns the cure id."""
     from oncosecours.domain.checks import blocking_rules
     from oncosecours.services.inclusion import include_patient
     from oncosecours.services.patients import create_patient
@@ -233,20 +233,20 @@ def prescribe_and_validate(conn, team, patient_key_row):
         weight_kg=weight,
         height_cm=height,
         creatinine_umol_l=creat,
-        measured_on=TODAY,
-        today=TODAY,
+        measured_on=on,
+        today=on,
     )
-    inclusion = include_patient(conn, team["DR1"], person["id"], protocol, TODAY, today=TODAY)
+    inclusion = include_patient(conn, team["DR1"], person["id"], protocol, on, today=on)
     cure_id = inclusion["cures"][0]["id"]
-    draft = prescribe(conn, team["DR1"], cure_id, today=TODAY)
+    draft = prescribe(conn, team["DR1"], cure_id, today=on)
     prescription_id = draft["prescription_id"]
-    findings = findings_for(conn, prescription_id, today=TODAY)
+    findings = findings_for(conn, prescription_id, today=on)
     validate_prescription(
         conn,
         team["PH1"],
         prescription_id,
         justifications={rule: "justifié pour le test" for rule in blocking_rules(findings)},
-        today=TODAY,
+        today=on,
     )
     return cure_id
 

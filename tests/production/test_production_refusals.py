@@ -6,6 +6,7 @@ import pytest
 from production_fixtures import TODAY, at, lines_of, lots_for
 
 from oncosecours.domain.errors import OncoError
+from oncosecours.domain.findings import fr_num
 from oncosecours.services.administration import administer
 from oncosecours.services.dispensing import dispense
 from oncosecours.services.go_ahead import give_go_ahead, withhold_go_ahead
@@ -348,7 +349,7 @@ def test_release_refusals(ready):
         sheet["id"],
         now=at(10, 5),
     )
-    assert f"{low:g} g" in text
+    assert f"{fr_num(low)} g" in text
     refused(
         conn,
         "POCHE_PERIMEE",

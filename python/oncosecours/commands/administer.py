@@ -48,7 +48,14 @@ def _administer(args: argparse.Namespace) -> int:
         comment=args.comment,
     )
     what = f"poche n° {result['number']}" if result["number"] else f"ligne {result['line_id']}"
-    text = f"Administration enregistrée ({what}) : {result['started_at']} → {result['ended_at']}"
+    from datetime import datetime
+
+    from oncosecours.domain.production import fr_datetime
+
+    start, end = (
+        fr_datetime(datetime.fromisoformat(result[k])) for k in ("started_at", "ended_at")
+    )
+    text = f"Administration enregistrée ({what}) : du {start} au {end}"
     if not result["completed"]:
         text += " — INTERROMPUE"
     for incident in result["incidents"]:

@@ -33,10 +33,15 @@ def _dispense(args: argparse.Namespace) -> int:
         at=args.at,
         comment=args.comment,
     )
+    from datetime import datetime
+
+    from oncosecours.domain.production import fr_datetime
+
+    handed = fr_datetime(datetime.fromisoformat(result["dispensed_at"]))
     emit(
         args,
         result,
         f"Préparation n° {result['number']} remise à {result['recipient']} "
-        f"({result['ward']}) le {result['dispensed_at']}.",
+        f"({result['ward']}) le {handed}.",
     )
     return 0

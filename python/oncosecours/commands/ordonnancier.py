@@ -70,7 +70,7 @@ def _verify(args: argparse.Namespace) -> int:
     report = check_sequence(open_store(args))
     if report.ok:
         series = ", ".join(f"{k} : {v}" for k, v in report.series.items()) or "aucune"
-        text = f"Ordonnancier intègre : {report.entries} entrées (séries {series})."
+        text = f"Ordonnancier intègre : {report.entries} entrée(s) (séries {series})."
     else:
         text = "ORDONNANCIER INCOHÉRENT :\n" + "\n".join(f"  {p}" for p in report.problems)
     emit(args, report.as_dict(), text)

@@ -62,6 +62,7 @@ def sheet_text(sheet: dict) -> str:
     """The fiche de fabrication as plain text."""
     from datetime import datetime
 
+    from oncosecours.domain.findings import fr_num
     from oncosecours.domain.production import fr_datetime
 
     use_by = fr_datetime(datetime.fromisoformat(sheet["use_by"]))
@@ -71,25 +72,25 @@ def sheet_text(sheet: dict) -> str:
         f"IPP {sheet['patient_ipp'] or '—'}, {sheet['patient_ward'] or ''}",
         f"Protocole : {sheet['protocol_name']}, cycle {sheet['cycle']} J{sheet['day']} "
         f"({sheet['admin_date']}), prescripteur {sheet['prescriber_name']}",
-        f"Médicament : {sheet['molecule_name']} {sheet['dose']:g} {sheet['unit']} "
+        f"Médicament : {sheet['molecule_name']} {fr_num(sheet['dose'])} {sheet['unit']} "
         f"({sheet['route'] or ''})",
     ]
     for p in sheet["products"]:
         out.append(
-            f"  flacon : {p['count']} × {p['name']}, prélever {p['volume_to_draw_ml']:.2f} mL"
+            f"  flacon : {p['count']} × {p['name']}, prélever {fr_num(p['volume_to_draw_ml'], 2)} mL"
         )
     out += [
-        f"Diluant : {sheet['diluent'] or 'aucun'} {sheet['diluent_volume_ml'] or 0:g} mL, "
+        f"Diluant : {sheet['diluent'] or 'aucun'} {fr_num(sheet['diluent_volume_ml'] or 0)} mL, "
         f"contenant : {sheet['container'] or '—'}",
-        f"Volume final : {sheet['final_volume_ml']:.1f} mL, concentration "
-        f"{sheet['final_conc_mg_ml']:.3f} mg/mL",
+        f"Volume final : {fr_num(sheet['final_volume_ml'], 1)} mL, concentration "
+        f"{fr_num(sheet['final_conc_mg_ml'], 3)} mg/mL",
         f"Protéger de la lumière : {'OUI' if sheet['light_protect'] else 'non'} ; filtre : "
-        + (f"{sheet['filter_um']:g} µm" if sheet["filter_um"] else "aucun")
+        + (f"{fr_num(sheet['filter_um'])} µm" if sheet["filter_um"] else "aucun")
         + f" ; conservation : {sheet['storage'] or '—'}",
         f"À utiliser avant le {use_by} ({sheet['use_by_reason']})",
-        f"Poids cible (net) : {sheet['target_weight_g']:.1f} g, accepté de "
-        f"{sheet['weight_min_g']:.1f} à {sheet['weight_max_g']:.1f} g "
-        f"(± {sheet['tolerance_pct']:g} %)",
+        f"Poids cible (net) : {fr_num(sheet['target_weight_g'], 1)} g, accepté de "
+        f"{fr_num(sheet['weight_min_g'], 1)} à {fr_num(sheet['weight_max_g'], 1)} g "
+        f"(± {fr_num(sheet['tolerance_pct'])} %)",
         f"Préparée par {sheet['prepared_by_initials']} le "
         f"{fr_datetime(datetime.fromisoformat(sheet['prepared_at']))}",
     ]
@@ -153,12 +154,16 @@ def _preview(args: argparse.Namespace) -> int:
     conn = open_store(args)
     result = preview(conn, args.line)
     plan = result["plan"]
+    from oncosecours.domain.findings import fr_num
+
     lines = [f"Ligne {args.line} : {result['patient']}"]
     for p in result["products"]:
-        lines.append(f"  {p['count']} × {p['name']}, prélever {p['volume_to_draw_ml']:.2f} mL")
+        lines.append(
+            f"  {p['count']} × {p['name']}, prélever {fr_num(p['volume_to_draw_ml'], 2)} mL"
+        )
     lines.append(
-        f"  {result['diluent']} {plan['bag_volume_ml'] or 0:g} mL, volume final "
-        f"{plan['final_volume_ml']:.1f} mL, {plan['final_concentration_mg_ml']:.3f} mg/mL"
+        f"  {result['diluent']} {fr_num(plan['bag_volume_ml'] or 0)} mL, volume final "
+        f"{fr_num(plan['final_volume_ml'], 1)} mL, {fr_num(plan['final_concentration_mg_ml'], 3)} mg/mL"
     )
     lines += [f"  ! {f['message']}" for f in plan["findings"]]
     lines += [f"  note : {n}" for n in result["notes"]]

@@ -26,11 +26,21 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=_status)
 
 
+def _step_label(name: str, step: dict) -> str:
+    if step.get("decision") in ("withheld", "refused", "rejected"):
+        return {"go_ahead": "feu vert refusé", "validated": "refusé", "released": "refusé"}.get(
+            name, STEP_FR[name]
+        )
+    return STEP_FR[name]
+
+
 def _hhmm(value: str | None) -> str:
     return value[11:16] if value and len(value) >= 16 else (value or "")
 
 
 def status_text(rows: list[dict]) -> str:
+    from oncosecours.domain.findings import fr_num
+
     if not rows:
         return "Aucune cure ce jour."
     out: list[str] = []
@@ -44,12 +54,12 @@ def status_text(rows: list[dict]) -> str:
                 f"— {row['protocol']} cycle {row['cycle']} J{row['day']} — cure {row['cure_id']}"
             )
         steps = ", ".join(
-            f"{STEP_FR[name]} {step['by'] or ''} {_hhmm(step['at'])}".rstrip()
+            f"{_step_label(name, step)} {step['by'] or ''} {_hhmm(step['at'])}".rstrip()
             for name, step in row["steps"].items()
         )
         number = f" n° {row['number']}" if row["number"] else ""
         line = row["line_id"] if row["line_id"] is not None else "—"
-        dose = f"{row['dose']:g} {row['unit']}"
+        dose = f"{fr_num(row['dose'])} {row['unit']}"
         out.append(
             f"  ligne {line:>5} {row['molecule'][:28]:<28} {dose:<14} "
             f"{row['state_fr'].upper()}{number}"

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from oncosecours.domain.errors import OncoError
+from oncosecours.domain.findings import fr_num
 
 # --- times ------------------------------------------------------------------------------------
 
@@ -102,6 +103,12 @@ def end_of_day(day: date, tz_like: datetime) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=aware(tz_like).tzinfo)
 
 
+def fr_signed(value: float, decimals: int = 1) -> str:
+    """A signed French number: ``+6,1`` / ``-2`` / ``0``."""
+    text = fr_num(value, decimals)
+    return f"+{text}" if text != "0" and not text.startswith("-") else text
+
+
 def fr_datetime(moment: datetime) -> str:
     """``02/03/2026 à 14:05``."""
     return aware(moment).strftime("%d/%m/%Y à %H:%M")
@@ -167,7 +174,7 @@ class UseBy:
 
 
 def _hours(value: float) -> str:
-    return f"{value:g} h"
+    return f"{fr_num(value)} h"
 
 
 def compute_use_by(
@@ -196,7 +203,7 @@ def compute_use_by(
         )
     if stability_diluted_h <= 0:
         raise OncoError(
-            f"Stabilité après dilution impossible pour {molecule} : {stability_diluted_h:g} h",
+            f"Stabilité après dilution impossible pour {molecule} : {fr_num(stability_diluted_h)} h",
             rule="STABILITE",
             field="stabilité",
         )
@@ -407,9 +414,9 @@ class Gravimetry:
     def message(self) -> str:
         verdict = "dans la tolérance" if self.within else "HORS TOLÉRANCE"
         return (
-            f"poids mesuré {self.measured_g:g} g pour une cible de {self.target_g:.1f} g "
-            f"(écart {self.deviation_pct:+.1f} %, accepté de {self.min_g:.1f} à "
-            f"{self.max_g:.1f} g) : {verdict}"
+            f"poids mesuré {fr_num(self.measured_g)} g pour une cible de {fr_num(self.target_g, 1)} g "
+            f"(écart {fr_signed(self.deviation_pct)} %, accepté de {fr_num(self.min_g, 1)} à "
+            f"{fr_num(self.max_g, 1)} g) : {verdict}"
         )
 
     def as_dict(self) -> dict:

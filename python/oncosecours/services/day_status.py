@@ -283,6 +283,8 @@ def _line_row(
                 flags.append("poids hors tolérance")
             if not control["visual_ok"]:
                 flags.append("contrôle visuel non conforme")
+            if not control["double_checker_initials"]:
+                flags.append("sans double contrôle")
         release = releases.get(prep["id"])
         if release:
             steps["released"] = _step(

@@ -31,6 +31,7 @@ from typing import Any
 
 from oncosecours.domain import workflow
 from oncosecours.domain.errors import OncoError
+from oncosecours.domain.findings import fr_num
 from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import (
     Lot,
@@ -84,7 +85,7 @@ def describe(prep: dict[str, Any]) -> str:
     """``La préparation n° 2026-000123 (OXALIPLATINE 170 mg, MARTIN Jeanne)``."""
     return (
         f"La préparation n° {prep['ord_number']} ({prep['molecule_name']} "
-        f"{prep['dose']:g} {prep['unit']}, {prep['patient_birth_name']} "
+        f"{fr_num(prep['dose'])} {prep['unit']}, {prep['patient_birth_name']} "
         f"{prep['patient_first_name']})"
     )
 
@@ -166,7 +167,7 @@ def line_context(conn: sqlite3.Connection, line_id: int) -> dict[str, Any]:
         conn.execute("SELECT * FROM inclusions WHERE id = ?", (cure["inclusion_id"],)).fetchone()
     )
     what = (
-        f"La ligne n° {line_id} ({line['molecule_name']} {line['dose']:g} {line['unit']}, "
+        f"La ligne n° {line_id} ({line['molecule_name']} {fr_num(line['dose'])} {line['unit']}, "
         f"J{line['day']} du {date.fromisoformat(line['admin_date']):%d/%m/%Y}) de "
         f"{patient_label(patient)}"
     )
@@ -797,15 +798,16 @@ def ordonnancier_rows(
 
 def _composition(entry: dict[str, Any]) -> str:
     vials = " + ".join(
-        f"{p['count']} × {p['name']} ({p['volume_to_draw_ml']:.2f} mL)" for p in entry["products"]
+        f"{p['count']} × {p['name']} ({fr_num(p['volume_to_draw_ml'], 2)} mL)"
+        for p in entry["products"]
     )
-    text = f"{entry['molecule_name']} {entry['dose']:g} {entry['unit']}"
+    text = f"{entry['molecule_name']} {fr_num(entry['dose'])} {entry['unit']}"
     if vials:
         text += f" : {vials}"
     if entry["diluent"]:
-        text += f" dans {entry['diluent']} {entry['diluent_volume_ml'] or 0:g} mL"
+        text += f" dans {entry['diluent']} {fr_num(entry['diluent_volume_ml'] or 0)} mL"
     if entry["final_volume_ml"]:
-        text += f", volume final {entry['final_volume_ml']:.1f} mL"
+        text += f", volume final {fr_num(entry['final_volume_ml'], 1)} mL"
     return text
 
 

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from oncosecours.domain.errors import OncoError
-from oncosecours.domain.production import fr_datetime, gravimetric_check, iso
+from oncosecours.domain.findings import fr_num
+from oncosecours.domain.production import fr_datetime, fr_signed, gravimetric_check, iso
 from oncosecours.services.core import Actor, action
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.preparation import (
@@ -191,10 +192,10 @@ def release_preparation(
             )
         if not control["in_tolerance"] and not justification:
             raise OncoError(
-                f"{describe(prep)} : poids hors tolérance ({control['measured_weight_g']:g} g "
-                f"pour {control['target_weight_g']:.1f} g, écart "
-                f"{control['deviation_pct']:+.1f} %, accepté de {control['weight_min_g']:.1f} à "
-                f"{control['weight_max_g']:.1f} g) : une justification écrite est obligatoire "
+                f"{describe(prep)} : poids hors tolérance ({fr_num(control['measured_weight_g'])} g "
+                f"pour {fr_num(control['target_weight_g'], 1)} g, écart "
+                f"{fr_signed(control['deviation_pct'])} %, accepté de {fr_num(control['weight_min_g'], 1)} à "
+                f"{fr_num(control['weight_max_g'], 1)} g) : une justification écrite est obligatoire "
                 "pour la libérer",
                 rule="GRAVIMETRIE_HORS_TOLERANCE",
                 field="justification",
