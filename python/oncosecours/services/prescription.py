@@ -40,7 +40,10 @@ PRESCRIBE_ROLES = ("prescripteur",)
 TRANSCRIBE_ROLES = ("prescripteur", "pharmacien", "préparateur")
 _LES_FORMAT = re.compile(r"^I\d{6}$")
 _CANONICAL_DILUENTS = {"NACL": "NaCl 0,9 %", "G5": "Glucose 5 %", "EPPI": "EPPI"}
-_VOLUME = re.compile(r"(\d+(?:[.,]\d+)?)\s*m[lL]\b", re.IGNORECASE)
+_VOLUME_IN = re.compile(r"\bdans\s+(\d+(?:[.,]\d+)?)\s*ml\b", re.IGNORECASE)
+_VOLUME_OF = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*ml\s+(?:de\s+|d')?(?:nacl|g5|glucos|chlorure|s[ée]rum)", re.IGNORECASE
+)
 
 
 # --- reference data -------------------------------------------------------------------------
@@ -79,24 +82,33 @@ def check_les_code(code: object, known: set[str], molecule_name: str) -> str:
 
 
 def _default_diluent(line: dict[str, Any], mol: dict[str, Any]) -> str | None:
+    """The diluent named first in the line's comment, else the molecule's first allowed one
+    (anticancer lines only: a supportive line without a named diluent gets none)."""
     allowed = json_list(mol.get("diluents_json"))
     comment = fold(line.get("comment"))
+    found = []
     for family, words in (
         ("G5", ("G5", "GLUCOSE", "DEXTROSE")),
         ("NACL", ("NACL", "CHLORUREDESODIUM", "SERUMPHYSIO")),
     ):
-        if any(w in comment for w in words):
-            for name in allowed:
-                if checks.diluent_key(name) == family:
-                    return name
-            return _CANONICAL_DILUENTS[family]
+        positions = [comment.find(w) for w in words if w in comment]
+        if positions:
+            found.append((min(positions), family))
+    if found:
+        family = min(found)[1]
+        for name in allowed:
+            if checks.diluent_key(name) == family:
+                return name
+        return _CANONICAL_DILUENTS[family]
     return allowed[0] if allowed and line["line_type"] == 1 else None
 
 
 def _default_volume(line: dict[str, Any]) -> float | None:
-    match = _VOLUME.search(line.get("comment") or "")
-    if match:
-        return float(match.group(1).replace(",", "."))
+    """``dans 100 mL`` or ``50 mL de NaCl`` in the comment, else the protocol line's volume."""
+    for pattern in (_VOLUME_IN, _VOLUME_OF):
+        match = pattern.search(line.get("comment") or "")
+        if match:
+            return float(match.group(1).replace(",", "."))
     return line.get("volume_ml") or None
 
 
