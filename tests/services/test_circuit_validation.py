@@ -382,6 +382,9 @@ def test_diluent_and_container_not_allowed(circuit):
     normal = preview_prescription(conn, inc["cures"][0]["id"], today=TODAY)
     oxali = [line for line in normal["lines"] if line["molecule_name"] == "OXALIPLATINE"][0]
     assert (oxali["diluent"], oxali["diluent_volume_ml"]) == ("Glucose 5 %", 250)
+    ondansetron = normal["lines"][0]  # supportive line: diluent and volume from its comment
+    assert (ondansetron["diluent"], ondansetron["diluent_volume_ml"]) == ("NaCl 0,9 %", 50)
+    assert ondansetron["container"] is None
     assert not {"DILUANT_INTERDIT", "CONTENANT_INTERDIT"} & _rules(normal["findings"])
     pid = prescribe(
         conn,
