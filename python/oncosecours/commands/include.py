@@ -14,19 +14,29 @@ def register(subparsers) -> None:
 
     protocols = sub.add_parser("protocols", help="lister les protocoles de la sauvegarde")
     add_common(protocols, user=False)
-    protocols.add_argument("--search", help="partie du nom du protocole")
+    protocols.add_argument("--search", metavar="TEXTE", help="partie du nom du protocole")
     protocols.set_defaults(handler=_protocols)
 
     add = sub.add_parser("add", help="inclure un patient et planifier ses cures")
     add_common(add)
-    add.add_argument("--patient", required=True, help="patient : IPP ou #numéro de dossier")
-    add.add_argument("--protocol", required=True, help="numéro ou nom du protocole")
-    add.add_argument("--start", required=True, help="J1 du premier cycle (AAAA-MM-JJ)")
     add.add_argument(
-        "--cycles", type=int, help="nombre total de cycles (défaut : celui du protocole)"
+        "--patient", metavar="PATIENT", required=True, help="patient : IPP ou #numéro de dossier"
+    )
+    add.add_argument(
+        "--protocol", metavar="PROTOCOLE", required=True, help="numéro ou nom du protocole"
+    )
+    add.add_argument(
+        "--start", metavar="DATE", required=True, help="J1 du premier cycle (AAAA-MM-JJ)"
+    )
+    add.add_argument(
+        "--cycles",
+        metavar="N",
+        type=int,
+        help="nombre total de cycles (défaut : celui du protocole)",
     )
     add.add_argument(
         "--first-cycle",
+        metavar="N",
         type=int,
         default=1,
         help="premier cycle à planifier (poursuite d'un traitement commencé dans Chimio)",
@@ -35,14 +45,16 @@ def register(subparsers) -> None:
 
     postpone = sub.add_parser("postpone", help="reporter une cure (les suivantes suivent)")
     add_common(postpone)
-    postpone.add_argument("--cure", type=int, required=True, help="numéro de la cure")
-    postpone.add_argument("--date", required=True, help="nouveau J1 (AAAA-MM-JJ)")
-    postpone.add_argument("--reason", required=True, help="motif du report")
+    postpone.add_argument("--cure", metavar="N", type=int, required=True, help="numéro de la cure")
+    postpone.add_argument("--date", metavar="DATE", required=True, help="nouveau J1 (AAAA-MM-JJ)")
+    postpone.add_argument("--reason", metavar="MOTIF", required=True, help="motif du report")
     postpone.set_defaults(handler=_postpone)
 
     show = sub.add_parser("show", help="afficher une inclusion, ses lignes et ses cures")
     add_common(show, user=False)
-    show.add_argument("--inclusion", type=int, required=True, help="numéro de l'inclusion")
+    show.add_argument(
+        "--inclusion", metavar="N", type=int, required=True, help="numéro de l'inclusion"
+    )
     show.set_defaults(handler=_show)
 
 

@@ -13,17 +13,22 @@ def register(subparsers) -> None:
 
     add = sub.add_parser("add", help="écrire une note (datée, signée, non modifiable)")
     add_common(add)
-    add.add_argument("--patient", help="patient : IPP ou #numéro de dossier")
-    add.add_argument("--prescription", type=int, help="numéro de prescription")
+    add.add_argument("--patient", metavar="PATIENT", help="patient : IPP ou #numéro de dossier")
+    add.add_argument("--prescription", metavar="N", type=int, help="numéro de prescription")
     add.add_argument(
-        "--corrects", type=int, help="numéro de la note que celle-ci corrige (l'ancienne reste)"
+        "--corrects",
+        metavar="N",
+        type=int,
+        help="numéro de la note que celle-ci corrige (l'ancienne reste)",
     )
-    add.add_argument("--text", required=True, help="texte de la note")
+    add.add_argument("--text", metavar="TEXTE", required=True, help="texte de la note")
     add.set_defaults(handler=_add)
 
     listing = sub.add_parser("list", help="notes d'un patient")
     add_common(listing, user=False)
-    listing.add_argument("--patient", required=True, help="patient : IPP ou #numéro de dossier")
+    listing.add_argument(
+        "--patient", metavar="PATIENT", required=True, help="patient : IPP ou #numéro de dossier"
+    )
     listing.set_defaults(handler=_list)
 
 

@@ -10,21 +10,26 @@ PATIENT_HELP = "patient : IPP, ou #numéro de dossier (ex. #12)"
 
 
 def _identity_options(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--birth-name", required=required, help="nom de naissance")
-    parser.add_argument("--usual-name", help="nom d'usage")
-    parser.add_argument("--first-name", required=required, help="prénom")
+    parser.add_argument("--birth-name", metavar="NOM", required=required, help="nom de naissance")
+    parser.add_argument("--usual-name", metavar="NOM", help="nom d'usage")
+    parser.add_argument("--first-name", metavar="PRENOM", required=required, help="prénom")
     parser.add_argument(
-        "--birth-date", required=required, help="date de naissance (AAAA-MM-JJ ou JJ/MM/AAAA)"
+        "--birth-date",
+        metavar="DATE",
+        required=required,
+        help="date de naissance (AAAA-MM-JJ ou JJ/MM/AAAA)",
     )
-    parser.add_argument("--sex", required=required, help="sexe : M ou F")
-    parser.add_argument("--ward", help="service ou unité de soins")
+    parser.add_argument("--sex", metavar="M|F", required=required, help="sexe : M ou F")
+    parser.add_argument("--ward", metavar="SERVICE", help="service ou unité de soins")
 
 
 def _measure_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weight", type=float, help="poids en kg")
-    parser.add_argument("--height", type=float, help="taille en cm")
-    parser.add_argument("--creatinine", type=float, help="créatinine en µmol/L")
-    parser.add_argument("--measured-on", help="date des mesures (défaut : aujourd'hui)")
+    parser.add_argument("--weight", metavar="KG", type=float, help="poids en kg")
+    parser.add_argument("--height", metavar="CM", type=float, help="taille en cm")
+    parser.add_argument("--creatinine", metavar="UMOL_L", type=float, help="créatinine en µmol/L")
+    parser.add_argument(
+        "--measured-on", metavar="DATE", help="date des mesures (défaut : aujourd'hui)"
+    )
 
 
 def _other_person(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +46,7 @@ def register(subparsers) -> None:
 
     add = sub.add_parser("add", help="créer un patient (homonymes refusés sauf confirmation)")
     add_common(add)
-    add.add_argument("--ipp", help="IPP (identifiant patient de l'hôpital)")
+    add.add_argument("--ipp", metavar="IPP", help="IPP (identifiant patient de l'hôpital)")
     _identity_options(add, required=True)
     _measure_options(add)
     _other_person(add)
@@ -49,38 +54,42 @@ def register(subparsers) -> None:
 
     imp = sub.add_parser("import", help="reprendre un patient de la sauvegarde Chimio")
     add_common(imp)
-    imp.add_argument("--ipp", required=True, help="IPP ou numéro patient de la sauvegarde")
-    imp.add_argument("--birth-name", help="nom de naissance (si absent de la sauvegarde)")
-    imp.add_argument("--first-name", help="prénom (si absent de la sauvegarde)")
-    imp.add_argument("--usual-name", help="nom d'usage (si absent de la sauvegarde)")
-    imp.add_argument("--ward", help="service ou unité de soins")
+    imp.add_argument(
+        "--ipp", metavar="IPP", required=True, help="IPP ou numéro patient de la sauvegarde"
+    )
+    imp.add_argument(
+        "--birth-name", metavar="NOM", help="nom de naissance (si absent de la sauvegarde)"
+    )
+    imp.add_argument("--first-name", metavar="PRENOM", help="prénom (si absent de la sauvegarde)")
+    imp.add_argument("--usual-name", metavar="NOM", help="nom d'usage (si absent de la sauvegarde)")
+    imp.add_argument("--ward", metavar="SERVICE", help="service ou unité de soins")
     _other_person(imp)
     imp.set_defaults(handler=_import)
 
     upd = sub.add_parser("update", help="corriger l'identité d'un patient (tracé avant/après)")
     add_common(upd)
-    upd.add_argument("--patient", required=True, help=PATIENT_HELP)
-    upd.add_argument("--ipp", help="nouvel IPP")
+    upd.add_argument("--patient", metavar="PATIENT", required=True, help=PATIENT_HELP)
+    upd.add_argument("--ipp", metavar="IPP", help="nouvel IPP")
     _identity_options(upd, required=False)
     _other_person(upd)
     upd.set_defaults(handler=_update)
 
     measure = sub.add_parser("measure", help="saisir poids, taille ou créatinine datés")
     add_common(measure)
-    measure.add_argument("--patient", required=True, help=PATIENT_HELP)
+    measure.add_argument("--patient", metavar="PATIENT", required=True, help=PATIENT_HELP)
     _measure_options(measure)
     measure.set_defaults(handler=_measure)
 
     find = sub.add_parser("find", help="chercher un patient (crise et sauvegarde)")
     add_common(find, user=False)
-    find.add_argument("--ipp", help="IPP")
-    find.add_argument("--name", help="nom de naissance ou d'usage (début du nom)")
-    find.add_argument("--birth-date", help="date de naissance")
+    find.add_argument("--ipp", metavar="IPP", help="IPP")
+    find.add_argument("--name", metavar="NOM", help="nom de naissance ou d'usage (début du nom)")
+    find.add_argument("--birth-date", metavar="DATE", help="date de naissance")
     find.set_defaults(handler=_find)
 
     show = sub.add_parser("show", help="afficher un patient, ses cures et ses notes")
     add_common(show, user=False)
-    show.add_argument("--patient", required=True, help=PATIENT_HELP)
+    show.add_argument("--patient", metavar="PATIENT", required=True, help=PATIENT_HELP)
     show.set_defaults(handler=_show)
 
 

@@ -10,11 +10,17 @@ KEY_HELP = "CLE = * (toutes les lignes anticancéreuses), numéro de ligne ou no
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cure", type=int, required=True, help="numéro de la cure")
-    parser.add_argument("--weight", type=float, help="poids du jour en kg (défaut : le dernier)")
-    parser.add_argument("--height", type=float, help="taille en cm (défaut : la dernière)")
-    parser.add_argument("--creatinine", type=float, help="créatinine en µmol/L")
-    parser.add_argument("--creatinine-date", help="date de la créatinine (défaut : aujourd'hui)")
+    parser.add_argument("--cure", metavar="N", type=int, required=True, help="numéro de la cure")
+    parser.add_argument(
+        "--weight", metavar="KG", type=float, help="poids du jour en kg (défaut : le dernier)"
+    )
+    parser.add_argument(
+        "--height", metavar="CM", type=float, help="taille en cm (défaut : la dernière)"
+    )
+    parser.add_argument("--creatinine", metavar="UMOL_L", type=float, help="créatinine en µmol/L")
+    parser.add_argument(
+        "--creatinine-date", metavar="DATE", help="date de la créatinine (défaut : aujourd'hui)"
+    )
     parser.add_argument(
         "--reduction",
         action="append",
@@ -60,10 +66,15 @@ def register(subparsers) -> None:
     add_common(transcribe)
     _options(transcribe)
     transcribe.add_argument(
-        "--prescriber", required=True, help="médecin signataire de l'ordonnance papier"
+        "--prescriber",
+        metavar="NOM",
+        required=True,
+        help="médecin signataire de l'ordonnance papier",
     )
-    transcribe.add_argument("--paper-date", required=True, help="date de l'ordonnance papier")
-    transcribe.add_argument("--comment", help="commentaire")
+    transcribe.add_argument(
+        "--paper-date", metavar="DATE", required=True, help="date de l'ordonnance papier"
+    )
+    transcribe.add_argument("--comment", metavar="TEXTE", help="commentaire")
     transcribe.add_argument(
         "--confirm-measures", action="store_true", help="confirmer les dernières mesures"
     )
@@ -71,7 +82,9 @@ def register(subparsers) -> None:
 
     show = sub.add_parser("show", help="afficher une prescription, ses lignes et décisions")
     add_common(show, user=False)
-    show.add_argument("--prescription", type=int, required=True, help="numéro de prescription")
+    show.add_argument(
+        "--prescription", metavar="N", type=int, required=True, help="numéro de prescription"
+    )
     show.set_defaults(handler=_show)
 
 

@@ -17,19 +17,23 @@ def register(subparsers) -> None:
 
     show = sub.add_parser("show", help="lancer les contrôles et afficher les alertes")
     add_common(show, user=False)
-    show.add_argument("--prescription", type=int, required=True, help="numéro de prescription")
+    show.add_argument(
+        "--prescription", metavar="N", type=int, required=True, help="numéro de prescription"
+    )
     show.set_defaults(handler=_show)
 
     accept = sub.add_parser("accept", help="valider (alertes bloquantes justifiées)")
     add_common(accept)
-    accept.add_argument("--prescription", type=int, required=True, help="numéro de prescription")
+    accept.add_argument(
+        "--prescription", metavar="N", type=int, required=True, help="numéro de prescription"
+    )
     accept.add_argument(
         "--justify",
         action="append",
         metavar="REGLE=TEXTE",
         help="justification écrite d'une alerte bloquante, ex. ECART_DOSE=dose vue avec le Dr X",
     )
-    accept.add_argument("--comment", help="commentaire")
+    accept.add_argument("--comment", metavar="TEXTE", help="commentaire")
     accept.add_argument(
         "--refuse", action="store_true", help="refuser au lieu de valider (--comment obligatoire)"
     )
@@ -37,8 +41,10 @@ def register(subparsers) -> None:
 
     refuse = sub.add_parser("refuse", help="refuser la prescription (commentaire obligatoire)")
     add_common(refuse)
-    refuse.add_argument("--prescription", type=int, required=True, help="numéro de prescription")
-    refuse.add_argument("--comment", required=True, help="motif du refus")
+    refuse.add_argument(
+        "--prescription", metavar="N", type=int, required=True, help="numéro de prescription"
+    )
+    refuse.add_argument("--comment", metavar="TEXTE", required=True, help="motif du refus")
     refuse.set_defaults(handler=_refuse)
 
 
