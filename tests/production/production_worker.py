@@ -3,8 +3,8 @@
 ``prepare STORE LINE_ID LOTS_JSON NOW READY_FILE GO_FILE OUT_FILE``: open the store, authenticate,
 signal ready, wait for the go file, prepare the line, write the result as JSON.
 
-``circuit STORE NOW``: run the day's circuit step after step (prepare, lots, control, release,
-dispense, administer) until nothing is left; the kill test SIGKILLs it at random moments.
+``circuit STORE NOW``: run the day's circuit step after step (go-ahead, prepare, lots, control,
+release, dispense, administer) until nothing is left; the kill test SIGKILLs it at random moments.
 """
 
 from __future__ import annotations
@@ -47,21 +47,27 @@ def run_circuit(store, now) -> None:
     from oncosecours.services.administration import administer
     from oncosecours.services.day_status import day_status
     from oncosecours.services.dispensing import dispense
+    from oncosecours.services.go_ahead import give_go_ahead
     from oncosecours.services.preparation import preparation_sheet, prepare, record_lots
     from oncosecours.services.release import control_preparation, release_preparation
     from oncosecours.store.db import connect
 
     moment = datetime.fromisoformat(now)
     conn = connect(store)
-    team = {i: _actor(conn, i) for i in ("PR1", "PR2", "PH1", "IDE1")}
+    team = {i: _actor(conn, i) for i in ("DR1", "PR1", "PR2", "PH1", "IDE1")}
     print("ready", flush=True)
     while True:
         rows = [r for r in day_status(conn, moment.date(), now=moment) if r["blocking"]]
         if not rows:
             break
+        given = set()
         for row in rows:
             state, prep = row["state"], row["preparation_id"]
-            if state == "go_ahead" and row["needs_preparation"]:
+            if state == "validated":
+                if row["cure_id"] not in given:
+                    give_go_ahead(conn, team["DR1"], row["cure_id"], moment.date(), now=moment)
+                    given.add(row["cure_id"])
+            elif state == "go_ahead" and row["needs_preparation"]:
                 prepare(conn, team["PR1"], row["line_id"], now=moment)
             elif state == "go_ahead":
                 administer(

@@ -30,8 +30,8 @@ from oncosecours.store.ordonnancier import check_sequence
 WORKER = Path(__file__).with_name("production_worker.py")
 
 
-def _folfox_day(conn, team, patients: int) -> list[int]:
-    """``patients`` FOLFOX patients validated with the go-ahead; returns their cure ids."""
+def _folfox_day(conn, team, patients: int, go_ahead: bool = True) -> list[int]:
+    """``patients`` FOLFOX patients validated (with the go-ahead); returns their cure ids."""
     load_snapshot(conn)
     template = PATIENTS[0]
     cures = []
@@ -50,7 +50,8 @@ def _folfox_day(conn, team, patients: int) -> list[int]:
         )
         assert len(row) == len(template)
         cure = prescribe_and_validate(conn, team, row)
-        give_go_ahead(conn, team["DR1"], cure, now=at(8))
+        if go_ahead:
+            give_go_ahead(conn, team["DR1"], cure, now=at(8))
         cures.append(cure)
     return cures
 
@@ -138,6 +139,7 @@ def _invariants(store_path) -> dict[str, int]:
             conn.execute("SELECT action, count(*) FROM audit_event GROUP BY action").fetchall()
         )
         counts = {
+            "donner_feu_vert": "SELECT count(*) FROM go_aheads WHERE decision = 'given'",
             "préparer": "SELECT count(*) FROM preparations",
             "saisir_lots": "SELECT count(DISTINCT preparation_id) FROM preparation_lots",
             "contrôler": "SELECT count(*) FROM preparation_controls",
@@ -166,7 +168,7 @@ def _invariants(store_path) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_sigkill_during_the_circuit_leaves_a_consistent_store(conn, team, store_path):
-    cures = _folfox_day(conn, team, 8)
+    cures = _folfox_day(conn, team, 8, go_ahead=False)
     conn.close()
     rng = random.Random(20260302)
     kills = 0
@@ -191,6 +193,7 @@ def test_sigkill_during_the_circuit_leaves_a_consistent_store(conn, team, store_
         pytest.fail("the circuit never finished")
     assert kills >= 3
     events = _invariants(store_path)
+    assert events["donner_feu_vert"] == len(cures)
     final = connect(store_path)
     states = [r[0] for r in final.execute("SELECT state FROM preparations")]
     assert states == ["administered"] * 2 * len(cures)

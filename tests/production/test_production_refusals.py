@@ -533,3 +533,18 @@ def test_administration_refusals(ready):
     assert not incident["completed"]
     assert audit.verify(conn).ok
     assert [r["state"] for r in ordonnancier_rows(conn, TODAY, TODAY)] == ["administered"]
+
+
+def test_bag_of_a_cancelled_cure_goes_no_further(ready):
+    from oncosecours.services.day_status import day_status
+
+    conn, team, cures, oxali, fluo = ready
+    sheet = _released(conn, team, oxali)
+    # the cure is cancelled (circuit-1 has no cancel service yet: the state is set directly)
+    conn.execute("UPDATE cures SET state = 'cancelled' WHERE id = ?", (cures["martin"],))
+    refused(conn, "CURE_ANNULEE", dispense, team["PR1"], sheet["id"], recipient="IDE", now=at(11))
+    row = next(r for r in day_status(conn, TODAY, now=at(11)) if r["line_id"] == oxali["id"])
+    assert row["state"] == "cancelled" and sheet["ord_number"] in row["blocking"]
+    cancel_preparation(conn, team["PH1"], sheet["id"], "cure annulée", now=at(11, 1))
+    row = next(r for r in day_status(conn, TODAY, now=at(11)) if r["line_id"] == oxali["id"])
+    assert row["blocking"] is None

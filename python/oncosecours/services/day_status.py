@@ -317,6 +317,13 @@ def _line_row(
         if not administration["completed"]:
             flags.append("administration interrompue")
     state, blocking = _state(line, go_ahead, prepare, live, dead, lot_counts, administration)
+    if state == "cancelled" and live and live["state"] in ("prepared", "controlled", "released"):
+        blocking = f"cure annulée : poche n° {live['ord_number']} à annuler"
+    elif state == "cancelled" and live and live["state"] == "dispensed":
+        blocking = (
+            f"cure annulée : poche n° {live['ord_number']} dispensée, à ne pas administrer "
+            "(retour à la pharmacie)"
+        )
     if live and state in ("prepared", "controlled", "released", "dispensed"):
         use_by = datetime.fromisoformat(live["use_by"])
         if moment > use_by:

@@ -12,6 +12,7 @@ from oncosecours.services.core import Actor, action
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.preparation import (
     describe,
+    require_live_cure,
     require_state,
     resolve_preparation,
     set_state,
@@ -41,6 +42,7 @@ def dispense(
         moment = now_or(now)
         prep = resolve_preparation(conn, preparation)
         require_state(prep, "dispensed")
+        require_live_cure(conn, prep)
         handed = parse_datetime(at, "heure", day=moment.date(), tz=moment.tzinfo) if at else moment
         ward_name = " ".join(str(ward or prep["patient_ward"] or "").split())
         if not ward_name:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from oncosecours.domain import workflow
@@ -98,6 +98,17 @@ def set_state(conn: sqlite3.Connection, prep: dict[str, Any], target: str, at: s
     conn.execute(
         "UPDATE preparations SET state = ?, updated_at = ? WHERE id = ?", (target, at, prep["id"])
     )
+
+
+def require_live_cure(conn: sqlite3.Connection, prep: dict[str, Any]) -> None:
+    """Refuse (rule CURE_ANNULEE) to move a bag of a cancelled cure forward."""
+    state = conn.execute("SELECT state FROM cures WHERE id = ?", (prep["cure_id"],)).fetchone()[0]
+    if state == "cancelled":
+        raise OncoError(
+            f"{describe(prep)} : la cure a été annulée, la poche doit être annulée",
+            rule="CURE_ANNULEE",
+            hint="oncosecours prepare cancel --prep " + prep["ord_number"],
+        )
 
 
 def lots_of(conn: sqlite3.Connection, preparation_id: int) -> list[dict[str, Any]]:
@@ -763,9 +774,9 @@ def ordonnancier_rows(
         "FROM preparations p "
         "LEFT JOIN preparation_releases r ON r.preparation_id = p.id "
         "LEFT JOIN preparation_controls c ON c.preparation_id = p.id "
-        "WHERE substr(p.prepared_at, 1, 10) BETWEEN ? AND ? "
+        "WHERE p.prepared_at >= ? AND p.prepared_at < ? "
         f"ORDER BY {ORDER_BY[order_by]}",
-        (start, end),
+        (start, (parse_date(end, "au") + timedelta(days=1)).isoformat()),
     ).fetchall()
     lots_by_prep: dict[int, list[dict]] = {}
     if rows:

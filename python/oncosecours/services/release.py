@@ -21,6 +21,7 @@ from oncosecours.services.go_ahead import now_or
 from oncosecours.services.preparation import (
     describe,
     preparation_sheet,
+    require_live_cure,
     require_state,
     resolve_preparation,
     set_state,
@@ -80,6 +81,7 @@ def control_preparation(
         at = iso(now_or(now))
         prep = resolve_preparation(conn, preparation)
         require_state(prep, "controlled")
+        require_live_cure(conn, prep)
         sheet = preparation_sheet(conn, prep["id"])
         if not sheet["lots_complete"]:
             raise OncoError(
@@ -177,6 +179,7 @@ def release_preparation(
         at = iso(moment)
         prep = resolve_preparation(conn, preparation)
         require_state(prep, "released")
+        require_live_cure(conn, prep)
         if prep["prepared_by"] == actor.id:
             raise OncoError(
                 f"{describe(prep)} a été préparée par {actor.initials} : la libération est faite "
