@@ -39,6 +39,10 @@ def test_include_plans_cures_and_copies_lines(circuit, patient):
         "2026-03-30",
     ]
     assert {c["state"] for c in inc["cures"]} == {"planned"}
+    assert inc["cures"][1]["days"] == [  # FOLFOX lines on J1 and J2
+        {"jour": 1, "date": "2026-03-16"},
+        {"jour": 2, "date": "2026-03-17"},
+    ]
     names = [line["molecule_name"] for line in inc["lines"]]
     assert names[0] == "ONDANSETRON 8 mg/4 mL" and "OXALIPLATINE" in names
     # a refresh that removes the protocol changes nothing in the inclusion

@@ -88,9 +88,10 @@ def _detail_text(inc: dict) -> str:
             f"({kind}, {days})"
         )
     for cure in inc["cures"]:
+        days = ", ".join(f"J{d['jour']} {d['date']}" for d in cure["days"])
         out.append(
-            f"  cure n° {cure['id']:<5} cycle {cure['cycle']:<3} J1 {cure['planned_date']}  "
-            f"{CURE_FR.get(cure['state'], cure['state'])}"
+            f"  cure n° {cure['id']:<5} cycle {cure['cycle']:<3} "
+            f"{CURE_FR.get(cure['state'], cure['state']):<10} {days}"
         )
     return "\n".join(out)
 

@@ -248,6 +248,13 @@ def inclusion_detail(conn: sqlite3.Connection, inclusion_id: int) -> dict[str, A
             (inclusion_id,),
         )
     ]
+    days = sorted({d for line in inclusion["lines"] for d in json.loads(line["days_json"])})
+    for cure in inclusion["cures"]:
+        j1 = date.fromisoformat(cure["planned_date"])
+        cure["days"] = [
+            {"jour": day, "date": when.isoformat()}
+            for day, when in schedule.administration_dates(j1, days)
+        ]
     return inclusion
 
 
