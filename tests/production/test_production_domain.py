@@ -241,3 +241,19 @@ def test_incidents():
         parse_incident("reaction:")
     with pytest.raises(OncoError, match="inconnu"):
         parse_incident("chute:x")
+
+
+def test_times_typed_to_the_minute_are_compared_to_the_minute():
+    dispensed = T0 + timedelta(seconds=37)
+    check_administration(
+        T0, T0, T0 + timedelta(minutes=1), dispensed_at=dispensed, use_by=None, justification=None
+    )
+    with pytest.raises(OncoError):
+        check_administration(
+            T0 - timedelta(minutes=1),
+            T0,
+            T0 + timedelta(minutes=1),
+            dispensed_at=dispensed,
+            use_by=None,
+            justification=None,
+        )

@@ -103,6 +103,11 @@ def end_of_day(day: date, tz_like: datetime) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=aware(tz_like).tzinfo)
 
 
+def to_minute(moment: datetime) -> datetime:
+    """The moment truncated to the minute: times typed as HH:MM are compared to the minute."""
+    return aware(moment).replace(second=0, microsecond=0)
+
+
 def fr_signed(value: float, decimals: int = 1) -> str:
     """A signed French number: ``+6,1`` / ``-2`` / ``0``."""
     text = fr_num(value, decimals)
@@ -515,7 +520,8 @@ def check_administration(
     use_by: datetime | None,
     justification: str | None,
 ) -> AdministrationCheck:
-    """Times in order, not in the future, not before dispensing; after use-by needs a reason."""
+    """Times in order, not in the future, not before dispensing (to the minute: a nurse types
+    HH:MM); a start after the bag's use-by time needs a written justification."""
     started_at, ended_at, now = aware(started_at), aware(ended_at), aware(now)
     if started_at > now:
         raise OncoError(
@@ -538,7 +544,7 @@ def check_administration(
             field="fin",
             rule="ADMINISTRATION_HORAIRE",
         )
-    if dispensed_at is not None and started_at < aware(dispensed_at):
+    if dispensed_at is not None and started_at < to_minute(dispensed_at):
         raise OncoError(
             f"Administration commencée le {fr_datetime(started_at)}, avant la dispensation de la "
             f"poche ({fr_datetime(dispensed_at)})",

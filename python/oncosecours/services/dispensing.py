@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from oncosecours.domain.errors import OncoError
-from oncosecours.domain.production import fr_datetime, iso, parse_datetime
+from oncosecours.domain.production import fr_datetime, iso, parse_datetime, to_minute
 from oncosecours.services.core import Actor, action
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.preparation import (
@@ -60,7 +60,7 @@ def dispense(
                 (prep["id"],),
             ).fetchone()[0]
         )
-        if handed < released_at:
+        if handed < to_minute(released_at):
             raise OncoError(
                 f"Heure de dispensation ({fr_datetime(handed)}) antérieure à la libération "
                 f"({fr_datetime(released_at)})",
