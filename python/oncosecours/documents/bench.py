@@ -85,7 +85,8 @@ def run(
 
 def text(result: dict[str, Any]) -> str:
     lines = [
-        f"Fiches de fabrication : {result['documents']} documents (une journée d'une grande unité)",
+        f"Fiches de fabrication : {result['documents']} documents"
+        + (" (une journée d'une grande unité)" if result["documents"] >= 300 else ""),
         f"  boucle naïve (docxtpl : charger, rendre, enregistrer à chaque fiche) : "
         f"{result['naive_s']:.2f} s ({result['naive_ms_per_doc']:.1f} ms/fiche)",
         f"  modèle compilé une fois (Jinja sur le XML, zip en mémoire)           : "

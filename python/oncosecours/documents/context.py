@@ -204,14 +204,6 @@ def common(
 #    `preparation_releases` or None, "molecule": row of `ref_molecules` or None}
 # The samples build the same records, so samples and store go through the same mapping.
 
-_BASIS_TEXT = {
-    "surface": "Surface corporelle {value} m²",
-    "poids": "Poids {value} kg",
-    "AUC": "DFG {value} mL/min",
-    "auc": "DFG {value} mL/min",
-    "clairance": "Clairance {value} mL/min",
-}
-
 
 def _g(row: Mapping[str, Any] | None, key: str, default: Any = None) -> Any:
     if not row:
@@ -319,38 +311,23 @@ def _products(prep: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def _calculation(prep: Mapping[str, Any], line: Mapping[str, Any] | None, prescription) -> dict:
+def _calculation(prep: Mapping[str, Any], line: Mapping[str, Any] | None) -> dict:
+    """How the dose was obtained, from the prescription line the engine wrote (its French
+    ``basis`` — e.g. ``SC 1,71 m² (DuBois)`` — and its adjustments, each with its message)."""
     the_unit = unit(_g(prep, "unit", ""))
+    prepared = f"{dose(prep.get('dose'))} {the_unit}"
     if not line:
-        text = f"{dose(prep.get('dose'))} {the_unit}"
         return {
             "dose_protocole": "",
             "base": "",
-            "dose_theorique": text,
+            "dose_theorique": "",
             "reduction": "",
             "arrondi": "",
-            "detail": f"Dose prescrite : {text}",
+            "detail": f"Dose prescrite : {prepared} (calcul non disponible)",
         }
-    protocol = f"{dose(line.get('protocol_dose'))} {unit(line.get('protocol_unit'))}"
-    basis_kind = str(_g(line, "basis", ""))
-    basis_value = line.get("basis_value")
-    template = _BASIS_TEXT.get(basis_kind)
-    if template and basis_value is not None:
-        base = template.format(value=num(basis_value, 2))
-        if basis_kind == "surface" and _g(prescription, "bsa_formula"):
-            from oncosecours.domain.dosing import BSA_LABELS
-
-            formula = prescription["bsa_formula"]
-            base += f" ({BSA_LABELS.get(formula, formula)})"
-        if basis_kind.lower() in ("auc", "clairance") and _g(prescription, "renal_formula"):
-            from oncosecours.domain.dosing import RENAL_LABELS
-
-            formula = prescription["renal_formula"]
-            base += f" ({RENAL_LABELS.get(formula, formula)})"
-    elif basis_kind in ("fixe", ""):
-        base = "Dose fixe" if basis_kind == "fixe" else ""
-    else:
-        base = basis_kind + (f" {num(basis_value, 2)}" if basis_value is not None else "")
+    protocol_unit = str(_g(line, "protocol_unit", ""))
+    protocol = f"{dose(line.get('protocol_dose'))} {unit(protocol_unit)}"
+    base = str(_g(line, "basis", ""))
     theoretical = f"{dose(line.get('theoretical_dose'))} {the_unit}"
     reduction_pct = float(_g(line, "reduction_pct", 0) or 0)
     reduction = ""
@@ -370,16 +347,16 @@ def _calculation(prep: Mapping[str, Any], line: Mapping[str, Any] | None, prescr
             f"Dose saisie par le prescripteur : {dose(line.get('dose'))} {the_unit} "
             f"(calculée {dose(line.get('computed_dose'))} {the_unit})"
         )
-    if basis_kind == "fixe" or not base:
-        detail = [f"Dose du protocole {protocol}"]
-    elif basis_kind.lower() == "auc":
-        detail = [f"AUC {dose(line.get('protocol_dose'))} × ({base}) = {theoretical}"]
+    if base.lower() in ("", "dose fixe", "fixe"):
+        detail = [f"Dose fixe du protocole {protocol}"]
+    elif protocol_unit.upper() == "AUC":
+        detail = [f"AUC {dose(line.get('protocol_dose'))} ; {base} → {theoretical}"]
     else:
         detail = [f"{protocol} × {base} = {theoretical}"]
     if reduction:
         detail.append(f"réduction {reduction}")
     detail.extend(rounding)
-    detail.append(f"dose préparée {dose(prep.get('dose'))} {the_unit}")
+    detail.append(f"dose préparée {prepared}")
     return {
         "dose_protocole": protocol,
         "base": base,
@@ -532,7 +509,7 @@ def preparation(
                 "date": date(prep.get("admin_date")),
             },
             "molecule": {"nom": mol_name, "dose": dose(prep.get("dose")), "unite": the_unit},
-            "calcul": _calculation(prep, line, prescription),
+            "calcul": _calculation(prep, line),
             "produits": products,
             "diluant": {"nom": diluent, "volume_ml": num(prep.get("diluent_volume_ml"))},
             "volume_final_ml": num(final_volume),

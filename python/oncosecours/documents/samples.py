@@ -109,7 +109,7 @@ def _line(**values: Any) -> dict[str, Any]:
         "dose": 145.0,
         "unit": "mg",
         "dose_overridden": 0,
-        "basis": "surface",
+        "basis": "SC 1,71 m² (DuBois)",
         "basis_value": 1.71,
         "adjustments_json": json.dumps(
             [
@@ -245,6 +245,7 @@ def preparation_records() -> list[dict[str, Any]]:
             theoretical_dose=157.6,
             computed_dose=126.1,
             dose=126.1,
+            basis="SC 1,97 m² (DuBois)",
             basis_value=1.97,
             reduction_pct=20,
             reduction_reason="neutropénie grade 3 & plaquettes < 100 G/L",
@@ -479,7 +480,7 @@ def preparation_records() -> list[dict[str, Any]]:
             theoretical_dose=562.0,
             computed_dose=560.0,
             dose=560.0,
-            basis="AUC",
+            basis="DFG 87,4 mL/min (Cockcroft-Gault), Calvert AUC 5",
             basis_value=87.4,
             adjustments_json=json.dumps(
                 [
