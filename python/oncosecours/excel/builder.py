@@ -192,9 +192,8 @@ def _layout_sheet(wb, ws, sheet: Sheet, layout: Layout, st: _Styles) -> None:
             cell.number_format = item.number_format
         if item.large:
             cell.font = st.large
-            ws.row_dimensions[item.row].height = 36
-        else:
-            ws.row_dimensions[item.row].height = max(ws.row_dimensions[item.row].height or 0, 28)
+        wanted = item.height or (36 if item.large else 28)
+        ws.row_dimensions[item.row].height = max(ws.row_dimensions[item.row].height or 0, wanted)
         if item.editable:
             cell.protection = st.unlocked
             cell.fill = st.input_fill

@@ -32,6 +32,7 @@ class Field:
     editable: bool = False
     merge: int = 0
     large: bool = False
+    height: float | None = None
 
     @property
     def column(self) -> int:
@@ -212,6 +213,7 @@ def _field(raw: dict, sheet: str, source: Path) -> Field:
         editable=bool(raw.get("saisie", False)),
         merge=int(raw.get("largeur_fusion", 0)),
         large=bool(raw.get("grand", False)),
+        height=raw.get("hauteur"),
     )
 
 

@@ -15,8 +15,34 @@ from typing import Any
 
 from oncosecours.domain import workflow
 
-STATE_ORDER_CURE = ("planned", "prescribed", "refused", "validated", "withheld", "go_ahead")
-STATE_ORDER_PREP = ("prepared", "controlled", "released", "rejected", "dispensed", "administered")
+DAY_STATES = (
+    "planned",
+    "prescribed",
+    "refused",
+    "validated",
+    "withheld",
+    "go_ahead",
+    "prepared",
+    "controlled",
+    "released",
+    "dispensed",
+    "administered",
+    "cancelled",
+)
+DAY_STATES_FR = {
+    "planned": "planifiée",
+    "prescribed": "prescrite",
+    "refused": "refusée",
+    "validated": "validée",
+    "withheld": "feu vert refusé",
+    "go_ahead": "feu vert",
+    "prepared": "préparée",
+    "controlled": "contrôlée",
+    "released": "libérée",
+    "dispensed": "dispensée",
+    "administered": "administrée",
+    "cancelled": "annulée",
+}
 
 FEU_VERT_CHOICES = ("Feu vert", "Différer")
 LIBERATION_CHOICES = ("Libérer", "Refuser")
@@ -32,6 +58,7 @@ class ViewContext:
     store_label: str = ""
     settings_label: str = ""
     journal_rows: int = 2000
+    cache: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -41,14 +68,6 @@ class SheetContent:
 
     fields: dict[str, Any] = field(default_factory=dict)
     rows: list[dict[str, Any]] | None = None
-
-
-def _exists(conn: sqlite3.Connection, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-    )
 
 
 def _name(row: sqlite3.Row | dict, prefix: str = "") -> str:
@@ -68,10 +87,6 @@ def _cure_label(state: str) -> str:
     return workflow.CURE_STATES.get(state, state)
 
 
-def _prep_label(state: str) -> str:
-    return workflow.PREPARATION_STATES.get(state, state)
-
-
 def _findings_text(findings_json: str | None) -> tuple[str, int]:
     findings = json.loads(findings_json or "[]")
     lines, blocking = [], 0
@@ -85,46 +100,50 @@ def _findings_text(findings_json: str | None) -> tuple[str, int]:
     return "\n".join(lines), blocking
 
 
+# --- The day (services.day_status, shared by several sheets) ---------------------------------
+
+
+def day_rows(conn: sqlite3.Connection, ctx: ViewContext) -> list[dict[str, Any]]:
+    """``services.day_status`` for the displayed day, computed once per refresh."""
+    key = ("day_status", ctx.day.isoformat())
+    if key not in ctx.cache:
+        from oncosecours.services.day_status import day_status
+
+        ctx.cache[key] = day_status(conn, ctx.day)
+    return ctx.cache[key]
+
+
+def _step(row: dict[str, Any], name: str) -> dict[str, Any]:
+    return (row.get("steps") or {}).get(name) or {}
+
+
+def _who(step: dict[str, Any]) -> str | None:
+    if not step.get("by"):
+        return None
+    at = step.get("at") or ""
+    return f"{step['by']} {at[11:16]}".strip()
+
+
+def _waiting(row: dict[str, Any]) -> str | None:
+    parts = [row.get("blocking")] + list(row.get("flags") or [])
+    text = " ; ".join(p for p in parts if p)
+    return text or None
+
+
 # --- Accueil ---------------------------------------------------------------------------------
 
 
 def accueil(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
     meta = conn.execute("SELECT backup_date FROM snapshot_meta WHERE id = 1").fetchone()
     backup = meta["backup_date"][:10] if meta else None
-    day = ctx.day.isoformat()
-    cures: dict[str, int] = {}
-    for row in conn.execute(
-        "SELECT c.id, c.state, c.prescription_id FROM cures c WHERE c.state != 'cancelled' AND ("
-        " c.planned_date = ? OR EXISTS (SELECT 1 FROM prescription_lines pl"
-        " WHERE pl.prescription_id = c.prescription_id AND pl.admin_date = ?))",
-        (day, day),
-    ):
-        state = row["state"]
-        if state in ("validated", "go_ahead", "withheld") and _exists(conn, "go_aheads"):
-            decision = conn.execute(
-                "SELECT decision FROM go_aheads WHERE cure_id = ? AND admin_date = ? "
-                "ORDER BY id DESC LIMIT 1",
-                (row["id"], day),
-            ).fetchone()
-            state = (
-                "validated"
-                if decision is None
-                else {"given": "go_ahead", "withheld": "withheld"}[decision[0]]
-            )
-        cures[state] = cures.get(state, 0) + 1
-    preps: dict[str, int] = {}
-    if _exists(conn, "preparations"):
-        for row in conn.execute(
-            "SELECT state, count(*) FROM preparations WHERE admin_date = ? GROUP BY state", (day,)
-        ):
-            preps[row[0]] = row[1]
+    lines: dict[str, int] = {}
+    cures: dict[str, set] = {}
+    for row in day_rows(conn, ctx):
+        lines[row["state"]] = lines.get(row["state"], 0) + 1
+        cures.setdefault(row["state"], set()).add(row["cure_id"])
     rows = [
-        {"etat": _cure_label(s), "cures": cures.get(s, 0), "preparations": None}
-        for s in STATE_ORDER_CURE
-    ]
-    rows += [
-        {"etat": _prep_label(s), "cures": None, "preparations": preps.get(s, 0)}
-        for s in STATE_ORDER_PREP
+        {"etat": DAY_STATES_FR[s], "lignes": lines.get(s, 0), "cures": len(cures.get(s, ()))}
+        for s in DAY_STATES
     ]
     fields = {"date_sauvegarde": backup or "aucune sauvegarde chargée"}
     return SheetContent(fields=fields, rows=rows)
@@ -182,32 +201,45 @@ def patients(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
 # --- Validation ------------------------------------------------------------------------------
 
 
+def _current_findings(conn: sqlite3.Connection, prescription_id: int, ctx: ViewContext):
+    """The checks as the pharmacist will face them now (services.validation.findings_for)."""
+    from oncosecours.services.validation import findings_for
+
+    found = findings_for(conn, prescription_id, settings=ctx.settings, today=ctx.day)
+    return json.dumps([f.to_dict() for f in found], ensure_ascii=False)
+
+
 def validation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
     """Prescriptions waiting for a pharmacist, then the decisions taken on the day."""
     day = ctx.day.isoformat()
     rows = []
     query = (
         "SELECT pr.id, pr.state, pr.prescriber_name, pr.findings_json, pr.transcribed, c.cycle, "
-        "c.planned_date, i.protocol_name, pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, "
-        "(SELECT v.decision || '|' || v.decided_at || '|' || u.initials || '|' || "
-        " coalesce(v.findings_json, '[]') FROM validations v JOIN users u ON u.id = "
-        " v.pharmacist_id WHERE v.prescription_id = pr.id ORDER BY v.id DESC LIMIT 1) AS last "
+        "c.planned_date, i.protocol_name, pa.ipp, pa.birth_name, pa.usual_name, pa.first_name "
         "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
         "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
         "WHERE pr.state = 'prescribed' OR EXISTS (SELECT 1 FROM validations v WHERE "
         "v.prescription_id = pr.id AND substr(v.decided_at, 1, 10) = ?) "
         "ORDER BY pr.state != 'prescribed', c.planned_date, pr.id"
     )
-    for r in conn.execute(query, (day,)):
+    for r in conn.execute(query, (day,)).fetchall():
         decision = ""
-        findings_json = r["findings_json"]
-        if r["last"]:
-            verdict, when, who, decided_findings = r["last"].split("|", 3)
-            decision = (
-                f"{'validée' if verdict == 'validated' else 'refusée'} par {who} le "
-                f"{_fr_date(when[:10])} {when[11:16]}"
-            )
-            findings_json = decided_findings if r["state"] != "prescribed" else findings_json
+        last = conn.execute(
+            "SELECT v.decision, v.decided_at, v.comment, v.findings_json, u.initials "
+            "FROM validations v JOIN users u ON u.id = v.pharmacist_id "
+            "WHERE v.prescription_id = ? ORDER BY v.id DESC LIMIT 1",
+            (r["id"],),
+        ).fetchone()
+        if r["state"] == "prescribed":
+            findings_json = _current_findings(conn, r["id"], ctx)
+        else:
+            findings_json = last["findings_json"] if last else r["findings_json"]
+        if last is not None and r["state"] != "prescribed":
+            verdict = "validée" if last["decision"] == "validated" else "refusée"
+            when = last["decided_at"]
+            decision = f"{verdict} par {last['initials']} le {_fr_date(when[:10])} {when[11:16]}"
+            if last["comment"]:
+                decision += f" : {last['comment']}"
         alerts, blocking = _findings_text(findings_json)
         rows.append(
             {
@@ -230,171 +262,130 @@ def validation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
 
 # --- Feu vert --------------------------------------------------------------------------------
 
+_CURE_PRIORITY = ("planned", "prescribed", "refused", "validated", "withheld")
+
 
 def feu_vert(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
-    """Validated cures with lines on the day, and their go-ahead decision for that day."""
-    day = ctx.day.isoformat()
+    """One row per cure of the day: where it stands with regard to the go-ahead."""
+    by_cure: dict[int, list[dict[str, Any]]] = {}
+    for row in day_rows(conn, ctx):
+        by_cure.setdefault(row["cure_id"], []).append(row)
     rows = []
-    has_go = _exists(conn, "go_aheads")
-    for r in conn.execute(
-        "SELECT DISTINCT c.id, c.cycle, c.planned_date, c.state, i.protocol_name, pa.ipp, "
-        "pa.birth_name, pa.usual_name, pa.first_name, pr.state AS pr_state "
-        "FROM cures c JOIN prescriptions pr ON pr.id = c.prescription_id "
-        "JOIN prescription_lines pl ON pl.prescription_id = pr.id "
-        "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = c.patient_id "
-        "WHERE pl.admin_date = ? AND c.state != 'cancelled' "
-        "ORDER BY pa.birth_name, pa.first_name, c.id",
-        (day,),
-    ):
-        state, who, waiting, reason = r["state"], "", "", None
-        if r["pr_state"] != "validated":
-            waiting = "validation pharmaceutique"
-            state = r["pr_state"]
-        elif has_go:
-            decision = conn.execute(
-                "SELECT decision, reason, decided_by_initials, decided_at FROM go_aheads "
-                "WHERE cure_id = ? AND admin_date = ? ORDER BY id DESC LIMIT 1",
-                (r["id"], day),
-            ).fetchone()
-            if decision is None:
-                state, waiting = "validated", "feu vert du médecin"
-            else:
-                state = "go_ahead" if decision["decision"] == "given" else "withheld"
-                who = f"{decision['decided_by_initials']} {decision['decided_at'][11:16]}"
-                reason = decision["reason"]
-                if state == "withheld":
-                    waiting = "feu vert (différé)"
+    for cure_id, lines in by_cure.items():
+        states = [r["state"] for r in lines]
+        state = next((s for s in _CURE_PRIORITY if s in states), None)
+        if state is None:
+            state = "cancelled" if all(s == "cancelled" for s in states) else "go_ahead"
+        first = next((r for r in lines if r["state"] == state), lines[0])
+        go = _step(first, "go_ahead")
         rows.append(
             {
-                "cure": r["id"],
-                "patient": _name(r),
-                "ipp": r["ipp"],
-                "protocole": r["protocol_name"],
-                "cycle": r["cycle"],
-                "date": r["planned_date"],
-                "etat": _cure_label(state),
-                "motif": reason,
-                "par": who,
-                "bloque": waiting,
+                "cure": cure_id,
+                "patient": first["patient_name"],
+                "ipp": first["ipp"],
+                "protocole": first["protocol"],
+                "cycle": first["cycle"],
+                "date": first["date"],
+                "etat": DAY_STATES_FR.get(state, state),
+                "motif": go.get("reason"),
+                "par": _who(go),
+                "bloque": first.get("blocking") if state != "go_ahead" else None,
             }
         )
     return SheetContent(rows=rows)
 
 
-# --- Fabrication -----------------------------------------------------------------------------
+# --- Fabrication and after -------------------------------------------------------------------
 
 
-def _go_ahead_given(conn: sqlite3.Connection, cure_id: int, day: str) -> str | None:
-    if not _exists(conn, "go_aheads"):
+def _preparation_rows(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT * FROM preparations WHERE id IN ({marks})", chunk):
+            out[row["id"]] = dict(row)
+    return out
+
+
+def _to_trace(conn: sqlite3.Connection, prep: dict[str, Any] | None) -> str | None:
+    """What the preparer must record as lots, in the CLI's ``nature:produit`` form."""
+    if prep is None or prep["state"] != "prepared":
         return None
-    row = conn.execute(
-        "SELECT decision FROM go_aheads WHERE cure_id = ? AND admin_date = ? "
-        "ORDER BY id DESC LIMIT 1",
-        (cure_id, day),
-    ).fetchone()
-    return row[0] if row else None
+    from oncosecours.services.preparation import lots_of, required_components
+
+    have = {(lot["kind"], lot["component"]) for lot in lots_of(conn, prep["id"])}
+    needed = [f"{k}:{n}" for k, n in required_components(prep) if (k, n) not in have]
+    return " ; ".join(needed) or None
 
 
 def fabrication(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
-    """Anticancer lines of the day's validated cures, with their preparation if any."""
-    day = ctx.day.isoformat()
-    has_preps = _exists(conn, "preparations")
+    """The day's lines that the pharmacy compounds, with their preparation if any."""
+    day = [r for r in day_rows(conn, ctx) if r["needs_preparation"]]
+    preps = _preparation_rows(conn, [r["preparation_id"] for r in day if r["preparation_id"]])
     rows = []
-    for r in conn.execute(
-        "SELECT pl.id, pl.cure_id, pl.admin_date, pl.molecule_name, pl.dose, pl.unit, "
-        "pr.state AS pr_state, pa.ipp, pa.birth_name, pa.usual_name, pa.first_name "
-        "FROM prescription_lines pl JOIN prescriptions pr ON pr.id = pl.prescription_id "
-        "JOIN cures c ON c.id = pl.cure_id JOIN patients pa ON pa.id = pr.patient_id "
-        "WHERE pl.admin_date = ? AND pl.line_type = 1 AND pr.state = 'validated' "
-        "AND c.prescription_id = pr.id AND c.state != 'cancelled' "
-        "ORDER BY pa.birth_name, pa.first_name, pl.cure_id, pl.line_no",
-        (day,),
-    ):
-        prep = None
-        if has_preps:
-            prep = conn.execute(
-                "SELECT id, ord_number, state, prepared_by_initials, use_by FROM preparations "
-                "WHERE prescription_line_id = ? ORDER BY (state IN ('cancelled', 'rejected')), "
-                "id DESC LIMIT 1",
-                (r["id"],),
-            ).fetchone()
-        decision = _go_ahead_given(conn, r["cure_id"], day)
-        if prep is not None:
-            state, waiting = _prep_label(prep["state"]), ""
-        elif decision == "given":
-            state, waiting = _cure_label("go_ahead"), "préparation"
-        elif decision == "withheld":
-            state, waiting = _cure_label("withheld"), "feu vert (différé)"
-        else:
-            state, waiting = _cure_label("validated"), "feu vert du médecin"
+    for r in day:
+        prep = preps.get(r["preparation_id"]) if r["preparation_id"] else None
         rows.append(
             {
-                "ligne": r["id"],
-                "preparation": prep["id"] if prep else None,
-                "ordonnancier": prep["ord_number"] if prep else None,
-                "patient": _name(r),
-                "date": r["admin_date"],
-                "molecule": r["molecule_name"],
+                "ligne": r["line_id"],
+                "preparation": r["preparation_id"],
+                "ordonnancier": r["number"],
+                "patient": r["patient_name"],
+                "date": r["date"],
+                "molecule": r["molecule"],
                 "dose": r["dose"],
                 "unite": r["unit"],
-                "etat": state,
-                "par": prep["prepared_by_initials"] if prep else None,
-                "utiliser_avant": prep["use_by"] if prep else None,
-                "bloque": waiting,
+                "etat": r["state_fr"],
+                "a_tracer": _to_trace(conn, prep),
+                "par": _step(r, "prepared").get("by"),
+                "utiliser_avant": r["use_by"],
+                "bloque": _waiting(r),
             }
         )
     return SheetContent(rows=rows)
 
 
-# --- After the hood: release, dispensing, administration --------------------------------------
-
-
-def _preparations(conn: sqlite3.Connection, states: Iterable[str], day: str, done: str):
-    """Preparations waiting in ``states``, then those that reached ``done`` on the day."""
-    if not _exists(conn, "preparations"):
-        return []
-    wanted = tuple(states)
-    marks = ", ".join("?" * len(wanted))
-    return conn.execute(
-        f"SELECT * FROM preparations WHERE state IN ({marks}) "
-        "OR (state = ? AND substr(coalesce(updated_at, prepared_at), 1, 10) = ?) "
-        f"ORDER BY state NOT IN ({marks}), patient_birth_name, patient_first_name, id",
-        (*wanted, done, day, *wanted),
-    ).fetchall()
-
-
-def _prep_base(p: sqlite3.Row) -> dict[str, Any]:
+def _prep_base(r: dict[str, Any]) -> dict[str, Any]:
     return {
-        "preparation": p["id"],
-        "ordonnancier": p["ord_number"],
-        "patient": _name(p, "patient_"),
-        "molecule": p["molecule_name"],
-        "dose": p["dose"],
-        "unite": p["unit"],
-        "etat": _prep_label(p["state"]),
-        "utiliser_avant": p["use_by"],
+        "ligne": r["line_id"],
+        "preparation": r["preparation_id"],
+        "ordonnancier": r["number"],
+        "patient": r["patient_name"],
+        "ipp": r["ipp"],
+        "molecule": r["molecule"],
+        "dose": r["dose"],
+        "unite": r["unit"],
+        "etat": r["state_fr"],
+        "utiliser_avant": r["use_by"],
+        "bloque": _waiting(r),
     }
 
 
 def liberation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
+    day = [
+        r
+        for r in day_rows(conn, ctx)
+        if r["preparation_id"] and r["state"] in ("prepared", "controlled", "released")
+    ]
+    preps = _preparation_rows(conn, [r["preparation_id"] for r in day])
     rows = []
-    for p in _preparations(conn, ("prepared", "controlled"), ctx.day.isoformat(), "released"):
-        item = _prep_base(p)
-        control = conn.execute(
-            "SELECT measured_weight_g, deviation_pct, visual_ok, double_checker_initials "
-            "FROM preparation_controls WHERE preparation_id = ?",
-            (p["id"],),
-        ).fetchone()
+    for r in day:
+        item = _prep_base(r)
+        control = _step(r, "controlled")
+        prep = preps.get(r["preparation_id"], {})
+        measured = control.get("measured_weight_g")
+        target = prep.get("target_weight_g")
         item.update(
             {
-                "poids_cible": p["target_weight_g"],
-                "par": p["prepared_by_initials"],
-                "poids_mesure": control["measured_weight_g"] if control else None,
-                "ecart": control["deviation_pct"] if control else None,
-                "controle_visuel": ("Oui" if control["visual_ok"] else "Non") if control else None,
-                "double_controle": (
-                    ("Oui" if control["double_checker_initials"] else "Non") if control else None
+                "poids_cible": target,
+                "par": _step(r, "prepared").get("by"),
+                "poids_mesure": measured,
+                "ecart": (measured - target) / target * 100 if measured and target else None,
+                "controle_visuel": (
+                    ("Oui" if control.get("visual_ok") else "Non") if control else None
                 ),
+                "double_controle": control.get("double_checker") if control else None,
             }
         )
         rows.append(item)
@@ -403,17 +394,16 @@ def liberation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
 
 def dispensation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
     rows = []
-    for p in _preparations(conn, ("released",), ctx.day.isoformat(), "dispensed"):
-        item = _prep_base(p)
-        given = conn.execute(
-            "SELECT ward, recipient, dispensed_at FROM dispensations WHERE preparation_id = ?",
-            (p["id"],),
-        ).fetchone()
+    for r in day_rows(conn, ctx):
+        if not r["preparation_id"] or r["state"] not in ("released", "dispensed"):
+            continue
+        item = _prep_base(r)
+        given = _step(r, "dispensed")
         item.update(
             {
-                "service": given["ward"] if given else p["patient_ward"],
-                "recu_par": given["recipient"] if given else None,
-                "dispense_le": given["dispensed_at"] if given else None,
+                "service": given.get("ward") or r.get("ward"),
+                "recu_par": given.get("recipient"),
+                "dispense_le": given.get("at"),
             }
         )
         rows.append(item)
@@ -421,24 +411,24 @@ def dispensation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
 
 
 def administration(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
+    """Bags dispensed to the ward, supportive lines with their go-ahead, and what was given."""
     rows = []
-    for p in _preparations(conn, ("dispensed",), ctx.day.isoformat(), "administered"):
-        item = _prep_base(p)
-        done = conn.execute(
-            "SELECT started_at, ended_at, incidents_json, comment FROM administrations "
-            "WHERE preparation_id = ?",
-            (p["id"],),
-        ).fetchone()
-        incidents = json.loads(done["incidents_json"]) if done else []
+    for r in day_rows(conn, ctx):
+        ready = r["state"] == "dispensed" or (
+            r["state"] == "go_ahead" and not r["needs_preparation"]
+        )
+        if not (ready or r["state"] == "administered"):
+            continue
+        item = _prep_base(r)
+        done = _step(r, "administered")
+        incidents = done.get("incidents") or []
         item.update(
             {
-                "voie": p["route"],
-                "duree": p["duration_min"],
-                "debut": done["started_at"] if done else None,
-                "fin": done["ended_at"] if done else None,
-                "incident": ", ".join(i.get("label") or i.get("kind", "") for i in incidents)
+                "voie": r.get("route"),
+                "debut": done.get("at"),
+                "fin": done.get("ended_at"),
+                "incident": ", ".join(str(i.get("label") or i.get("kind") or "") for i in incidents)
                 or None,
-                "commentaire": done["comment"] if done else None,
             }
         )
         rows.append(item)
