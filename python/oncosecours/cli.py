@@ -21,13 +21,27 @@ EXIT_REFUSED = 2
 EXIT_UNEXPECTED = 3
 
 
+class _FrenchFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:
+        super().add_usage(usage, actions, groups, prefix or "utilisation : ")
+
+
 class _FrenchParser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["add_help"] = False
+        kwargs.setdefault("formatter_class", _FrenchFormatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "arguments"
+        self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+
     def error(self, message: str) -> None:  # argparse's own messages, translated where common
         for english, french in (
             ("the following arguments are required", "arguments obligatoires manquants"),
             ("unrecognized arguments", "arguments non reconnus"),
             ("invalid choice", "choix invalide"),
             ("expected one argument", "une valeur est attendue"),
+            ("argument ", "argument "),
+            ("not allowed with argument", "incompatible avec l'argument"),
             ("invalid int value", "entier invalide"),
             ("invalid float value", "nombre invalide"),
         ):
@@ -40,9 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _FrenchParser(
         prog="oncosecours",
         description="OncoSecours : circuit des chimiothérapies injectables en mode dégradé.",
-        add_help=False,
     )
-    parser.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMANDE", title="commandes", parser_class=_FrenchParser
     )
