@@ -23,7 +23,7 @@ EXIT_UNEXPECTED = 3
 
 class _FrenchFormatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None) -> None:
-        super().add_usage(usage, actions, groups, prefix or "utilisation : ")
+        super().add_usage(usage, actions, groups, "utilisation : " if prefix is None else prefix)
 
 
 class _FrenchParser(argparse.ArgumentParser):
