@@ -6,12 +6,39 @@ import argparse
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="jouer une journée de crise de démonstration")
-    parser.add_argument("--out", metavar="DOSSIER", default="demo-output", help="dossier de sortie")
+    parser = subparsers.add_parser(
+        "demo",
+        help="jouer une journée de crise de démonstration (données fictives)",
+        description=(
+            "Génère une sauvegarde Chimio synthétique, la recharge (avec les extraits réels de "
+            "l'HEGP dans une seconde base), crée l'équipe, puis joue une journée de crise "
+            "complète par les mêmes services que la ligne de commande et le ruban : patients "
+            "(un homonyme détecté), inclusions, prescriptions, validation (un refus, une "
+            "justification), feu vert, fabrication et ordonnancier, contrôle (une poche hors "
+            "tolérance), libération, dispensation, administration, notes. Écrit les documents "
+            "et le classeur, vérifie le journal d'audit et affiche un résumé."
+        ),
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DOSSIER",
+        default="demo-output",
+        help="dossier de sortie (défaut : demo-output ; recréé à chaque démonstration, refusé "
+        "s'il contient autre chose qu'une démonstration précédente)",
+    )
+    parser.add_argument(
+        "--pdf",
+        action="store_true",
+        help="convertir aussi les documents en PDF (LibreOffice requis, plus lent)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="ne pas afficher la progression")
     parser.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    print("OncoSecours : la démonstration complète arrive avec les prochaines versions.")
-    print("Déjà disponible : utilisateurs (oncosecours user), journal d'audit (oncosecours audit).")
+    from oncosecours.demo import summary
+    from oncosecours.demo.scenario import run_demo, stderr_progress
+
+    result = run_demo(args.out, pdf=args.pdf, progress=None if args.quiet else stderr_progress())
+    print(summary.text(result.paths, result.story, result.seconds), end="")
     return 0
