@@ -151,6 +151,8 @@ class MemorySheet:
         self.protect_options: dict[str, Any] = {}
         self.unlocked_cells: set[tuple[int, int]] = set()
         self.unlocked_columns: set[int] = set()
+        self.text_format_cells: set[tuple[int, int]] = set()
+        self.text_format_columns: set[int] = set()
         self.tables: dict[str, MemoryTable] = {}
         self.api = _Api(self)
 
@@ -183,6 +185,10 @@ class MemorySheet:
 
     def locked(self, row: int, col: int) -> bool:
         return (row, col) not in self.unlocked_cells and col not in self.unlocked_columns
+
+    def text_format(self, row: int, col: int) -> bool:
+        """A cell formatted as Text (``@``): what is typed there stays text."""
+        return (row, col) in self.text_format_cells or col in self.text_format_columns
 
 
 class _Sheets:
@@ -249,7 +255,10 @@ class MemoryBook:
             for col in range(left, right + 1):
                 if target.protected and target.locked(row, col):
                     raise ProtectedSheetError(f"{sheet}!{address} est verrouillée")
-                target._store(row, col, value)
+                if isinstance(value, str) and target.text_format(row, col):
+                    target._store(row, col, "'" + value)
+                else:
+                    target._store(row, col, value)
         self.app.selection = _Selection(target, to_address(top, left, bottom, right))
 
     def select(self, sheet: str, address: str) -> None:
@@ -282,16 +291,20 @@ class MemoryBook:
                         sheet.cells[(cell.row, cell.column)] = value
                     if cell.has_style and not cell.protection.locked:
                         sheet.unlocked_cells.add((cell.row, cell.column))
+                    if cell.has_style and cell.number_format == "@":
+                        sheet.text_format_cells.add((cell.row, cell.column))
             for letter, dim in ws.column_dimensions.items():
+                columns = range(dim.min or column_index(letter), (dim.max or 0) + 1)
                 if dim.style_id and not dim.protection.locked:
-                    for index in range(dim.min or column_index(letter), (dim.max or 0) + 1):
-                        sheet.unlocked_columns.add(index)
-            for name, table in ws.tables.items():
-                sheet.tables[name] = MemoryTable(sheet, name, table.ref)
+                    sheet.unlocked_columns.update(columns)
+                if dim.style_id and dim.number_format == "@":
+                    sheet.text_format_columns.update(columns)
+            for name, ref in ws.tables.items():
+                sheet.tables[name] = MemoryTable(sheet, name, ref)
             sheet.protected = bool(ws.protection.sheet)
         for name, defined in wb.defined_names.items():
             book.names[name] = MemoryName(book, name, "=" + defined.attr_text)
-        book.active_name = wb.worksheets[wb.active.index if wb.active else 0].title
+        book.active_name = (wb.active or wb.worksheets[0]).title
         return book
 
     # --- JSON (the benchmark's action process loads this instead of openpyxl) ------------------
@@ -318,6 +331,8 @@ class MemoryBook:
                     "text": sorted(s.text_cells),
                     "unlocked": sorted(s.unlocked_cells),
                     "unlocked_columns": sorted(s.unlocked_columns),
+                    "text_format": sorted(s.text_format_cells),
+                    "text_format_columns": sorted(s.text_format_columns),
                     "tables": {n: t.ref for n, t in s.tables.items()},
                 }
                 for s in self._sheets.values()
@@ -344,6 +359,8 @@ class MemoryBook:
             sheet.text_cells = {tuple(x) for x in item["text"]}
             sheet.unlocked_cells = {tuple(x) for x in item["unlocked"]}
             sheet.unlocked_columns = set(item["unlocked_columns"])
+            sheet.text_format_cells = {tuple(x) for x in item["text_format"]}
+            sheet.text_format_columns = set(item["text_format_columns"])
             sheet.tables = {n: MemoryTable(sheet, n, ref) for n, ref in item["tables"].items()}
         book.names = {n: MemoryName(book, n, ref) for n, ref in data["names"].items()}
         book.active_name = data["active"]
