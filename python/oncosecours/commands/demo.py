@@ -26,10 +26,22 @@ def register(subparsers) -> None:
         help="dossier de sortie (défaut : demo-output ; recréé à chaque démonstration, refusé "
         "s'il contient autre chose qu'une démonstration précédente)",
     )
-    parser.add_argument(
+    pdf = parser.add_mutually_exclusive_group()
+    pdf.add_argument(
         "--pdf",
-        action="store_true",
-        help="convertir aussi les documents en PDF (LibreOffice requis, plus lent)",
+        dest="pdf",
+        action="store_const",
+        const=True,
+        default=None,
+        help="PDF obligatoires (erreur si LibreOffice manque) ; par défaut : PDF si LibreOffice "
+        "est installé",
+    )
+    pdf.add_argument(
+        "--no-pdf",
+        dest="pdf",
+        action="store_const",
+        const=False,
+        help="pas de PDF (.docx seuls, plus rapide)",
     )
     parser.add_argument("--quiet", action="store_true", help="ne pas afficher la progression")
     parser.set_defaults(handler=_demo)

@@ -104,7 +104,7 @@ class Result:
 def run_demo(
     out: str | Path = "demo-output",
     *,
-    pdf: bool = False,
+    pdf: bool | None = None,
     today: date | None = None,
     progress: Progress | None = None,
 ) -> Result:
@@ -161,7 +161,7 @@ class CrisisDay:
 
     # -- orchestration ----------------------------------------------------------------------
 
-    def play(self, *, pdf: bool) -> None:
+    def play(self, *, pdf: bool | None) -> None:
         steps: list[tuple[str, Callable[[], None]]] = [
             ("Sauvegarde Chimio synthétique", self.make_backup),
             ("Équipe", self.make_team),
@@ -887,7 +887,8 @@ class CrisisDay:
 
     # -- 13. documents ----------------------------------------------------------------------------
 
-    def documents(self, pdf: bool) -> None:
+    def documents(self, pdf: bool | None) -> None:
+        """Word documents always; PDF with ``pdf=True``, never with False, None: if LibreOffice."""
         from oncosecours.documents import render
 
         base = self.paths.documents
@@ -934,13 +935,26 @@ class CrisisDay:
         written["ordonnancier"] = registers
         pdfs: list[str] = []
         pdf_note = None
-        if pdf:
+        if pdf is not False:
             from oncosecours.documents import pdf as pdf_mod
 
             files = [Path(f) for group in written.values() for f in group]
             files += [Path(f) for f in combined.values()]
-            self.say(f"  conversion PDF de {len(files)} fichiers (LibreOffice)…")
-            pdfs = [str(p) for p in pdf_mod.convert(files, base / "pdf")]
+            if pdf_mod.soffice() is None:
+                if pdf:
+                    raise OncoError(
+                        "LibreOffice (soffice) introuvable : PDF demandés mais impossibles",
+                        hint="Installer LibreOffice, ou relancer avec --no-pdf",
+                    )
+                pdf_note = "LibreOffice absent : PDF non produits (les .docx sont écrits)"
+            else:
+                self.say(f"  conversion PDF de {len(files)} fichiers (LibreOffice, une passe)…")
+                try:
+                    pdfs = [str(p) for p in pdf_mod.convert(files, base / "pdf")]
+                except OncoError as error:
+                    if pdf:
+                        raise
+                    pdf_note = f"PDF non produits : {error}"
         self.story.facts["documents"] = {
             "dossier": str(base),
             "fichiers": written,
@@ -948,11 +962,13 @@ class CrisisDay:
             "pdf": pdfs,
             "pdf_note": pdf_note,
         }
+        if pdf_note:
+            self.say(f"  {pdf_note}")
         count = sum(len(v) for v in written.values()) + len(combined)
         self.story.tell(
             "documents",
             f"{count} documents Word écrits dans {base}"
-            + (f", et {len(pdfs)} PDF" if pdfs else "")
+            + (f", et {len(pdfs)} PDF dans {base / 'pdf'}" if pdfs else "")
             + " : fiches de fabrication, étiquettes, plans de soins, ordonnancier (par date, "
             "patient et molécule).",
         )
@@ -1008,27 +1024,54 @@ class CrisisDay:
             f"Journal d'audit vérifié : {report.events} événements chaînés, intacts. "
             f"Ordonnancier : numéros consécutifs, sans trou ni doublon. "
             f"État des lignes du jour : "
-            + ", ".join(f"{n} {state}" for state, n in sorted(states_fr.items()))
+            + ", ".join(f"{state} : {n}" for state, n in sorted(states_fr.items()))
             + ".",
         )
         self._verify_replica()
 
     def _verify_replica(self) -> None:
-        """The second copy, when the backup helper's module is there (store/replica.py)."""
+        """The second copy configured in the demo's settings: up to date and intact."""
         try:
-            from oncosecours.store import replica  # type: ignore[attr-defined]
-        except ImportError:
-            self.story.facts["copie_secours"] = {"configuree": str(self.paths.replica),
-                                                 "verifiee": False,
-                                                 "raison": "module de copie absent"}  # fmt: skip
+            from oncosecours.store.backup_check import verify_all
+            from oncosecours.store.replica import replica_status
+        except ImportError:  # an installation without the second-copy module
+            self.story.facts["copie_secours"] = {
+                "dossier": str(self.paths.replica),
+                "ok": None,
+                "message": "module de copie de secours absent de cette version",
+            }
             self.story.tell(
-                "copie",
-                "Copie de secours configurée dans les paramètres, mais le module de copie "
-                "n'est pas installé dans cette version : non vérifiée.",
+                "copie", "Copie de secours configurée mais non vérifiée (module absent)."
             )
             return
-        self.story.facts["copie_secours"] = {"configuree": str(self.paths.replica),
-                                             "verifiee": False, "module": replica.__name__}  # fmt: skip
+        checked = verify_all(self.settings, self.paths.store)
+        status = replica_status(self.settings, self.paths.store)
+        copy = checked.get("copie")
+        problems = [*checked.get("remarques", [])]
+        for item in [checked.get("base"), copy, *checked.get("instantanes", [])]:
+            if item is not None and not item.ok:
+                problems += [f"{item.path} : {p}" for p in item.problems]
+        self.story.facts["copie_secours"] = {
+            "dossier": str(self.paths.replica),
+            "copie": status.get("copie"),
+            "ok": bool(checked.get("ok")),
+            "evenements_copie": getattr(copy, "seq", None),
+            "instantanes": status.get("instantanes"),
+            "message": status.get("message"),
+            "problemes": problems,
+        }
+        if not checked.get("ok"):
+            raise OncoError(
+                "Démonstration : la copie de secours ne passe pas la vérification — "
+                + "; ".join(problems or [status.get("message") or "?"]),
+                rule="DEMO",
+            )
+        self.story.tell(
+            "copie",
+            f"Copie de secours vérifiée ({status.get('copie')}) : elle s'ouvre, son journal est "
+            f"intact et complet ({getattr(copy, 'seq', '?')} événements, à jour), "
+            f"{status.get('instantanes')} instantané(s) du jour avec somme de contrôle.",
+        )
 
 
 # --- small helpers ------------------------------------------------------------------------------

@@ -45,7 +45,9 @@ def text(paths: Paths, story, seconds: float) -> str:
         ("Ordonnancier du jour", str(paths.documents / "ordonnancier")),
     ]
     if docs.get("pdf"):
-        places.append(("PDF", str(paths.documents / "pdf")))
+        places.append(("Les mêmes en PDF", str(paths.documents / "pdf")))
+    elif docs.get("pdf_note"):
+        places.append(("PDF", docs["pdf_note"]))
     places += [
         ("Base de la journée (SQLite)", str(paths.store)),
         ("Base chargée avec les extraits HEGP", str(paths.hegp_store)),
