@@ -58,7 +58,9 @@ def _conform(ctx: Context, table: model.Table, frame: pd.DataFrame) -> pd.DataFr
     out: dict[str, pd.Series] = {}
     for column in table.columns:
         if column.name in frame.columns:
-            values = convert(ctx, column.name, frame[column.name], column.kind)
+            values = frame[column.name]
+            if ctx.typed.get(column.name) != column.kind:  # already checked by ``typer``
+                values = convert(ctx, column.name, values, column.kind)
         elif column.required and column.default is None:
             ctx.fail(
                 f"La requête ne fournit pas la colonne obligatoire « {column.name} » "

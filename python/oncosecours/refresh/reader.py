@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import difflib
 import fnmatch
-import hashlib
 import io
 import os
 import re
@@ -42,7 +41,7 @@ _SEPARATORS = {";": "point-virgule", "|": "barre verticale", ",": "virgule", "\t
 
 @dataclass
 class FileInfo:
-    path: Path
+    path: str
     rel: str
     size: int
     date: date
@@ -68,7 +67,7 @@ class Read:
             return rec + 2
         if src not in self._lines:
             info = self.files[src]
-            text = _strip_bom(info.path.read_bytes()).decode(self.source.encoding, "replace")
+            text = _strip_bom(_read(info.path)).decode(self.source.encoding, "replace")
             starts = []
             reader = csv.reader(io.StringIO(text, newline=""), **_dialect(self.source))
             previous = 1
@@ -115,10 +114,15 @@ def _fail(message: str, query: Query, *, file: str | None = None, line: int | No
 # --- finding the files --------------------------------------------------------------------------
 
 
-def _match(folder: Path, pattern: str) -> list[Path]:
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _match(folder: Path, pattern: str) -> list[str]:
     """Files matching ``pattern`` (``*`` jokers, ``/`` for sub-folders), case-insensitive."""
     parts = [p for p in pattern.replace("\\", "/").split("/") if p and p != "."]
-    current = [folder]
+    current = [str(folder)]
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         wanted = part.lower()
@@ -130,27 +134,27 @@ def _match(folder: Path, pattern: str) -> list[Path]:
                         if not fnmatch.fnmatchcase(entry.name.lower(), wanted):
                             continue
                         if (last and entry.is_file()) or (not last and entry.is_dir()):
-                            found.append(Path(entry.path))
+                            found.append(entry.path)
             except OSError:
                 continue
         current = found
-    return sorted(current, key=lambda p: str(p).lower())
+    return sorted(current, key=str.lower)
 
 
-def _file_date(path: Path, source: Source) -> tuple[date, str]:
+def _file_date(name: str, mtime: float, source: Source) -> tuple[date, str]:
     for way in source.date_from:
         if way == "nom":
-            for found in _NAME_DATE.finditer(path.name):
+            for found in _NAME_DATE.finditer(name):
                 try:
                     return date(int(found[1]), int(found[3]), int(found[4])), "nom"
                 except ValueError:
                     continue
         else:
-            return datetime.fromtimestamp(path.stat().st_mtime).date(), "modification"
-    return datetime.fromtimestamp(path.stat().st_mtime).date(), "modification"
+            break
+    return datetime.fromtimestamp(mtime).date(), "modification"
 
 
-def find_files(folder: Path, source: Source, query: Query) -> list[Path]:
+def find_files(folder: Path, source: Source, query: Query) -> list[str]:
     files = _match(folder, source.pattern)
     if not files:
         present = sorted(p.name for p in folder.iterdir())[:12] if folder.is_dir() else []
@@ -164,7 +168,7 @@ def find_files(folder: Path, source: Source, query: Query) -> list[Path]:
     if len(files) > 1 and not source.several:
         _fail(
             f"Plusieurs fichiers correspondent à « {source.pattern} » : "
-            + ", ".join(p.name for p in files[:5]),
+            + ", ".join(os.path.basename(p) for p in files[:5]),
             query,
             file=source.pattern,
             hint="Ne laisser qu'un fichier, ou préciser le motif dans la requête",
@@ -382,29 +386,39 @@ def read_source(
     source: Source,
     query: Query,
     columns: set[str],
-    hasher: hashlib._Hash | None = None,
+    hasher=None,
 ) -> Read:
     """Read the files of ``source`` (only ``columns`` of them are kept; absent ones are left to
     the ``renommer`` step, which knows whether they are optional)."""
     paths = find_files(folder, source, query)
+    prefix = len(str(folder)) + 1
     infos: list[FileInfo] = []
-    blobs: list[bytes] = []
     header: list[str] | None = None
-    first_header_line: bytes | None = None
+    first_header_line = b""
+    parts: list = []
+    tables: list[pa.Table] = []
+    row = 0
+    check_bytes = source.encoding != "utf-8"  # UTF-8 is checked by the parser itself
     for path in paths:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
+            mtime = os.fstat(handle.fileno()).st_mtime
+        name = os.path.basename(path)
         if hasher is not None:
-            hasher.update(path.name.encode("utf-8", "replace") + b"\0" + raw)
-        rel = path.relative_to(folder).as_posix()
-        day, how = _file_date(path, source)
+            hasher.update(name.encode("utf-8", "replace") + b"\0")
+            hasher.update(raw)
+        rel = path[prefix:].replace(os.sep, "/")
+        day, how = _file_date(name, mtime, source)
         info = FileInfo(path, rel, len(raw), day, how)
         data = _strip_bom(raw)
         end = data.find(b"\n")
-        header_line = (data if end < 0 else data[:end]).rstrip(b"\r")
         if header is None:
             header = _header(data, info, source, query)
-            first_header_line = header_line
-        elif header_line != first_header_line:
+            first_header_line = (data if end < 0 else data[:end]).rstrip(b"\r")
+        elif not (
+            data.startswith(first_header_line)
+            and data[len(first_header_line) : len(first_header_line) + 1] in (b"\r", b"\n", b"")
+        ):
             other = _header(data, info, source, query)
             if other != header:
                 _fail(
@@ -425,68 +439,68 @@ def read_source(
                 line=data.count(b"\n") + 1,
                 hint="Le fichier est probablement incomplet : refaire la copie de la sauvegarde",
             )
-        if not data.isascii():
+        if check_bytes and not data.isascii():
             _check_encoding(data, info, source, query, header)
         infos.append(info)
-        blobs.append(data)
-    assert header is not None
-    wanted = [name for name in header if name in columns]
-    if not wanted:
-        wanted = header[:1]
-
-    def diagnose_all(detail: str) -> None:
-        for info, data in zip(infos, blobs, strict=True):
+        if source.multiline:
+            # Records may span lines: each file is parsed alone, records counted by the parser.
             try:
-                _parse(data, source, header, wanted)
-            except (pa.ArrowInvalid, UnicodeDecodeError):
-                _diagnose(data, info, source, query, header, detail)
-        _fail(f"Fichiers illisibles : {detail}", query, file=source.pattern)
-
-    frames = []
-    if source.multiline:
-        # Records may span lines: each file is parsed alone, records counted by the parser.
-        row = 0
-        for index, (info, data) in enumerate(zip(infos, blobs, strict=True)):
-            try:
-                table = _parse(data, source, header, wanted)
+                table = _parse(data, source, header, _wanted(header, columns))
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
                 _diagnose(data, info, source, query, header, str(exc))
             info.records, info.first_row = table.num_rows, row
             row += table.num_rows
-            frames.append(_frame(table, index, 0))
-    else:
-        # One record per line: bodies are joined under one header and parsed in one pass.
-        parts = [blobs[0][: blobs[0].find(b"\n") + 1] if b"\n" in blobs[0] else blobs[0] + b"\n"]
-        row = 0
-        for info, data in zip(infos, blobs, strict=True):
-            end = data.find(b"\n")
-            body = b"" if end < 0 else data[end + 1 :].rstrip(b"\r\n")
-            records = body.count(b"\n") + 1 if body else 0
+            tables.append(table)
+        else:
+            # One record per line: bodies are joined under one header and parsed in one pass.
+            if not parts:
+                parts.append(first_header_line + b"\n")
+            stop = len(data)
+            while stop > end + 1 and data[stop - 1] in (10, 13):
+                stop -= 1
+            records = data.count(b"\n", end + 1, stop) + 1 if end >= 0 and stop > end + 1 else 0
             info.records, info.first_row = records, row
             row += records
-            if body:
-                parts.append(body)
+            if records:
+                parts.append(memoryview(data)[end + 1 : stop])
                 parts.append(b"\n")
-        buffer = b"".join(parts)
-        del parts
-        try:
-            table = _parse(buffer, source, header, wanted)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            diagnose_all(str(exc))
-        del buffer
-        if table.num_rows != row:
-            diagnose_all(f"{table.num_rows} lignes lues au lieu de {row}")
-        frames.append(_frame_many(table, infos))
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return Read(frame, header, infos, source, query)
+    assert header is not None
+    wanted = _wanted(header, columns)
+    if source.multiline:
+        frames = [_frame(t, i) for i, t in enumerate(tables)]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return Read(frame, header, infos, source, query)
+    buffer = b"".join(parts)
+    del parts
+    try:
+        table = _parse(buffer, source, header, wanted)
+        problem = (
+            None if table.num_rows == row else f"{table.num_rows} lignes lues au lieu de {row}"
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        problem = str(exc)
+    del buffer
+    if problem:
+        for info in infos:
+            data = _strip_bom(_read(info.path))
+            try:
+                _parse(data, source, header, wanted)
+            except (pa.ArrowInvalid, UnicodeDecodeError):
+                _diagnose(data, info, source, query, header, problem)
+        _fail(f"Fichiers illisibles : {problem}", query, file=source.pattern)
+    return Read(_frame_many(table, infos), header, infos, source, query)
 
 
-def _frame(table: pa.Table, src: int, first_rec: int) -> pd.DataFrame:
+def _wanted(header: list[str], columns: set[str]) -> list[str]:
+    return [name for name in header if name in columns] or header[:1]
+
+
+def _frame(table: pa.Table, src: int) -> pd.DataFrame:
+    import numpy as np
+
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    frame[SRC] = pd.array([src] * table.num_rows, dtype="int32") if table.num_rows else []
-    frame[SRC] = frame[SRC].astype("int32")
-    frame[REC] = range(first_rec, first_rec + table.num_rows)
-    frame[REC] = frame[REC].astype("int64")
+    frame[SRC] = np.full(table.num_rows, src, dtype=np.int32)
+    frame[REC] = np.arange(table.num_rows, dtype=np.int64)
     return frame
 
 

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date as date_type
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,7 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     step: Step | None = None
     reads: dict[str, Read] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)  # column -> kind given by ``typer``
     folder: Any = None
     hasher: Any = None
 
@@ -164,44 +166,75 @@ def _bad(ctx: Context, column: str, values: pd.Series, valid: pa.ChunkedArray, w
         )
 
 
-def to_real(ctx: Context, column: str, values: pd.Series, decimal: str) -> pd.Series:
-    text = pc.utf8_trim_whitespace(arrow(values))
+def _finite(ctx: Context, column: str, values: pd.Series, out: pa.ChunkedArray) -> None:
+    ok = pc.fill_null(pc.is_finite(out), True)
+    if not pc.all(ok).as_py():
+        position = _first(~series(ok, values.index).astype(bool))
+        ctx.fail(f"Nombre illisible : {_value(values, position)}", position=position,
+                 column=column)  # fmt: skip
+
+
+def _numbers(ctx: Context, column: str, values: pd.Series, decimal: str, what: str,
+             pattern: str) -> pa.ChunkedArray:  # fmt: skip
+    """Text with the source's decimal mark -> float64; the first unreadable value is named."""
+    text = arrow(values)
     if decimal == ",":
         text = pc.replace_substring(text, ",", ".")
-    _bad(ctx, column, values, pc.match_substring_regex(text, _REAL), "Nombre",
-         f"nombre attendu, marque décimale « {decimal} »")  # fmt: skip
-    return series(pc.cast(text, pa.float64()), values.index)
+    try:
+        out = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:  # slow path, only to say where
+        text = pc.utf8_trim_whitespace(text)
+        _bad(ctx, column, values, pc.match_substring_regex(text, pattern), what,
+             f"marque décimale attendue : « {decimal} »")  # fmt: skip
+        out = pc.cast(text, pa.float64())
+    _finite(ctx, column, values, out)
+    return out
+
+
+def to_real(ctx: Context, column: str, values: pd.Series, decimal: str) -> pd.Series:
+    return series(_numbers(ctx, column, values, decimal, "Nombre", _REAL), values.index)
 
 
 def to_integer(ctx: Context, column: str, values: pd.Series, decimal: str) -> pd.Series:
-    text = pc.utf8_trim_whitespace(arrow(values))
-    if decimal == ",":
-        text = pc.replace_substring(text, ",", ".")
-    _bad(ctx, column, values, pc.match_substring_regex(text, _INTEGER), "Nombre entier")
     try:
-        if pc.any(pc.match_substring(text, ".")).as_py():
-            text = pc.cast(pc.cast(text, pa.float64()), pa.int64())
-        return series(pc.cast(text, pa.int64()), values.index)
+        return series(pc.cast(arrow(values), pa.int64()), values.index)
     except (pa.ArrowInvalid, OverflowError):
-        ctx.fail(f"Nombre entier trop grand dans la colonne {column}", column=column)
+        pass
+    numbers = _numbers(ctx, column, values, decimal, "Nombre entier", _INTEGER)
+    whole = pc.equal(pc.floor(numbers), numbers)
+    _bad(ctx, column, values, whole, "Nombre entier")
+    big = pc.greater(pc.abs(numbers), 2.0**53)
+    if pc.any(big).as_py():
+        position = _first(series(big, values.index).fillna(False).astype(bool))
+        ctx.fail(f"Nombre entier trop grand : {_value(values, position)}", position=position,
+                 column=column)  # fmt: skip
+    return series(pc.cast(numbers, pa.int64()), values.index)
+
+
+_ISO_RE = re.compile(_ISO)
 
 
 def to_date(ctx: Context, column: str, values: pd.Series, fmt: str | None) -> pd.Series:
-    text = pc.utf8_trim_whitespace(arrow(values))
-    if fmt in (None, "AAAA-MM-JJ"):
-        _bad(ctx, column, values, pc.match_substring_regex(text, _ISO), "Date",
-             "date attendue au format AAAA-MM-JJ")  # fmt: skip
-        text = pc.utf8_slice_codeunits(text, 0, 10)
-        pattern = "%Y-%m-%d"
-    else:
-        pattern = DATE_FORMATS[fmt]
-    parsed = pc.strptime(text, format=pattern, unit="s", error_is_null=True)
-    iso = pc.strftime(parsed, format="%Y-%m-%d")
-    # strptime is lenient (30 February -> 2 March): a real date reads back the same.
-    back = pc.strftime(parsed, format=pattern)
-    _bad(ctx, column, values, pc.equal(back, text), "Date",
-         f"date attendue au format {fmt or 'AAAA-MM-JJ'}")  # fmt: skip
-    return series(iso, values.index)
+    """Text -> ISO ``AAAA-MM-JJ`` text, checked once per distinct value (dates repeat)."""
+    from datetime import datetime
+
+    pattern = DATE_FORMATS.get(fmt or "AAAA-MM-JJ", "%Y-%m-%d")
+    iso = fmt in (None, "AAAA-MM-JJ")
+
+    def parse(value: str) -> str:
+        text = str(value).strip()
+        try:
+            if iso:
+                if not _ISO_RE.match(text):
+                    raise ValueError
+                return date_type.fromisoformat(text[:10]).isoformat()
+            return datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            raise OncoError(
+                f"Date illisible : « {value} » (format attendu {fmt or 'AAAA-MM-JJ'})"
+            ) from None
+
+    return _per_value(ctx, column, values, parse, pa.string())
 
 
 def to_bool(ctx: Context, column: str, values: pd.Series) -> pd.Series:
@@ -352,6 +385,7 @@ def typer(ctx: Context, step: Step) -> None:
     for column, spec in step.params["types"].items():
         base, _, fmt = spec.partition(":")
         ctx.frame[column] = convert(ctx, column, ctx.frame[column], TYPES[base], fmt or None)
+        ctx.typed[column] = TYPES[base]
 
 
 def filtrer(ctx: Context, step: Step) -> None:
@@ -651,6 +685,7 @@ def deriver(ctx: Context, step: Step) -> None:
     if p.get("si_non_vide"):
         result = result.mask(absent)
     ctx.frame[target] = result
+    ctx.typed.pop(target, None)
     ctx.origin.setdefault(target, "+".join(sources) or target)
 
 

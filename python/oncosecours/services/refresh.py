@@ -54,18 +54,47 @@ def _snapshot_indexes(conn: sqlite3.Connection, tables: list[str]) -> list[tuple
     ]
 
 
+NAN = float("nan")
+
+
+def _values(column) -> list:
+    """One column as Python values for ``executemany``, nulls as NaN.
+
+    SQLite stores a NaN it is given as NULL, and Python's sqlite3 binds floats several times
+    faster than None (None goes through the adapter look-up). Integers with nulls travel as
+    floats (exact below 2**53): INTEGER columns store 3.0 as the integer 3.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_null(kind):
+        return [NAN] * len(column)
+    if pa.types.is_integer(kind):
+        if column.null_count == 0:
+            return column.to_numpy().tolist()
+        kind = pa.float64()
+        column = column.cast(kind)
+    if pa.types.is_floating(kind):
+        return pc.fill_null(column, NAN).to_numpy().tolist()
+    # text: each distinct value becomes one Python string, shared by its rows
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    strings = np.array([*encoded.dictionary.to_pylist(), NAN], dtype=object)
+    indices = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
+    return strings[indices].tolist()
+
+
 def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -> None:
     from oncosecours.refresh.steps import arrow
 
     names = table.names
-    sql = (
-        f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    )
+    sql = f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     columns = [arrow(frame[name]) for name in names]
     total = len(frame)
     started = time.perf_counter()
     for start in range(0, total, CHUNK):
-        rows = [column.slice(start, CHUNK).to_pylist() for column in columns]
+        rows = [_values(column.slice(start, CHUNK)) for column in columns]
         conn.executemany(sql, zip(*rows, strict=True))
         done = min(start + CHUNK, total)
         if progress and total > CHUNK and time.perf_counter() - started > 1:

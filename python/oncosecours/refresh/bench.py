@@ -1,0 +1,221 @@
+"""``oncosecours bench refresh``: the full refresh against pyarrow alone parsing the same files.
+
+Each measured phase runs in its own child process, so that its peak memory is its own:
+
+1. ``synth``   - the synthetic backup is written (``large`` by default);
+2. ``parse``   - pyarrow alone reads and parses the same files (the floor any reader pays),
+   twice: with pyarrow's own type inference and with every column as text; the faster of the
+   two is the baseline of the ratio;
+3. ``refresh`` - the real refresh (read, check, write the store in one audited transaction)
+   into an empty store, then a second refresh that replaces that snapshot.
+
+Usage from Python: :func:`run`; the child phases are ``python -m oncosecours.refresh.bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+
+def peak_mb() -> float | None:
+    """Peak resident memory of this process in MiB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+# --- child phases ------------------------------------------------------------------------------
+
+
+def _phase_synth(folder: str, scale: str, seed: int) -> dict:
+    from oncosecours.refresh.synth import generate
+
+    started = time.perf_counter()
+    counts = generate(folder, scale, seed, date.today())
+    return {"seconds": time.perf_counter() - started, "counts": counts}
+
+
+def _phase_parse(folder: str) -> dict:
+    """pyarrow alone: read the same files and parse them, with the queries' CSV dialects."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from oncosecours.refresh.query import load_queries
+    from oncosecours.refresh.reader import find_files
+    from oncosecours.resources import shipped
+
+    queries = load_queries(shipped("queries"))
+    results = {}
+    for mode in ("inference", "texte"):
+        started = time.perf_counter()
+        rows = 0
+        for query in queries:
+            source = query.source
+            paths = find_files(Path(folder), source, query)
+            blobs = []
+            for index, path in enumerate(paths):
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                if index and not source.multiline:
+                    data = data[data.find(b"\n") + 1 :]
+                blobs.append(data)
+            parse = pacsv.ParseOptions(
+                delimiter=source.separator,
+                quote_char=source.quote or False,
+                newlines_in_values=source.multiline,
+            )
+            read = pacsv.ReadOptions(encoding="utf8" if source.encoding == "utf-8" else
+                                     source.encoding)  # fmt: skip
+            buffers = blobs if source.multiline else [b"".join(blobs)]
+            for buffer in buffers:
+                convert = pacsv.ConvertOptions()
+                if mode == "texte":
+                    names = buffer[: buffer.find(b"\n")].decode(source.encoding).rstrip("\r")
+                    convert = pacsv.ConvertOptions(
+                        column_types={n: pa.string() for n in names.split(source.separator)}
+                    )
+                table = pacsv.read_csv(pa.py_buffer(buffer), read, parse, convert)
+                rows += table.num_rows
+                del table
+        results[mode] = {"seconds": time.perf_counter() - started, "rows": rows}
+    return {"modes": results, "peak_mb": peak_mb()}
+
+
+def _phase_refresh(folder: str, store: str) -> dict:
+    from oncosecours.services.refresh import refresh_snapshot
+    from oncosecours.services.users import bootstrap_admin
+    from oncosecours.store.db import connect
+
+    conn = connect(store)
+    admin = bootstrap_admin(conn, "BENCH", "Banc d'essai", "0000")
+    runs = []
+    for _ in range(2):  # into an empty store, then replacing that snapshot
+        started = time.perf_counter()
+        result = refresh_snapshot(conn, admin, folder)
+        runs.append(
+            {
+                "seconds": time.perf_counter() - started,
+                "read_s": result["timings"]["lecture_s"],
+                "write_s": result["timings"]["ecriture_s"],
+                "tables": result["tables"],
+            }
+        )
+    conn.close()
+    return {"runs": runs, "peak_mb": peak_mb(), "store_mb": os.path.getsize(store) / 2**20}
+
+
+def _child(*args: str) -> dict:
+    command = [sys.executable, "-m", "oncosecours.refresh.bench", *args]
+    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8")
+    if done.returncode != 0:
+        from oncosecours.domain.errors import OncoError
+
+        raise OncoError(f"Mesure « {args[0]} » interrompue : {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- the benchmark -----------------------------------------------------------------------------
+
+
+def run(scale: str = "large", seed: int = 1, keep: str | None = None, progress=None) -> dict:
+    """Generate (or reuse, with ``keep``) the backup, then measure; returns the numbers."""
+    say = progress or (lambda _message: None)
+    with tempfile.TemporaryDirectory(prefix="oncosecours-bench-") as tmp:
+        folder = Path(keep) if keep else Path(tmp) / "sauvegarde"
+        synth = None
+        if not (folder.exists() and any(folder.iterdir())):
+            say(f"Génération de la sauvegarde synthétique « {scale} » dans {folder}…")
+            synth = _child("synth", str(folder), scale, str(seed))
+            say(f"  écrite en {synth['seconds']:.1f} s")
+        else:
+            say(f"Sauvegarde existante réutilisée : {folder}")
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        nfiles = sum(1 for f in folder.rglob("*") if f.is_file())
+        say("Mesure : pyarrow seul lit les mêmes fichiers…")
+        parse = _child("parse", str(folder))
+        say("Mesure : actualisation complète (base vide, puis remplacement)…")
+        refresh = _child("refresh", str(folder), str(Path(tmp) / "bench.sqlite"))
+    modes = parse["modes"]
+    baseline = min(m["seconds"] for m in modes.values())
+    first, second = refresh["runs"]
+    return {
+        "scale": scale,
+        "files": nfiles,
+        "megabytes": size / 2**20,
+        "synth_s": synth["seconds"] if synth else None,
+        "parse_inference_s": modes["inference"]["seconds"],
+        "parse_text_s": modes["texte"]["seconds"],
+        "parse_rows": modes["texte"]["rows"],
+        "baseline_s": baseline,
+        "refresh_empty_s": first["seconds"],
+        "refresh_replace_s": second["seconds"],
+        "refresh_read_s": second["read_s"],
+        "refresh_write_s": second["write_s"],
+        "ratio_empty": first["seconds"] / baseline,
+        "ratio_replace": second["seconds"] / baseline,
+        "peak_refresh_mb": refresh["peak_mb"],
+        "peak_parse_mb": parse["peak_mb"],
+        "store_mb": refresh["store_mb"],
+        "tables": second["tables"],
+        "cpus": os.cpu_count(),
+    }
+
+
+def report(numbers: dict) -> str:
+    """The French text printed by ``oncosecours bench refresh``."""
+
+    def mb(value: float | None) -> str:
+        return "non mesurée" if value is None else f"{value:,.0f} Mo".replace(",", " ")
+
+    peak = numbers["peak_refresh_mb"]
+    verdict_ratio = "OK" if numbers["ratio_replace"] <= 5 else "AU-DELÀ DE LA CIBLE"
+    verdict_mem = "OK" if peak is not None and peak < 2048 else "à vérifier"
+    lines = [
+        f"Jeu « {numbers['scale']} » : {numbers['files']:,} fichiers, "
+        f"{numbers['megabytes']:,.0f} Mo, {numbers['parse_rows']:,} lignes".replace(",", " "),
+        f"pyarrow seul (inférence des types)      : {numbers['parse_inference_s']:7.2f} s",
+        f"pyarrow seul (toutes colonnes en texte) : {numbers['parse_text_s']:7.2f} s",
+        f"  référence retenue (la plus rapide)    : {numbers['baseline_s']:7.2f} s",
+        f"Actualisation, base vide                : {numbers['refresh_empty_s']:7.2f} s "
+        f"(× {numbers['ratio_empty']:.1f})",
+        f"Actualisation, remplacement             : {numbers['refresh_replace_s']:7.2f} s "
+        f"(× {numbers['ratio_replace']:.1f}) — lecture et contrôles "
+        f"{numbers['refresh_read_s']:.2f} s, écriture {numbers['refresh_write_s']:.2f} s",
+        f"Rapport actualisation / pyarrow seul    : × {numbers['ratio_replace']:.1f} "
+        f"(cible ≤ 5, idéal ≤ 3) : {verdict_ratio}",
+        f"Mémoire maximale de l'actualisation     : {mb(peak)} (cible < 2 048 Mo) : {verdict_mem}",
+        f"Mémoire maximale de pyarrow seul        : {mb(numbers['peak_parse_mb'])}",
+        f"Taille de la base                       : {mb(numbers['store_mb'])}",
+        f"Processeurs                             : {numbers['cpus']}",
+    ]
+    if numbers["synth_s"] is not None:
+        lines.insert(1, f"Génération de la sauvegarde synthétique : {numbers['synth_s']:7.2f} s")
+    return "\n".join(lines)
+
+
+def _main(argv: list[str]) -> int:
+    phase, *rest = argv
+    if phase == "synth":
+        result = _phase_synth(rest[0], rest[1], int(rest[2]))
+    elif phase == "parse":
+        result = _phase_parse(rest[0])
+    elif phase == "refresh":
+        result = _phase_refresh(rest[0], rest[1])
+    else:
+        raise SystemExit(f"phase inconnue : {phase}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

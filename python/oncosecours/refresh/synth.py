@@ -1,0 +1,990 @@
+"""A synthetic Chimio backup: same files, column names, separators and decimal marks as the
+real HEGP extracts, with plausible French identities, real molecule names and realistic
+protocols. Deterministic: the same seed and backup date give the same bytes.
+
+``small`` (a few hundred patients) is for tests and the demo; ``large`` is a big unit's size
+(50,000 patients, 1,500 protocols / 15,000 lines, 200 molecules, 2,000 products,
+1,000,000 history lines), written with vectorised numpy/pyarrow code.
+
+The values are plausible, not clinical references: never use them to treat anybody.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from oncosecours.domain.errors import OncoError
+
+SCALES = {
+    # patients, protocols, protocol lines, molecules, products, history lines
+    "small": (300, 40, 400, None, None, 6_000),
+    "large": (50_000, 1_500, 15_000, 200, 2_000, 1_000_000),
+}
+
+# --- Chimio's file layouts (column names as in the HEGP extracts) -------------------------------
+
+DCI_COLUMNS = (
+    "DCCLEUNIK|NOMDCI|COMSTABDCI|UNITEDCI|DOSEMAX|UNITEMAX|DOSEMAXPR|UNITEMAXPR|DCILUMIERE|"
+    "DCITEMP|COMSTABREC|DUREEREC|DUREERECUN|DCILUMREC|DCITEMPREC|COMSTABPRE|DUREEPREP|"
+    "DURREPREPU|CONCSTAB|DCILUMPREP|DCITEMPPRE|DUREEPREP2|DUREEPRU2|CONCSTAB2|DCITEMPRE2|"
+    "SOLVANTREC|SOLVDOSREC|SOLVVOLREC|SOLVANTRE2|SOLVDOSRE2|SOLVVOLRE2|SOLVANTDIL|SOLVDOSDIL|"
+    "COMSOLVDIL|CONDITPREP|COMCONDITP|POSODCI|CINDICDCI|PRECAUDCI|INTARACDCI|INCOMPADCI|"
+    "MANIPULDCI|CONCMINI|MODEOPERAT|ABREVDCI|RELIQUAT|L2CLEUNIK|RELPEREMPTION|UTMAJDCI|"
+    "DATEMAJDCI|CODEXTDCI1|CODEXTDCI2|BIBLIDCI|INACTIFDCI|DATEINACDCI|COMINACDCI|COUTDCI|"
+    "VALIDDCI|DATEVALDCI|PEROS|DCIASSOC|ADMDCISOLV|ADMDCIVOIE|ADMDCIDOSE|ADMDCIUNITE|"
+    "ADMDCICOM|ADMDCIDUREE|CLASSETH|DOSEMAX2|EXCRETADCI|DECHETDCI|PROTECDCI|COMMENTDCI|"
+    "AUTPREPDCI|DCCINDIC|DOCDCI|DENSITEDCI|MELCCSPE|INFOCCSPE|INT2A|DOSEMAXENF|UNITEMAXENF|"
+    "CTLDCIDISP|DEBITDCI|ATUDCI|DEBUTT2A|FINT2A|ADMASSODC|SOLVRECSPE|SOLVRECSPE2|LIENDCI1|"
+    "LIENDCI2|EXPERIDCI|PASARRDCI|OBLICREAT|OBLIOK|IDMOTIFINAC|INTAUTOMADCI|PESEEDCI|"
+    "AJLGDCAUTDC|UTCNX|DHCNX|DCNOGESPASS|CODEPASSDCI|STANDARDDCI|AKDCI|CYTODCI|COMMODIF|"
+    "DCVALIDINF|COMALERFAB|THERADCI|AUTREDCI|NECRODCI|AUTODOSAGE|IDMODOP|COMM_PRESSORT|"
+    "B_CTLVIDEO|B_NOTRANSFERT|UNITEPOSOPRES|B_PLACEBO|B_NOARRPRES|POSOCCSPE|TYPEARRONDI|"
+    "PCTECARTDOSE|E_TYPE_FORMULE_CLAIRANCE|ID_FORMULE_CLAIRANCE"
+).split("|")
+DCI_DEFAULTS = (
+    "-1|(sans)| |1|0|1|0|1|0|1| |0|2|0|1| |0|1|0|0|1|0|1|0|1|ONNNNN| |0|ONNNNN| |0| | | | | | | "
+    "| | | | |0| | |0|0| |503|20180101| | | |0| | |0|1|20180101|0|0|0| |0|0| |0|-1|0| | | | |0|"
+    "N|DOCDCI|1|0| |0|0|0|0|0|0|||0| | | | |0|0|0|0|0|0|0|0|||0|-1|0||| |0| |0|0|0|0|-1| |||||"
+    "|||||"
+).split("|")
+PRODUCT_COLUMNS = (
+    "CODEPDT|NOMPDT|DOSAGEPDT|VOLUMEPDT|TYPEPDT|CONDITPDT|DCCLEUNIK|TEMPPDT|LUMPDT|ORIGINEPDT|"
+    "PRIXPDT|STKMINI|STKOPTI|SANSRECONS|INACTIFPDT|VOLUMEMAXPDT|CODEXTPDT1|CODEXTPDT2|"
+    "VOLUMENOMIN|DUREENOMIN|UTMAJPDT|DATEMAJPDT|COMINACPDT|ETAB|UNITEPDT|F0CLEUNIK|COMPREPANN|"
+    "VOLUMERECONS|DISPENSA|COMMENTPDT|VOLMORT|DLASTDEM|CINDICPDT|DISPRINC|VOLPURGE|DACLEUNIK|"
+    "ADMINPDT|FACTPDT|POMPSPE|VOLAJOUSPE|CODEXTPDT3|TRSPRESPDT|TRSMVPDT|ADMPDTDOSE|ADMPDTUNIT|"
+    "ADMPDTVOIE|ADMPDTDUREE|ADMPDTHADM|ECLATLIGNE|PRIXREMB|DMAJINTFPDT|ARRONDIPDT|PRIXREFACT|"
+    "TYPESOLVPDT|IDMOTIFINAC|PDTREFT2A|PDTVESIC|INTAUTOMAPDT|VOLMINREL|POIDSPDT|PESEEPDT|"
+    "CODEPHAR|MATESSAI|PDTNONT2A|GESTKPHAR|VOLNOPRELEV|CODEPASSPDT|PDTNOGESPASS|TXEMI|UCDSVG|"
+    "CODELSTKDEFIPC|FACTURABLE|PDTORPHELIN|COMMODIF|GCYCLEUNIK|PDTEC|ID_SYS_TVA|NLOT2OBL|UCD7|"
+    "CIP7|UCD13|CIP13|DENSITEPDT|ATU|MATGRAVI|RETROCEDABLE|DECIDISP|ARRONDIDISP|B_PREPSTDPDT|"
+    "B_GENERIQUE|B_REETIQ|B_NODEMDOSAGE"
+).split("|")
+PRODUCT_DEFAULTS = (
+    "0| |0|0|1|-1|0|1|0| |0|0|0|1|0|0| | |0|0|503|20180101| ||-1|73| |0|0| |0|| |0|0|-1|0|0|0|0|"
+    " |0|1|0|0| |0|0|0|0||0|0|-1|0|0|0|0|0|0|0|0|0|0|0|0| |0|0|| |0|0| |0|0|0|0| | | | |0|0|0|0|"
+    "0|0|0|0|0|0"
+).split("|")
+LINE_COLUMNS = (
+    "LICLEUNIK|PRCLEUNIK|DCCLEUNIK|DOSE|UNITE|CODEVOIE|DUREEADM|DUREEADMIN|COMMENTADM|JOURADM|"
+    "HEUREADM|CODEPDT|TYPELIGNE|COUTLGPR|DOSEMAXLI|NBJOURADMLI|VOLUMELI|MULTILIGNE|TYPEPROT|"
+    "NOMPROT|DUREECYCLE|DUREETRT|BIBLIPROT|COMMENTPRO|SURVEILLAN|REMARQUES|NBCYCLEDEF|UTMAJPR|"
+    "COUTPROT|MAXCYCLE|INFOPROT"
+).split("|")
+CURE_COLUMNS = (
+    "ROW_NUM;BIRTH_DATE;DEATH_DATE;SEX_CD;PATIENT_NUM;START_DATE;CONCEPT_CD;NVAL_NUM;PROTO;"
+    "LOCALISATION;CYCLE;JOUR;DOSEPRES;DOSECALC;POIDS;TAILLE;CREAT;REDUCTION;MOTIF;NOMVOIE;"
+    "DUREEADM;SCPATPRE;SCREELPATPRE;SCPATBOYD;UNITE;PRCKEY"
+).split(";")
+PATIENT_COLUMNS = (
+    "PATIENT_NUM",
+    "IPP",
+    "NOMNAISPAT",
+    "NOMPAT",
+    "PRENOMPAT",
+    "BIRTH_DATE",
+    "SEX_CD",
+    "DEATH_DATE",
+)
+
+# --- the molecules -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mol:
+    name: str
+    abbr: str
+    atc: str
+    kind: str  # C cytotoxic (IV/SC), A antibody or biologic, P oral, S supportive
+    dose: float
+    unit: int  # Chimio unit code (2 mg/m², 1 mg/kg, 3 mg, 8 AUC, 4 UI/kg, 15 µg/kg, 19 MUI)
+    route: str
+    minutes: int
+    diluents: str = "34"  # SOLVANTDIL positions: 1 pur, 3 NaCl 0,9 %, 4 glucose 5 %
+    containers: str = "14"  # CONDITPREP positions: 1 PVC, 2 seringue, 3 diffuseur, 4 sans PVC
+    vesicant: int = 0
+    light: int = 0
+    conc: tuple[float, float] = (0.0, 0.0)  # CONCMINI, CONCSTAB (mg/mL)
+    stability_h: int = 24
+    max_dose: float = 0.0  # DOSEMAX (mg, per administration)
+    strengths: tuple[tuple[float, float], ...] = ((100, 10),)  # (dose, mL) per vial
+
+
+M = Mol
+CATALOGUE: tuple[Mol, ...] = (
+    # Platinum salts
+    M("Carboplatine", "CBDCA", "L01XA02", "C", 5, 8, "IV", 60, "34", "14",
+      strengths=((50, 5), (150, 15), (450, 45), (600, 60))),
+    M("Cisplatine", "CDDP", "L01XA01", "C", 75, 2, "IV", 60, "3", "14", light=1,
+      strengths=((10, 10), (25, 25), (50, 50), (100, 100))),
+    M("Oxaliplatine", "L-OHP", "L01XA03", "C", 85, 2, "IV", 120, "4", "14", light=1,
+      stability_h=48, strengths=((50, 10), (100, 20), (200, 40))),
+    # Vinca alkaloids (IV only: intrathecal is fatal)
+    M("Vincristine", "VCR", "L01CA02", "C", 1.4, 2, "IV", 10, "3", "14", vesicant=1, light=1,
+      max_dose=2, strengths=((1, 1), (2, 2))),
+    M("Vinblastine", "VLB", "L01CA01", "C", 6, 2, "IV", 10, "3", "14", vesicant=1, light=1,
+      strengths=((10, 10),)),
+    M("Vinorelbine", "VNR", "L01CA04", "C", 25, 2, "IV", 10, "34", "14", vesicant=1, light=1,
+      strengths=((10, 1), (50, 5))),
+    M("Vinflunine", "VFL", "L01CA05", "C", 320, 2, "IV", 20, "34", "14",
+      strengths=((50, 2), (250, 10))),
+    # Anthracyclines
+    M("Doxorubicine", "ADR", "L01DB01", "C", 50, 2, "IV", 15, "34", "14", vesicant=1, light=1,
+      strengths=((10, 5), (50, 25), (200, 100))),
+    M("Épirubicine", "EPI", "L01DB03", "C", 100, 2, "IV", 15, "3", "14", vesicant=1, light=1,
+      strengths=((10, 5), (50, 25), (200, 100))),
+    M("Daunorubicine", "DNR", "L01DB02", "C", 45, 2, "IV", 30, "3", "14", vesicant=1, light=1,
+      strengths=((20, 10),)),
+    M("Idarubicine", "IDA", "L01DB06", "C", 12, 2, "IV", 15, "3", "14", vesicant=1, light=1,
+      strengths=((5, 5), (10, 10))),
+    M("Mitoxantrone", "MITOX", "L01DB07", "C", 12, 2, "IV", 30, "34", "14",
+      strengths=((20, 10),)),
+    M("Doxorubicine liposomale pégylée", "DLP", "L01DB01", "C", 40, 2, "IV", 60, "4", "14",
+      strengths=((20, 10), (50, 25))),
+    # Taxanes (paclitaxel: 0.3-1.2 mg/mL, non-PVC, 0.22 µm filter)
+    M("Paclitaxel", "TAX", "L01CD01", "C", 175, 2, "IV", 180, "34", "4", conc=(0.3, 1.2),
+      strengths=((30, 5), (100, 16.7), (300, 50))),
+    M("Docétaxel", "TXT", "L01CD02", "C", 75, 2, "IV", 60, "34", "4", conc=(0.3, 0.74),
+      strengths=((20, 1), (80, 4), (160, 8))),
+    M("Cabazitaxel", "CBZ", "L01CD04", "C", 25, 2, "IV", 60, "34", "4", conc=(0.1, 0.26),
+      strengths=((60, 1.5),)),
+    # Antimetabolites
+    M("Fluorouracile", "5FU", "L01BC02", "C", 400, 2, "IV", 10, "34", "1234", light=1,
+      stability_h=336, strengths=((250, 5), (500, 10), (1000, 20), (5000, 100))),
+    M("Gemcitabine", "GEM", "L01BC05", "C", 1000, 2, "IV", 30, "3", "14",
+      strengths=((200, 5.3), (1000, 26.3), (2000, 52.6))),
+    M("Cytarabine", "ARA-C", "L01BC01", "C", 100, 2, "IV", 120, "34", "14",
+      strengths=((100, 5), (1000, 20))),
+    M("Azacitidine", "AZA", "L01BC07", "C", 75, 2, "SC", 1, "1", "2", strengths=((100, 4),)),
+    M("Décitabine", "DAC", "L01BC08", "C", 20, 2, "IV", 60, "34", "14", strengths=((50, 10),)),
+    M("Méthotrexate", "MTX", "L01BA01", "C", 40, 2, "IV", 15, "34", "14", light=1,
+      strengths=((25, 1), (50, 2), (1000, 40), (5000, 200))),
+    M("Pémétrexed", "PMX", "L01BA04", "C", 500, 2, "IV", 10, "3", "14",
+      strengths=((100, 4), (500, 20))),
+    M("Raltitrexed", "RTX", "L01BA03", "C", 3, 2, "IV", 15, "34", "14", strengths=((2, 4),)),
+    M("Fludarabine", "FLU", "L01BB05", "C", 25, 2, "IV", 30, "3", "14", strengths=((50, 2),)),
+    M("Cladribine", "2CDA", "L01BB04", "C", 0.14, 1, "IV", 120, "3", "14",
+      strengths=((10, 10),)),
+    M("Clofarabine", "CLO", "L01BB06", "C", 40, 2, "IV", 120, "3", "14",
+      strengths=((20, 20),)),
+    M("Nélarabine", "NEL", "L01BB07", "C", 1500, 2, "IV", 120, "1", "4",
+      strengths=((250, 50),)),
+    # Alkylating agents
+    M("Cyclophosphamide", "CPM", "L01AA01", "C", 750, 2, "IV", 60, "34", "14",
+      strengths=((500, 25), (1000, 50))),
+    M("Ifosfamide", "IFO", "L01AA06", "C", 1500, 2, "IV", 180, "34", "14",
+      strengths=((1000, 20), (2000, 40))),
+    M("Bendamustine", "BDM", "L01AA09", "C", 90, 2, "IV", 60, "3", "14", light=1,
+      strengths=((25, 10), (100, 40))),
+    M("Melphalan", "MEL", "L01AA03", "C", 140, 2, "IV", 30, "3", "14", stability_h=1,
+      strengths=((50, 10),)),
+    M("Carmustine", "BCNU", "L01AD01", "C", 200, 2, "IV", 120, "4", "4", vesicant=1, light=1,
+      strengths=((100, 30),)),
+    M("Busulfan", "BU", "L01AB01", "C", 3.2, 1, "IV", 180, "34", "14", strengths=((60, 10),)),
+    M("Thiotépa", "TT", "L01AC01", "C", 5, 1, "IV", 60, "3", "14",
+      strengths=((15, 1.5), (100, 10))),
+    M("Dacarbazine", "DTIC", "L01AX04", "C", 375, 2, "IV", 30, "34", "14", vesicant=1, light=1,
+      strengths=((100, 10), (500, 50), (1000, 100))),
+    M("Streptozocine", "STZ", "L01AD04", "C", 500, 2, "IV", 60, "34", "14",
+      strengths=((1000, 10),)),
+    # Topoisomerase inhibitors and others
+    M("Étoposide", "VP16", "L01CB01", "C", 100, 2, "IV", 60, "34", "14", conc=(0.2, 0.4),
+      strengths=((100, 5), (200, 10), (500, 25))),
+    M("Irinotécan", "CPT11", "L01CE02", "C", 180, 2, "IV", 90, "34", "14", light=1,
+      strengths=((40, 2), (100, 5), (300, 15), (500, 25))),
+    M("Topotécan", "TPT", "L01CE01", "C", 1.5, 2, "IV", 30, "34", "14", light=1,
+      strengths=((4, 4),)),
+    M("Bléomycine", "BLM", "L01DC01", "C", 10, 2, "IV", 15, "3", "14", strengths=((15, 5),)),
+    M("Mitomycine C", "MMC", "L01DC03", "C", 7, 2, "IV", 30, "13", "24", vesicant=1, light=1,
+      stability_h=12, strengths=((10, 10), (20, 20))),
+    M("Trabectédine", "ET743", "L01CX01", "C", 1.5, 2, "IV", 1440, "3", "4", vesicant=1,
+      strengths=((1, 20),)),
+    M("Éribuline", "ERI", "L01XX41", "C", 1.23, 2, "IV", 5, "13", "24",
+      strengths=((0.88, 2),)),
+    M("Bortézomib", "BTZ", "L01XG01", "C", 1.3, 2, "SC", 1, "13", "2", strengths=((3.5, 1.4),)),
+    M("Carfilzomib", "CFZ", "L01XG02", "C", 56, 2, "IV", 30, "4", "4", strengths=((60, 29),)),
+    M("Trioxyde d'arsenic", "ATO", "L01XX27", "C", 0.15, 1, "IV", 120, "34", "14",
+      strengths=((10, 10),)),
+    M("Asparaginase", "ASP", "L01XX02", "C", 1000, 4, "IV", 60, "3", "14",
+      strengths=((10000, 1),)),
+    # Antibodies and other biologics (CYTODCI = 1 at HEGP)
+    M("Rituximab", "RTX", "L01FA01", "A", 375, 2, "IV", 240, "34", "14",
+      strengths=((100, 10), (500, 50))),
+    M("Obinutuzumab", "OBI", "L01FA03", "A", 1000, 3, "IV", 240, "3", "14",
+      strengths=((1000, 40),)),
+    M("Trastuzumab", "HER", "L01FD01", "A", 6, 1, "IV", 90, "3", "14",
+      strengths=((150, 7.2), (420, 20))),
+    M("Pertuzumab", "PER", "L01FD02", "A", 420, 3, "IV", 60, "3", "14", strengths=((420, 14),)),
+    M("Trastuzumab emtansine", "T-DM1", "L01FD03", "A", 3.6, 1, "IV", 90, "3", "14",
+      strengths=((100, 5), (160, 8))),
+    M("Trastuzumab déruxtécan", "T-DXd", "L01FD04", "A", 5.4, 1, "IV", 90, "4", "14",
+      strengths=((100, 5),)),
+    M("Bévacizumab", "BEV", "L01FG01", "A", 7.5, 1, "IV", 90, "3", "14",
+      strengths=((100, 4), (400, 16))),
+    M("Ramucirumab", "RAM", "L01FG02", "A", 8, 1, "IV", 60, "3", "14",
+      strengths=((100, 10), (500, 50))),
+    M("Cétuximab", "C225", "L01FE01", "A", 250, 2, "IV", 60, "1", "14",
+      strengths=((100, 20), (500, 100))),
+    M("Panitumumab", "PMAB", "L01FE02", "A", 6, 1, "IV", 60, "3", "14",
+      strengths=((100, 5), (400, 20))),
+    M("Nivolumab", "NIVO", "L01FF01", "A", 240, 3, "IV", 30, "34", "14",
+      strengths=((40, 4), (100, 10), (240, 24))),
+    M("Pembrolizumab", "PEMBRO", "L01FF02", "A", 200, 3, "IV", 30, "34", "14",
+      strengths=((100, 4),)),
+    M("Atézolizumab", "ATEZO", "L01FF05", "A", 1200, 3, "IV", 60, "3", "14",
+      strengths=((1200, 20),)),
+    M("Durvalumab", "DURVA", "L01FF03", "A", 1500, 3, "IV", 60, "34", "14",
+      strengths=((120, 2.4), (500, 10))),
+    M("Ipilimumab", "IPI", "L01FX04", "A", 3, 1, "IV", 90, "34", "14",
+      strengths=((50, 10), (200, 40))),
+    M("Daratumumab", "DARA", "L01FC01", "A", 16, 1, "IV", 240, "3", "14",
+      strengths=((100, 5), (400, 20))),
+    M("Brentuximab védotine", "BV", "L01FX05", "A", 1.8, 1, "IV", 30, "34", "14",
+      strengths=((50, 10),)),
+    M("Sacituzumab govitécan", "SG", "L01FX17", "A", 10, 1, "IV", 180, "3", "14",
+      strengths=((180, 20),)),
+    M("Aflibercept", "AFL", "L01XX44", "A", 4, 1, "IV", 60, "34", "14",
+      strengths=((100, 4), (200, 8))),
+    M("Interféron alfa-2b", "IFN", "L03AB05", "A", 3, 19, "SC", 1, "1", "2",
+      strengths=((18, 1.2),)),
+    M("Aldesleukine", "IL2", "L03AC01", "A", 18, 19, "IV", 15, "4", "14",
+      strengths=((18, 1),)),
+    # Oral anticancer drugs
+    M("Capécitabine", "CAPE", "L01BC06", "P", 1250, 2, "PO", 0, "", "",
+      strengths=((150, 0), (500, 0))),
+    M("Témozolomide", "TMZ", "L01AX03", "P", 150, 2, "PO", 0, "", "",
+      strengths=((5, 0), (20, 0), (100, 0), (250, 0))),
+    M("Cyclophosphamide PO", "CPM", "L01AA01", "P", 250, 2, "PO", 0, "", "",
+      strengths=((50, 0),)),
+    M("Fludarabine PO", "FLU", "L01BB05", "P", 40, 2, "PO", 0, "", "", strengths=((10, 0),)),
+    M("Étoposide PO", "VP16", "L01CB01", "P", 50, 3, "PO", 0, "", "",
+      strengths=((25, 0), (50, 0))),
+    M("Chlorambucil", "CLB", "L01AA02", "P", 0.1, 1, "PO", 0, "", "", strengths=((2, 0),)),
+    M("Melphalan PO", "MEL", "L01AA03", "P", 0.25, 1, "PO", 0, "", "", strengths=((2, 0),)),
+    M("Vinorelbine PO", "VNR", "L01CA04", "P", 60, 2, "PO", 0, "", "",
+      strengths=((20, 0), (30, 0))),
+    M("Méthotrexate PO", "MTX", "L01BA01", "P", 15, 3, "PO", 0, "", "",
+      strengths=((2.5, 0),)),
+    M("Hydroxycarbamide", "HU", "L01XX05", "P", 20, 1, "PO", 0, "", "",
+      strengths=((500, 0),)),
+    M("Lomustine", "CCNU", "L01AD02", "P", 130, 2, "PO", 0, "", "", strengths=((40, 0),)),
+    # Intrathecal forms: a separate molecule in Chimio (route hazard)
+    M("Méthotrexate intrathécal", "MTX IT", "L01BA01", "C", 15, 3, "IT", 1, "3", "2",
+      strengths=((25, 1),)),
+    M("Cytarabine intrathécale", "ARA-C IT", "L01BC01", "C", 40, 3, "IT", 1, "3", "2",
+      strengths=((100, 5),)),
+    # Supportive care (premedication, hydration, rinses, growth factors)
+    M("Ondansétron", "OND", "A04AA01", "S", 8, 3, "IV", 15, "34", "14",
+      strengths=((4, 2), (8, 4))),
+    M("Granisétron", "GRA", "A04AA02", "S", 3, 3, "IV", 15, "34", "14", strengths=((3, 3),)),
+    M("Palonosétron", "PAL", "A04AA05", "S", 0.25, 3, "IV", 1, "1", "2",
+      strengths=((0.25, 5),)),
+    M("Fosaprépitant", "FOS", "A04AD12", "S", 150, 3, "IV", 30, "3", "14",
+      strengths=((150, 5),)),
+    M("Aprépitant", "APR", "A04AD12", "S", 125, 3, "PO", 0, "", "", strengths=((125, 0),)),
+    M("Dexaméthasone", "DXM", "H02AB02", "S", 20, 3, "IV", 15, "34", "14",
+      strengths=((4, 1), (20, 5))),
+    M("Méthylprednisolone", "MPS", "H02AB04", "S", 40, 3, "IV", 15, "34", "14",
+      strengths=((40, 1), (120, 2))),
+    M("Prednisone", "PRED", "H02AB07", "S", 100, 3, "PO", 0, "", "",
+      strengths=((5, 0), (20, 0))),
+    M("Dexchlorphéniramine", "DEXCH", "R06AB02", "S", 5, 3, "IV", 5, "1", "2",
+      strengths=((5, 1),)),
+    M("Hydroxyzine", "HYD", "N05BB01", "S", 25, 3, "PO", 0, "", "", strengths=((25, 0),)),
+    M("Paracétamol", "PARA", "N02BE01", "S", 1000, 3, "IV", 15, "1", "4",
+      strengths=((1000, 100),)),
+    M("Acide folinique", "AF", "V03AF03", "S", 400, 2, "IV", 120, "34", "14",
+      strengths=((50, 5), (100, 10), (200, 20))),
+    M("Lévofolinate de calcium", "LV", "V03AF04", "S", 200, 2, "IV", 120, "34", "14",
+      strengths=((50, 5), (175, 17.5))),
+    M("Mesna", "MESNA", "V03AF01", "S", 1500, 2, "IV", 180, "34", "14",
+      strengths=((400, 4), (1000, 10))),
+    M("Dexrazoxane", "DXZ", "V03AF02", "S", 500, 2, "IV", 15, "4", "14",
+      strengths=((500, 25),)),
+    M("Atropine", "ATR", "A03BA01", "S", 0.25, 3, "SC", 1, "1", "2", strengths=((0.25, 1),)),
+    M("Furosémide", "FURO", "C03CA01", "S", 20, 3, "IV", 5, "1", "2", strengths=((20, 2),)),
+    M("Mannitol", "MAN", "B05BC01", "S", 250, 3, "IV", 30, "1", "4",
+      strengths=((25000, 250),)),
+    M("Sulfate de magnésium", "MG", "B05XA05", "S", 2000, 3, "IV", 60, "34", "14",
+      strengths=((1500, 10),)),
+    M("Chlorure de potassium", "KCL", "B05XA01", "S", 1000, 3, "IV", 60, "34", "14",
+      strengths=((1000, 10),)),
+    M("Chlorure de sodium 0,9 %", "NACL", "B05XA03", "S", 50, 3, "IV", 10, "1", "14",
+      strengths=((50, 50), (100, 100), (250, 250), (500, 500), (1000, 1000))),
+    M("Glucose 5 %", "G5", "B05BA03", "S", 50, 3, "IV", 10, "1", "14",
+      strengths=((50, 50), (100, 100), (250, 250), (500, 500))),
+    M("Filgrastim", "GCSF", "L03AA02", "S", 5, 15, "SC", 1, "1", "2",
+      strengths=((300, 0.5), (480, 0.5))),
+    M("Pegfilgrastim", "PEG", "L03AA13", "S", 6, 3, "SC", 1, "1", "2", strengths=((6, 0.6),)),
+    M("Acide zolédronique", "ZOL", "M05BA08", "S", 4, 3, "IV", 15, "34", "14",
+      strengths=((4, 5),)),
+    M("Rasburicase", "RAS", "V03AF07", "S", 0.2, 1, "IV", 30, "3", "14",
+      strengths=((1.5, 1), (7.5, 5))),
+)  # fmt: skip
+BY_NAME = {m.name: m for m in CATALOGUE}
+
+LABS = ("ACCORD", "MYLAN", "TEVA", "SANDOZ", "FRESENIUS", "HOSPIRA", "EBEWE", "MEDAC", "KABI",
+        "ARROW", "VIATRIS", "SUN", "ZENTIVA", "BIOGARAN", "PFIZER", "SEACROSS")  # fmt: skip
+
+# The demonstration protocols: (name, cycle days, cycles, localisation,
+#   [(molecule, dose, unit code, day mask, max dose per line), ...], supportive set)
+DEMO_PROTOCOLS = (
+    ("CARBOPLATINE AUC5 - PACLITAXEL 175 J1=J21", 21, 6, "OVAIRE",
+     [("Paclitaxel", 175, 2, "O", 0), ("Carboplatine", 5, 8, "O", 0)], "taxane"),
+    ("R-CHOP 21", 21, 6, "LYMPHOME",
+     [("Rituximab", 375, 2, "O", 0), ("Cyclophosphamide", 750, 2, "O", 0),
+      ("Doxorubicine", 50, 2, "O", 0), ("Vincristine", 1.4, 2, "O", 2)], "chop"),
+    ("mFOLFOX6", 14, 12, "COLON-RECTUM",
+     [("Oxaliplatine", 85, 2, "O", 0), ("Fluorouracile", 400, 2, "O", 0),
+      ("Fluorouracile", 2400, 2, "O", 0)], "folfox"),
+    ("FOLFIRI", 14, 12, "COLON-RECTUM",
+     [("Irinotécan", 180, 2, "O", 0), ("Fluorouracile", 400, 2, "O", 0),
+      ("Fluorouracile", 2400, 2, "O", 0)], "folfiri"),
+    ("EC 100 J1=J21", 21, 4, "SEIN",
+     [("Épirubicine", 100, 2, "O", 0), ("Cyclophosphamide", 500, 2, "O", 0)], "emeto"),
+    ("PACLITAXEL 80 HEBDOMADAIRE J1 J8 J15 =J21", 21, 4, "SEIN",
+     [("Paclitaxel", 80, 2, "ONNNNNNONNNNNNO", 0)], "taxane"),
+    ("GEMCITABINE 1000 J1 J8 J15 =J28", 28, 6, "PANCREAS et VOIES BILIAIRES",
+     [("Gemcitabine", 1000, 2, "ONNNNNNONNNNNNO", 0)], "light"),
+    ("CISPLATINE 80 - VINORELBINE 30 J1 J8", 21, 4, "RESPIRATOIRE et THORACIQUE",
+     [("Cisplatine", 80, 2, "O", 0), ("Vinorelbine", 30, 2, "ONNNNNNO", 0)], "cisplatin"),
+    ("ABVD J1 J15 =J28", 28, 6, "LYMPHOME",
+     [("Doxorubicine", 25, 2, "ONNNNNNNNNNNNNO", 0), ("Bléomycine", 10, 2,
+       "ONNNNNNNNNNNNNO", 0), ("Vinblastine", 6, 2, "ONNNNNNNNNNNNNO", 0),
+      ("Dacarbazine", 375, 2, "ONNNNNNNNNNNNNO", 0)], "emeto"),
+    ("VINCRISTINE 1,4 mg/m² (max 2 mg) J1 J8 J15 J22", 28, 4, "LYMPHOME",
+     [("Vincristine", 1.4, 2, "ONNNNNNONNNNNNONNNNNNO", 2)], "light"),
+    ("CARBOPLATINE AUC5 - ÉTOPOSIDE 100 J1-J3", 21, 4, "RESPIRATOIRE et THORACIQUE",
+     [("Carboplatine", 5, 8, "O", 0), ("Étoposide", 100, 2, "OOO", 0)], "emeto"),
+    ("TRASTUZUMAB 6 mg/kg J1=J21", 21, 17, "SEIN", [("Trastuzumab", 6, 1, "O", 0)], "none"),
+    ("PEMBROLIZUMAB 200 mg J1=J21", 21, 35, "RESPIRATOIRE et THORACIQUE",
+     [("Pembrolizumab", 200, 3, "O", 0)], "none"),
+    ("AZACITIDINE 75 mg/m² SC J1-J7 =J28", 28, 6, "LEUCEMIE",
+     [("Azacitidine", 75, 2, "OOOOOOO", 0)], "light"),
+    ("INTERFÉRON ALFA 3 MUI SC", 7, 12, "MELANOME", [("Interféron alfa-2b", 3, 19, "O", 0)],
+     "none"),
+    ("ASPARAGINASE 1000 UI/kg J1", 14, 2, "LEUCEMIE", [("Asparaginase", 1000, 4, "O", 0)],
+     "light"),
+    ("DOCÉTAXEL 75 - CYCLOPHOSPHAMIDE 600 (TC)", 21, 4, "SEIN",
+     [("Docétaxel", 75, 2, "O", 0), ("Cyclophosphamide", 600, 2, "O", 0)], "gcsf"),
+    ("BEP 3 JOURS", 21, 3, "TESTICULE",
+     [("Bléomycine", 30, 3, "ONNNNNNONNNNNNO", 0), ("Étoposide", 100, 2, "OOOOO", 0),
+      ("Cisplatine", 20, 2, "OOOOO", 0)], "cisplatin"),
+)  # fmt: skip
+
+LOCALISATIONS = ("SEIN", "COLON-RECTUM", "RESPIRATOIRE et THORACIQUE", "LYMPHOME", "OVAIRE",
+                 "VESSIE et UROTHELIAL", "PANCREAS et VOIES BILIAIRES", "ESTOMAC", "PROSTATE",
+                 "ORL", "MYELOME", "LEUCEMIE", "SARCOME", "SYSTEME NERVEUX", "MELANOME")  # fmt: skip
+MASKS = ("O", "O", "O", "ON", "OO", "OOO", "OOOOO", "ONNNNNNO", "ONNNNNNONNNNNNO",
+         "ONNNNNNNNNNNNNO", "NNNNNNNO")  # fmt: skip
+CYCLES = (14, 21, 21, 21, 28, 28, 7)
+MOTIFS = ("Toxicité hématologique", "Altération état général", "Patient(e) âgé(e)",
+          "Toxicité neurologique autre", "Mucites digestives", "Ajustement de dose",
+          "Insuffisance rénale")  # fmt: skip
+ROUTES = {"IV": "Voie Intra Veineuse", "PO": "Voie Orale", "SC": "Voie Sous Cutanée",
+          "IT": "Voie Intrathécale"}  # fmt: skip
+
+SURNAMES = (
+    "MARTIN BERNARD THOMAS PETIT ROBERT RICHARD DURAND DUBOIS MOREAU LAURENT SIMON MICHEL "
+    "LEFEBVRE LEROY ROUX DAVID BERTRAND MOREL FOURNIER GIRARD BONNET DUPONT LAMBERT FONTAINE "
+    "ROUSSEAU VINCENT MULLER LEFEVRE FAURE ANDRE MERCIER BLANC GUERIN BOYER GARNIER CHEVALIER "
+    "FRANCOIS LEGRAND GAUTHIER GARCIA PERRIN ROBIN CLEMENT MORIN NICOLAS HENRY ROUSSEL MATHIEU "
+    "GAUTIER MASSON MARCHAND DUVAL DENIS DUMONT MARIE LEMAIRE NOEL MEYER DUFOUR MEUNIER BRUN "
+    "BLANCHARD GIRAUD JOLY RIVIERE LUCAS BRUNET GAILLARD BARBIER ARNAUD MARTINEZ GERARD ROCHE "
+    "RENARD SCHMITT ROY LEROUX COLIN VIDAL CARON PICARD ROGER FABRE AUBERT LEMOINE RENAUD "
+    "DUMAS LACROIX OLIVIER PHILIPPE BOURGEOIS PIERRE BENOIT REY LECLERC PAYET ROLLAND LECLERCQ "
+    "GUILLAUME LECOMTE LOPEZ JEAN DUPUY GUILLOT HUBERT BERGER CARPENTIER SANCHEZ DUPUIS MOULIN "
+    "LOUIS DESCHAMPS HUET VASSEUR PEREZ BOUCHER FLEURY ROYER KLEIN JACQUET ADAM PARIS POIRIER "
+    "MARTY AUBRY GUYOT CARRE CHARLES RENAULT CHARPENTIER MENARD MAILLARD BARON BERTIN BAILLY "
+    "HERVE SCHNEIDER FERNANDEZ LE GALL COLLET LEGER BOUVIER JULIEN PREVOST MILLET PERROT "
+    "DANIEL LE ROUX COUSIN GERMAIN BRETON BESSON LANGLOIS REMY LE GOFF PELLETIER LEVEQUE"
+).split(" ")
+SURNAMES = tuple(dict.fromkeys(s.replace("_", " ") for s in SURNAMES if s))
+FIRST_F = (
+    "Marie Jeanne Françoise Monique Catherine Nathalie Isabelle Sylvie Martine Anne "
+    "Christine Nicole Sophie Valérie Sandrine Chantal Patricia Brigitte Véronique "
+    "Stéphanie Céline Julie Aurélie Émilie Camille Léa Manon Chloé Sarah Laura Hélène "
+    "Odile Josiane Danielle Colette Simone Yvette Bernadette Geneviève Élise"
+).split()
+FIRST_M = (
+    "Jean Pierre Michel André Philippe René Louis Alain Jacques Bernard Marcel Daniel "
+    "Roger Robert Paul Claude Christian Henri Georges Nicolas François Patrick Éric "
+    "Thierry Laurent Stéphane Olivier Christophe Frédéric Julien Sébastien Thomas "
+    "Antoine Maxime Lucas Hugo Yves Gérard Serge Didier"
+).split()
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    """Chimio's decimal comma: 0,61272 ; integers without decimals."""
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def _mask(positions: str, length: int) -> str:
+    if not positions:
+        return " "
+    chars = ["N"] * length
+    for p in positions:
+        chars[int(p) - 1] = "O"
+    return "".join(chars)
+
+
+def _write_pipe(path: Path, columns: list[str], rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="|", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+
+
+def _spread(total: int, weights: np.ndarray, minimum: int, rng: np.random.Generator) -> np.ndarray:
+    """Integers >= minimum summing exactly to ``total``, roughly proportional to ``weights``."""
+    n = len(weights)
+    rest = total - minimum * n
+    if rest < 0:
+        raise ValueError("total too small")
+    share = weights / weights.sum() * rest
+    counts = np.floor(share).astype(np.int64)
+    missing = rest - int(counts.sum())
+    if missing:
+        extra = rng.choice(n, size=missing, replace=True, p=weights / weights.sum())
+        np.add.at(counts, extra, 1)
+    return counts + minimum
+
+
+@dataclass
+class Synth:
+    molecules: list[dict]
+    products: list[dict]
+    protocols: list[dict]
+    lines: list[dict]
+
+
+# --- molecules and products ---------------------------------------------------------------------
+
+
+def _molecules(rng: np.random.Generator, wanted: int | None) -> list[dict]:
+    catalogue = list(CATALOGUE)
+    ids = rng.choice(np.arange(2, 900), size=max(wanted or 0, len(catalogue)) + 5, replace=False)
+    molecules = []
+    for index, mol in enumerate(catalogue):
+        molecules.append({"id": int(ids[index]), "mol": mol, "name": mol.name})
+    trial = 0
+    while wanted and len(molecules) < wanted - 1:
+        trial += 1
+        code = f"ESSAI ONCO-{1000 + trial * 37 % 9000:04d}"
+        base = catalogue[int(rng.integers(0, 48))]
+        mol = Mol(f"{code} (molécule expérimentale)", code[6:], "L01XX", "C", base.dose,
+                  base.unit, "IV", base.minutes, base.diluents, base.containers,
+                  strengths=((100, 10),))  # fmt: skip
+        molecules.append({"id": int(ids[len(molecules)]), "mol": mol, "name": mol.name})
+    molecules.append({"id": -1, "mol": None, "name": "(sans)"})
+    return molecules
+
+
+def _dci_rows(molecules: list[dict], day: date) -> list[list[str]]:
+    index = {c: i for i, c in enumerate(DCI_COLUMNS)}
+    rows = []
+    for entry in molecules:
+        row = list(DCI_DEFAULTS)
+        mol: Mol | None = entry["mol"]
+        row[index["DCCLEUNIK"]] = str(entry["id"])
+        row[index["NOMDCI"]] = entry["name"]
+        row[index["DATEMAJDCI"]] = f"{day:%Y%m%d}"
+        if mol is not None:
+            oral = mol.kind == "P" or mol.route == "PO"
+            values = {
+                "ABREVDCI": mol.abbr,
+                "CLASSETH": mol.atc,
+                "DOSEMAX": _num(mol.max_dose),
+                "UNITEMAX": "3" if mol.max_dose else "1",
+                "DUREEREC": "0" if oral else "24",
+                "DUREERECUN": "1",
+                "DUREEPREP": "0" if oral else str(mol.stability_h),
+                "DURREPREPU": "1",
+                "DCITEMPPRE": "1",
+                "DCILUMPREP": str(mol.light),
+                "DCILUMIERE": str(mol.light),
+                "CONCMINI": _num(mol.conc[0]),
+                "CONCSTAB": _num(mol.conc[1]),
+                "SOLVANTDIL": _mask(mol.diluents, 16) if not oral else " ",
+                "CONDITPREP": _mask(mol.containers, 10) if not oral else " ",
+                "SOLVANTREC": "ONNNNN" if not oral else " ",
+                "NECRODCI": str(mol.vesicant),
+                "PEROS": "1" if oral else "0",
+                "CYTODCI": "1" if mol.kind == "A" else ("" if oral else "0"),
+                "INT2A": "1" if mol.kind == "A" else "0",
+                "OBLICREAT": "1" if mol.unit in (7, 8) else "0",
+                "CODEPASSDCI": mol.abbr.replace(" ", "")[:10],
+                "DENSITEDCI": "1",
+                "TYPEARRONDI": "-1",
+                "PCTECARTDOSE": "0",
+                "COMSOLVDIL": "Ne pas utiliser de NaCl 0,9 %" if mol.diluents == "4" else " ",
+                "COMCONDITP": "Contenants sans PVC uniquement" if mol.containers == "4" else " ",
+                "COMMENTDCI": "Dose maximale : 2 mg par injection" if mol.max_dose else " ",
+            }
+            for key, value in values.items():
+                row[index[key]] = value
+        rows.append(row)
+    return rows
+
+
+def _products(rng: np.random.Generator, molecules: list[dict], wanted: int | None) -> list[dict]:
+    real = [m for m in molecules if m["mol"] is not None]
+    base = sum(len(m["mol"].strengths) for m in real)
+    total = max(wanted or 0, base)
+    weights = np.array([len(m["mol"].strengths) for m in real], dtype=float)
+    counts = _spread(total, weights, 1, rng)
+    codes = rng.choice(np.arange(100_000, 999_999), size=total, replace=False)
+    products = []
+    for entry, count in zip(real, counts, strict=True):
+        mol: Mol = entry["mol"]
+        labs = rng.permutation(len(LABS))
+        for k in range(int(count)):
+            strength, volume = mol.strengths[k % len(mol.strengths)]
+            lab = LABS[int(labs[(k // len(mol.strengths)) % len(LABS)])]
+            unit = "UI" if mol.unit in (4, 5) else "MUI" if mol.unit == 19 else "MG"
+            if mol.unit == 15:
+                unit = "µG"
+            form = f"{_num(strength)}{unit}" + (f"/{_num(volume)}ML" if volume else " CP")
+            if mol.name.startswith(("Chlorure de sodium", "Glucose")):
+                form = f"{_num(volume)}ML"
+            name = f"{mol.name.upper()} {lab} {form}"
+            products.append(
+                {
+                    "code": int(codes[len(products)]),
+                    "name": name,
+                    "molecule": entry["id"],
+                    "strength": strength,
+                    "volume": volume,
+                    "inactive": int(k >= len(mol.strengths) and rng.random() < 0.3),
+                    "price": round(float(rng.uniform(1, 900)), 3) if mol.kind == "A" else
+                    round(float(rng.uniform(0.5, 60)), 3),
+                    "mol": mol,
+                }
+            )  # fmt: skip
+    return products
+
+
+def _product_rows(products: list[dict], day: date) -> list[list[str]]:
+    index = {c: i for i, c in enumerate(PRODUCT_COLUMNS)}
+    rows = []
+    for p in products:
+        row = list(PRODUCT_DEFAULTS)
+        values = {
+            "CODEPDT": str(p["code"]),
+            "NOMPDT": p["name"],
+            "DOSAGEPDT": _num(p["strength"]),
+            "VOLUMEPDT": _num(p["volume"]),
+            "DCCLEUNIK": str(p["molecule"]),
+            "PRIXPDT": _num(p["price"]),
+            "INACTIFPDT": str(p["inactive"]),
+            "CODEPASSPDT": str(p["code"]),
+            "DATEMAJPDT": f"{day:%Y%m%d}",
+            "UCD13": f"340093{p['code'] % 10_000_000:07d}",
+            "CIP13": f"340095{(p['code'] * 7) % 10_000_000:07d}",
+            "LUMPDT": str(p["mol"].light),
+            "VOLUMERECONS": "0",
+        }
+        for key, value in values.items():
+            row[index[key]] = value
+        rows.append(row)
+    return rows
+
+
+# --- protocols ---------------------------------------------------------------------------------
+
+SUPPORT = {
+    # set: list of (molecule name, dose, unit, type, minutes before (-) or after T0)
+    "none": [("Chlorure de sodium 0,9 %", 250, 3, 2, -30)],
+    "light": [("Ondansétron", 8, 3, 2, -15), ("Chlorure de sodium 0,9 %", 50, 3, 3, 60)],
+    "emeto": [("Ondansétron", 8, 3, 2, -30), ("Dexaméthasone", 20, 3, 2, -30),
+              ("Fosaprépitant", 150, 3, 2, -45), ("Chlorure de sodium 0,9 %", 50, 3, 3, 120)],
+    "taxane": [("Dexaméthasone", 20, 3, 2, -30), ("Dexchlorphéniramine", 5, 3, 2, -30),
+               ("Ondansétron", 8, 3, 2, -30), ("Chlorure de sodium 0,9 %", 50, 3, 3, 240)],
+    "chop": [("Paracétamol", 1000, 3, 2, -60), ("Dexchlorphéniramine", 5, 3, 2, -60),
+             ("Méthylprednisolone", 40, 3, 2, -45), ("Ondansétron", 8, 3, 2, -30),
+             ("Chlorure de sodium 0,9 %", 50, 3, 3, 300), ("Prednisone", 100, 3, 2, 0)],
+    "folfox": [("Ondansétron", 8, 3, 2, -30), ("Dexaméthasone", 8, 3, 2, -30),
+               ("Acide folinique", 400, 2, 2, 0), ("Glucose 5 %", 50, 3, 3, 120),
+               ("Chlorure de sodium 0,9 %", 50, 3, 3, 130)],
+    "folfiri": [("Ondansétron", 8, 3, 2, -30), ("Dexaméthasone", 8, 3, 2, -30),
+                ("Atropine", 0.25, 3, 2, -15), ("Acide folinique", 400, 2, 2, 0),
+                ("Chlorure de sodium 0,9 %", 50, 3, 3, 120)],
+    "cisplatin": [("Ondansétron", 8, 3, 2, -60), ("Dexaméthasone", 20, 3, 2, -60),
+                  ("Chlorure de potassium", 1000, 3, 2, -120),
+                  ("Sulfate de magnésium", 2000, 3, 2, -120), ("Mannitol", 250, 3, 2, -30),
+                  ("Chlorure de sodium 0,9 %", 1000, 3, 2, 60)],
+    "gcsf": [("Dexaméthasone", 8, 3, 2, -30), ("Ondansétron", 8, 3, 2, -30),
+             ("Filgrastim", 5, 15, 2, 1440), ("Chlorure de sodium 0,9 %", 50, 3, 3, 90)],
+}  # fmt: skip
+
+
+def _protocols(rng: np.random.Generator, molecules: list[dict], products: list[dict],
+               n_protocols: int, n_lines: int) -> tuple[list[dict], list[dict]]:  # fmt: skip
+    mol_id = {m["name"]: m["id"] for m in molecules}
+    first_product = {}
+    for p in products:
+        if not p["inactive"]:
+            first_product.setdefault(p["molecule"], p["code"])
+    anticancer = [m for m in molecules if m["mol"] is not None and m["mol"].kind in "CAP"]
+    supportive_sets = list(SUPPORT)
+    specs = []
+    for name, cycle, cycles, loc, drugs, support in DEMO_PROTOCOLS:
+        specs.append((name, cycle, cycles, loc, drugs, support))
+    serial = 0
+    while len(specs) < n_protocols:
+        serial += 1
+        k = int(rng.choice([1, 1, 2, 2, 2, 3]))
+        picks = rng.choice(len(anticancer), size=k, replace=False)
+        drugs = []
+        for p in picks:
+            mol: Mol = anticancer[int(p)]["mol"]
+            factor = float(rng.choice([0.5, 0.75, 1.0, 1.0, 1.0, 1.25]))
+            dose = mol.dose * factor if mol.unit not in (8, 7) else float(rng.choice([2, 4, 5, 6]))
+            dose = round(dose, 2 if dose < 10 else 0)
+            mask = "O" if mol.kind == "A" else str(rng.choice(MASKS))
+            drugs.append((mol.name, dose, mol.unit, mask, mol.max_dose))
+        cycle = int(rng.choice(CYCLES))
+        title = " - ".join(f"{d[0].upper()} {_num(d[1])}" for d in drugs)
+        specs.append((f"{title} (V{serial})", cycle, int(rng.integers(1, 13)),
+                      LOCALISATIONS[int(rng.integers(0, len(LOCALISATIONS)))], drugs,
+                      supportive_sets[int(rng.integers(0, len(supportive_sets)))]))  # fmt: skip
+    specs = specs[:n_protocols]
+    natural = np.array([len(s[4]) + len(SUPPORT[s[5]]) for s in specs], dtype=float)
+    minimum = np.array([len(s[4]) for s in specs])
+    counts = _spread(n_lines, natural, 1, rng)
+    counts = np.maximum(counts, minimum)
+    while counts.sum() > n_lines:  # give back lines taken by the minimums
+        i = int(np.argmax(counts - minimum))
+        counts[i] -= 1
+    protocols, lines = [], []
+    proto_ids = rng.choice(np.arange(900, 60_000), size=len(specs), replace=False)
+    line_ids = iter(rng.choice(np.arange(5_000, 900_000), size=n_lines, replace=False).tolist())
+    for spec, count, pid in zip(specs, counts, proto_ids, strict=True):
+        name, cycle, cycles, loc, drugs, support = spec
+        protocol = {"id": int(pid), "name": name, "cycle": cycle, "cycles": cycles, "loc": loc,
+                    "lines": []}  # fmt: skip
+        offset = 0
+        for mname, dose, unit, mask, cap in drugs:
+            mol = BY_NAME.get(mname) or next(m["mol"] for m in molecules if m["name"] == mname)
+            diffuser = mname == "Fluorouracile" and dose >= 1000
+            minutes = 46 * 60 if diffuser else mol.minutes
+            protocol["lines"].append({
+                "id": next(line_ids), "molecule": mol_id[mname], "product": -1 if unit else 0,
+                "dose": dose, "unit": unit, "route": mol.route, "minutes": minutes,
+                "mask": mask, "offset": offset, "type": 1, "cap": cap,
+                "volume": 230 if diffuser else 0, "name": mname,
+                "comment": "Diffuseur portable 46 h" if diffuser else
+                ("Dans 250 mL de glucose 5 % uniquement" if mname == "Oxaliplatine" else " "),
+            })  # fmt: skip
+            offset += max(minutes, 15) if minutes < 600 else 0
+        pool = SUPPORT[support]
+        extra = int(count) - len(drugs)
+        for k in range(extra):
+            sname, sdose, sunit, stype, soffset = pool[k % len(pool)]
+            code = first_product[mol_id[sname]]
+            protocol["lines"].append({
+                "id": next(line_ids), "molecule": -1, "product": code, "dose": sdose,
+                "unit": sunit, "route": BY_NAME[sname].route, "minutes": BY_NAME[sname].minutes,
+                "mask": protocol["lines"][0]["mask"] if stype == 3 else "O",
+                "offset": soffset + 5 * (k // len(pool)), "type": stype, "cap": 20 if
+                sname == "Ondansétron" else 0, "volume": 0, "name": sname,
+                "comment": "Rinçage de la ligne" if stype == 3 else " ",
+            })  # fmt: skip
+        order = rng.permutation(len(protocol["lines"]))  # Chimio does not sort its lines
+        protocol["lines"] = [protocol["lines"][int(i)] for i in order]
+        protocols.append(protocol)
+        lines.extend(protocol["lines"])
+    return protocols, lines
+
+
+def _line_rows(protocols: list[dict]) -> list[list[str]]:
+    rows = []
+    for p in protocols:
+        monitoring = "NFS, créatinine avant chaque cure\nSurveillance neurologique"
+        for line in p["lines"]:
+            rows.append([
+                str(line["id"]), str(p["id"]), str(line["molecule"]), _num(line["dose"]),
+                str(line["unit"]), line["route"], str(line["minutes"] // 60),
+                str(line["minutes"] % 60), line["comment"], line["mask"], str(line["offset"]),
+                str(line["product"]), str(line["type"]), "0", _num(line["cap"]),
+                str(line["mask"].count("O")), _num(line["volume"]), "0", "1", p["name"],
+                str(p["cycle"]), str(max(len(line["mask"]), 1)), " ", " ", monitoring, " ",
+                str(p["cycles"]), "503", "0", "0", " ",
+            ])  # fmt: skip
+    return rows
+
+
+# --- patients and history (vectorised) ---------------------------------------------------------
+
+
+def _dates(days: np.ndarray) -> pa.Array:
+    """ISO texts of many (mostly repeated) days: formatted once per distinct day."""
+    unique, inverse = np.unique(days.astype("datetime64[D]"), return_inverse=True)
+    texts = pc.strftime(pa.array(unique), format="%Y-%m-%d")
+    return texts.take(pa.array(inverse.reshape(-1)))
+
+
+def _text(values: np.ndarray, nulls: np.ndarray | None = None) -> pa.Array:
+    array = pa.array(values)
+    if pa.types.is_floating(array.type):
+        array = pc.round(array, 2)
+    text = array.cast(pa.string())
+    if nulls is not None:
+        text = pc.if_else(pa.array(nulls), pa.scalar(None, pa.string()), text)
+    return text
+
+
+def _join(columns: list[pa.Array], separator: str) -> pa.Array:
+    return pc.binary_join_element_wise(
+        *columns, separator, null_handling="replace", null_replacement="None"
+    )
+
+
+def _patients(rng: np.random.Generator, n: int, backup: date):
+    sex_f = rng.random(n) < 0.52
+    age_days = (rng.normal(64, 12, n).clip(18, 95) * 365.25).astype(np.int64)
+    birth = np.datetime64(backup, "D") - age_days
+    surname = rng.integers(0, len(SURNAMES), n)
+    married = sex_f & (rng.random(n) < 0.45)
+    usual = np.where(married, rng.integers(0, len(SURNAMES), n), surname)
+    first = np.where(sex_f, rng.integers(0, len(FIRST_F), n), rng.integers(0, len(FIRST_M), n))
+    numbers = 1_000_000_000 + rng.choice(8_999_999_999, size=n, replace=False)
+    ipp = 800_000_000 + rng.choice(99_999_999, size=n, replace=False)
+    return {
+        "sex_f": sex_f,
+        "birth": birth,
+        "birth_name": np.array(SURNAMES, dtype=object)[surname],
+        "usual_name": np.array(SURNAMES, dtype=object)[usual],
+        "first_name": np.where(sex_f, np.array(FIRST_F, dtype=object)[first % len(FIRST_F)],
+                               np.array(FIRST_M, dtype=object)[first % len(FIRST_M)]),
+        "number": numbers.astype(np.int64),
+        "ipp": ipp.astype(np.int64),
+        "weight": np.where(sex_f, rng.normal(65, 13, n), rng.normal(78, 14, n)).clip(38, 160),
+        "height": np.where(sex_f, rng.normal(162, 7, n), rng.normal(175, 7, n)).clip(140, 200),
+        "creat": np.where(sex_f, rng.normal(70, 15, n), rng.normal(85, 18, n)).clip(35, 300),
+    }  # fmt: skip
+
+
+def _write_history(out: Path, rng: np.random.Generator, pat: dict, protocols: list[dict],
+                   n_lines: int, backup: date,
+                   progress: Callable[[str], None] | None) -> None:  # fmt: skip
+    n = len(pat["number"])
+    # Per protocol line: flat arrays indexed by a global line index.
+    flat = [(p_index, line) for p_index, p in enumerate(protocols) for line in p["lines"]]
+    line_dose = np.array([f[1]["dose"] for f in flat], dtype=float)
+    line_unit = np.array([f[1]["unit"] for f in flat], dtype=np.int64)
+    line_day = np.array([f[1]["mask"].find("O") + 1 for f in flat], dtype=np.int64)
+    line_min = np.array([f[1]["minutes"] for f in flat], dtype=np.int64)
+    line_route = np.array([ROUTES.get(f[1]["route"], "Voie Intra Veineuse") for f in flat],
+                          dtype=object)  # fmt: skip
+    line_concept = np.array(
+        [f"CHIMIO:D|{f[1]['molecule']}" if f[1]["molecule"] != -1 else
+         f"CHIMIO:P|{f[1]['product']}" for f in flat], dtype=object)  # fmt: skip
+    line_cap = np.array([f[1]["cap"] for f in flat], dtype=float)
+    p_first = np.zeros(len(protocols), dtype=np.int64)
+    p_count = np.array([len(p["lines"]) for p in protocols], dtype=np.int64)
+    p_first[1:] = np.cumsum(p_count)[:-1]
+    p_cycle = np.array([p["cycle"] for p in protocols], dtype=np.int64)
+    p_id = np.array([p["id"] for p in protocols], dtype=np.int64)
+    p_name = np.array([p["name"] for p in protocols], dtype=object)
+    p_loc = np.array([p["loc"] for p in protocols], dtype=object)
+
+    # Per patient: protocol, number of lines, first day.
+    counts = _spread(n_lines, rng.gamma(2.0, 1.0, n) + 0.2, 1, rng)
+    weights = 1.0 / (1 + np.arange(len(protocols)) % 40)
+    proto = rng.choice(len(protocols), size=n, p=weights / weights.sum())
+    old = rng.random(n) < 0.05  # protocols no longer in the thésaurus (history as it is)
+    span = (np.ceil(counts / p_count[proto]) + 1) * p_cycle[proto]
+    start = np.datetime64(backup, "D") - span.astype(np.int64) - rng.integers(1, 900, n)
+
+    patient = np.repeat(np.arange(n), counts)
+    k = np.arange(n_lines) - np.repeat(np.cumsum(counts) - counts, counts)
+    pp = proto[patient]
+    per = p_count[pp]
+    cure = k // per
+    line = p_first[pp] + k % per
+    day = line_day[line]
+    when = start[patient] + cure * p_cycle[pp] + day - 1
+    drift = 1 + 0.01 * np.sin(cure + patient)
+    weight = np.round(pat["weight"][patient] * drift, 0)
+    height = np.round(pat["height"][patient], 0)
+    dubois = 0.007184 * weight**0.425 * height**0.725
+    grams = weight * 1000
+    boyd = 0.0003207 * height**0.3 * grams ** (0.7285 - 0.0188 * np.log10(grams))
+    creat = np.round(pat["creat"][patient] * (1 + 0.03 * np.cos(cure)), 0)
+    age = (when - pat["birth"][patient]).astype(np.int64) / 365.25
+    female = pat["sex_f"][patient]
+    chatelut = (0.134 * weight + 218 * weight * (1 - 0.00457 * age)
+                * (1 - 0.314 * female) / creat)  # fmt: skip
+    unit = line_unit[line]
+    dose = line_dose[line]
+    calc = np.select(
+        [unit == 2, unit == 1, (unit == 7) | (unit == 8), unit == 15, (unit == 4) | (unit == 5)],
+        [dose * np.round(dubois, 2), dose * weight, dose * chatelut, dose * weight,
+         dose * weight],
+        default=dose,
+    )  # fmt: skip
+    cap = line_cap[line]
+    calc = np.where((cap > 0) & (calc > cap), cap, calc)
+    calc = np.where(calc < 10, np.round(calc, 1), np.round(calc, 0))
+    reduced = rng.random(n_lines) < 0.06
+    pct = rng.choice([10, 20, 25, 50], size=n_lines)
+    pres = calc * np.where(reduced, 1 - pct / 100, 1.0)
+    pres = np.where(pres < 10, np.round(pres, 1), np.round(pres, 0))
+    pres_text = _text(pres)
+    nval = pc.if_else(pa.array(pres == np.round(pres)),
+                      pc.binary_join_element_wise(pres_text, ".0", ""), pres_text)  # fmt: skip
+    hours = line_min[line] // 60
+    minutes = line_min[line] % 60
+    duration = pc.binary_join_element_wise(_text(hours), pc.utf8_lpad(_text(minutes), 2, "0"), ":")
+    death = np.where(rng.random(n) < 0.08, start + span.astype(np.int64) + 30, np.datetime64("NaT"))
+    death = np.where(death > np.datetime64(backup, "D"), np.datetime64("NaT"), death)
+    death_l = death[patient]
+    no_death = np.isnat(death_l)
+    sex = np.where(female, "DEM|SEX:F", "DEM|SEX:M")
+    p_names = p_name[pp]
+    p_names = np.where(old[patient], p_names + " ANCIEN", p_names)
+    p_ids = np.where(old[patient], p_id[pp] + 100_000, p_id[pp])
+    creat_null = rng.random(n_lines) < 0.05
+    columns = [
+        _text(200_000 + np.arange(n_lines)),
+        _dates(pat["birth"][patient]),
+        pc.if_else(pa.array(no_death), pa.scalar(None, pa.string()),
+                   _dates(np.where(no_death, np.datetime64(backup, "D"), death_l))),
+        pa.array(sex),
+        _text(pat["number"][patient]),
+        _dates(when),
+        pa.array(line_concept[line]),
+        nval,
+        pa.array(p_names),
+        pa.array(p_loc[pp]),
+        _text(cure + 1),
+        _text(day),
+        pres_text,
+        _text(calc),
+        _text(weight),
+        _text(height),
+        _text(creat, creat_null),
+        pc.if_else(pa.array(reduced), pc.binary_join_element_wise(_text(pct), "%", ""),
+                   pa.scalar(None, pa.string())),
+        pc.if_else(pa.array(reduced), pa.array(np.array(MOTIFS, dtype=object)[
+            rng.integers(0, len(MOTIFS), n_lines)]), pa.scalar(None, pa.string())),
+        pa.array(line_route[line]),
+        duration,
+        _text(np.round(dubois, 2)),
+        pa.nulls(n_lines, pa.string()),
+        _text(np.round(boyd, 2)),
+        _text(unit),
+        _text(p_ids),
+    ]  # fmt: skip
+    if progress:
+        progress(f"  historique : {n_lines:,} lignes calculées".replace(",", " "))
+    rows = _join(columns, ";")
+    rows = pc.binary_join_element_wise(rows, pa.scalar("\n"), "")  # each row ends with \n
+    del columns
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[: n_lines + 1]
+    data = memoryview(rows.buffers()[2])
+    header = (";".join(CURE_COLUMNS) + "\n").encode("ascii")
+    folder = out / "cures"
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    numbers = pat["number"].tolist()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+    def write(index: int) -> None:  # one file per patient, as in the HEGP extract
+        first, last = offsets[bounds[index]], offsets[bounds[index + 1]]
+        handle = os.open(folder / f"{numbers[index]}.csv", flags, 0o644)
+        try:
+            os.write(handle, header + data[first:last])
+        finally:
+            os.close(handle)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # file creation waits on the disk
+        list(pool.map(write, range(n), chunksize=512))
+    pat["death"] = death
+
+
+def _write_patients(out: Path, pat: dict, backup: date) -> None:
+    n = len(pat["number"])
+    death = pat["death"]
+    no_death = np.isnat(death)
+    columns = [
+        _text(pat["number"]),
+        _text(pat["ipp"]),
+        pa.array(pat["birth_name"]),
+        pa.array(pat["usual_name"]),
+        pa.array(pat["first_name"]),
+        pc.binary_join_element_wise(_dates(pat["birth"]), "T00:00:00Z", ""),
+        pa.array(np.where(pat["sex_f"], "DEM|SEX:F", "DEM|SEX:M")),
+        pc.if_else(pa.array(no_death), pa.scalar("NA"), pc.binary_join_element_wise(
+            _dates(np.where(no_death, np.datetime64(backup, "D"), death)), "T00:00:00Z", "")),
+    ]  # fmt: skip
+    rows = _join(columns, ";")
+    body = "\n".join(rows.to_pylist())
+    path = out / f"{backup:%Y-%m-%d}_{n}_patients_list.csv"
+    path.write_text(";".join(PATIENT_COLUMNS) + "\n" + body + "\n", encoding="utf-8")
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def generate(
+    out: str | Path,
+    scale: str = "small",
+    seed: int = 0,
+    backup_date: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, int]:
+    """Write a complete synthetic backup folder; return the row counts written."""
+    if scale not in SCALES:
+        raise OncoError(f"Taille inconnue : {scale!r} (tailles : {', '.join(SCALES)})")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise OncoError(
+            "Le dossier de sortie n'est pas vide",
+            file=str(out),
+            hint="Choisir un dossier vide ou inexistant (rien n'est écrasé)",
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    backup = backup_date or date.today()
+    n_patients, n_protocols, n_lines, n_molecules, n_products, n_history = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    molecules = _molecules(rng, n_molecules)
+    products = _products(rng, molecules, n_products)
+    protocols, lines = _protocols(rng, molecules, products, n_protocols, n_lines)
+    _write_pipe(out / "CHIMIO_DCI.csv", DCI_COLUMNS, _dci_rows(molecules, backup))
+    _write_pipe(out / "CHIMIO_PRODUIT.csv", PRODUCT_COLUMNS, _product_rows(products, backup))
+    _write_pipe(out / "LIGNEPROTOCOL.csv", LINE_COLUMNS, _line_rows(protocols))
+    if progress:
+        progress(
+            f"  thésaurus : {len(molecules)} molécules, {len(products)} produits, "
+            f"{len(protocols)} protocoles ({len(lines)} lignes)"
+        )
+    pat = _patients(rng, n_patients, backup)
+    _write_history(out, rng, pat, protocols, n_history, backup, progress)
+    _write_patients(out, pat, backup)
+    return {
+        "patients": n_patients,
+        "protocols": len(protocols),
+        "protocol_lines": len(lines),
+        "molecules": len(molecules),
+        "products": len(products),
+        "history": n_history,
+    }
