@@ -147,10 +147,11 @@ class Context:
         )
 
     def refresh(self, *names: str, lists: bool = False) -> None:
-        """Rewrite these sheets (and Accueil's counts) from the store, each in one block."""
+        """Rewrite these sheets from the store, each in one block (an action that changes the
+        state of the day's lines names « Accueil » too, for its counts)."""
         from oncosecours.excel import views
 
-        wanted = list(dict.fromkeys([*names, "Accueil"]))
+        wanted = list(dict.fromkeys(names))
         ctx = self.view_context()
         for name, content in views.compute(self.conn, wanted, ctx).items():
             sheet = self.layout.sheet(name)

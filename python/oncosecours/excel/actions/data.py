@@ -33,7 +33,7 @@ def refresh(ctx) -> str:
         progress=lambda message: ctx.book.status(f"OncoSecours : {message.strip()}"),
         today=ctx.day,
     )
-    ctx.refresh(*[s.name for s in ctx.layout.sheets if s.table], lists=True)
+    ctx.refresh("Accueil", *[s.name for s in ctx.layout.sheets if s.table], lists=True)
     counts = ", ".join(f"{n} {table}" for table, n in result["tables"].items())
     message = f"sauvegarde du {result['backup_date']} chargée ({counts})"
     if result["warnings"]:

@@ -54,7 +54,7 @@ def control(ctx) -> str:
         return f"{result['number']}{flags}"
 
     done = run_batch(ctx, rows, "Contrôle", _name, step)
-    ctx.refresh("Libération", "Fabrication")
+    ctx.refresh("Accueil", "Libération", "Fabrication")
     return f"contrôle enregistré : {', '.join(done)}"
 
 
@@ -76,7 +76,7 @@ def release(ctx) -> str:
             released.append(result["number"])
 
     run_batch(ctx, rows, "Libération", _name, step)
-    ctx.refresh("Libération", "Dispensation", "Fabrication")
+    ctx.refresh("Accueil", "Libération", "Dispensation", "Fabrication")
     parts = []
     if released:
         parts.append(f"libérée(s) : {', '.join(released)}")
@@ -102,7 +102,7 @@ def dispense(ctx) -> str:
         return cells.as_text(row.get("ordonnancier")) or str(_prep(row))
 
     done = run_batch(ctx, rows, "Dispensation", _name, step)
-    ctx.refresh("Dispensation", "Administration")
+    ctx.refresh("Accueil", "Dispensation", "Administration")
     return f"dispensée(s) : {', '.join(done)}"
 
 
@@ -144,7 +144,7 @@ def administer(ctx) -> str:
         return cells.as_text(row.get("ordonnancier")) or f"ligne {row.get('ligne')}"
 
     done = run_batch(ctx, rows, "Administration", _name, step)
-    ctx.refresh("Administration")
+    ctx.refresh("Accueil", "Administration")
     return f"administration enregistrée : {', '.join(done)}"
 
 

@@ -107,7 +107,7 @@ def include(ctx) -> str:
         start,
         cycles=int(cycles) if isinstance(cycles, (int, float)) else None,
     )
-    ctx.refresh("Patients", lists=True)
+    ctx.refresh("Accueil", "Patients", lists=True)
     person = patient_by_id(ctx.conn, inclusion["patient_id"])
     return (
         f"{patient_label(person)} inclus(e) dans « {inclusion['protocol_name']} » : "

@@ -227,5 +227,5 @@ def save(ctx) -> str:
         what = "enregistrée"
     number = draft["prescription_id"]
     _show(ctx, draft, f"Cure n° {cure_id} — prescription n° {number} {what}")
-    ctx.refresh("Validation", "Patients", "Feu vert", lists=True)
+    ctx.refresh("Accueil", "Validation", "Patients", "Feu vert", lists=True)
     return f"prescription n° {number} {what} (cure n° {cure_id}), à valider par un pharmacien"

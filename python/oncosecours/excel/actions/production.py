@@ -41,7 +41,7 @@ def go_ahead(ctx) -> str:
     run_batch(
         ctx, rows, "Feu vert", lambda r: f"cure n° {r.get('cure')} ({r.get('patient')})", step
     )
-    ctx.refresh("Feu vert", "Fabrication", "Administration")
+    ctx.refresh("Accueil", "Feu vert", "Fabrication", "Administration")
     parts = []
     if given:
         parts.append(f"feu vert donné : {', '.join(f'cure n° {c}' for c in given)}")
@@ -92,7 +92,7 @@ def prepare(ctx) -> str:
         lambda r: f"ligne {r.get('ligne')} ({r.get('patient')}, {r.get('molecule')})",
         step,
     )
-    ctx.refresh("Fabrication", "Libération")
+    ctx.refresh("Accueil", "Fabrication", "Libération")
     return f"préparation(s) enregistrée(s) : {', '.join(numbers)}"
 
 

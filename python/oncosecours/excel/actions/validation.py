@@ -70,7 +70,7 @@ def validate(ctx) -> str:
         return number
 
     done = run_batch(ctx, rows, "Validation", _name, step)
-    ctx.refresh("Validation", "Feu vert")
+    ctx.refresh("Accueil", "Validation", "Feu vert")
     return f"prescription(s) validée(s) : {', '.join(f'n° {n}' for n in done)}"
 
 
@@ -94,5 +94,5 @@ def refuse(ctx) -> str:
         return number
 
     done = run_batch(ctx, rows, "Refus", _name, step)
-    ctx.refresh("Validation", "Feu vert", "Patients", lists=True)
+    ctx.refresh("Accueil", "Validation", "Feu vert", "Patients", lists=True)
     return f"prescription(s) refusée(s) : {', '.join(f'n° {n}' for n in done)}"
