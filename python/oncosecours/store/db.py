@@ -121,3 +121,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
     for hook in AFTER_COMMIT:
         hook(conn)
+
+
+def _copy_to_second_medium(conn: sqlite3.Connection) -> None:
+    """The live second copy (``[copie_secours]``); a no-op when no second location is set."""
+    from oncosecours.store.replica import after_commit
+
+    after_commit(conn)
+
+
+AFTER_COMMIT.append(_copy_to_second_medium)

@@ -1,0 +1,284 @@
+"""``oncosecours bench-replica``: the cost of the live second copy on one click, same run.
+
+For each store size (synthetic Chimio history rows in the snapshot tables, the bulk of a real
+store), the same click (``add_note``, a light action) is timed alternately without and with the
+second copy, in process (the marginal cost) and as a fresh ``oncosecours note add`` process (what
+a ribbon click or a CLI user waits for, PIN check included). The first click of the day, which
+also writes the dated snapshot, is reported apart.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+PIN = "1234"
+
+
+def _settings_file(path: Path, folder: Path | None) -> Path:
+    value = str(folder).replace("\\", "\\\\") if folder else ""
+    path.write_text(
+        f'[copie_secours]\ndossier = "{value}"\ninstantanes_conserves = 7\n', encoding="utf-8"
+    )
+    return path
+
+
+def build_store(path: Path, history_rows: int, seed: int = 7) -> dict[str, Any]:
+    """A store with an administrator, a nurse and ``history_rows`` rows of Chimio history."""
+    from oncosecours.services.users import bootstrap_admin, create_user
+    from oncosecours.store.db import connect
+
+    conn = connect(path)
+    admin = bootstrap_admin(conn, "ADM", "Administrateur Banc", PIN)
+    nurse = create_user(conn, admin, "IDE1", "Infirmière Banc", "infirmier", PIN)
+    rng = random.Random(seed)
+    patients = max(1, history_rows // 20)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(
+        "INSERT INTO ref_patients (patient_id, ipp, birth_name, first_name, birth_date, sex) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            (
+                f"P{i:07d}",
+                f"8{i:08d}",
+                f"NOM{i}",
+                f"Prénom{i % 97}",
+                f"19{40 + i % 50}-0{1 + i % 9}-1{i % 10}",
+                "MF"[i % 2],
+            )
+            for i in range(patients)
+        ),
+    )
+    protocols = ("FOLFOX 4", "R-CHOP 21", "CARBOPLATINE-PACLITAXEL", "FEC 100", "GEMCITABINE")
+    conn.executemany(
+        "INSERT INTO ref_history (row_id, patient_id, start_date, concept, molecule_id, value, "
+        "protocol_name, protocol_id, cycle, day, dose_prescribed, dose_calculated, weight_kg, "
+        "height_cm, creatinine_umol_l, route, duration_min, bsa_dubois, unit_code) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                i,
+                f"P{rng.randrange(patients):07d}",
+                f"202{rng.randrange(6)}-{1 + rng.randrange(12):02d}-{1 + rng.randrange(28):02d}",
+                f"CHIMIO:D|{rng.randrange(200)}",
+                rng.randrange(200),
+                round(rng.uniform(10, 2000), 2),
+                rng.choice(protocols),
+                rng.randrange(600),
+                1 + rng.randrange(12),
+                rng.choice((1, 8, 15)),
+                round(rng.uniform(10, 2000), 2),
+                round(rng.uniform(10, 2000), 2),
+                round(rng.uniform(40, 110), 1),
+                round(rng.uniform(150, 195), 1),
+                round(rng.uniform(40, 150), 1),
+                "IV",
+                rng.choice((30, 60, 90, 120, 1440)),
+                round(rng.uniform(1.4, 2.3), 2),
+                rng.randrange(10),
+            )
+            for i in range(history_rows)
+        ),
+    )
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return {"conn": conn, "nurse": nurse}
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] if ordered else float("nan")
+
+
+def _cli_click(store: Path, settings: Path, text: str) -> float:
+    env = dict(os.environ, ONCOSECOURS_PIN=PIN, ONCOSECOURS_SETTINGS=str(settings))
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "oncosecours", "note", "add", "--store", str(store)]
+        + ["--user", "IDE1", "--patient", "900000001", "--text", text],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    if done.returncode != 0:
+        raise RuntimeError(f"clic CLI en échec : {done.stderr.strip()}")
+    return elapsed
+
+
+MODES = ("sans", "incrementale", "complete")
+LABELS = {"sans": "sans copie", "incrementale": "copie incrémentale", "complete": "copie complète"}
+
+
+def _use(mode: str, without, with_copy) -> None:
+    from oncosecours.store import replica
+
+    replica.use_settings(without if mode == "sans" else with_copy)
+    replica.MODE = "complete" if mode == "complete" else "auto"
+
+
+def run(
+    sizes: list[int],
+    clicks: int = 30,
+    *,
+    work_dir: str | None = None,
+    copy_dir: str | None = None,
+    cli_clicks: int = 5,
+    log: TextIO | None = None,
+) -> dict[str, Any]:
+    """Time ``clicks`` notes per mode and store size, modes interleaved click by click."""
+    from oncosecours.services.notes import add_note
+    from oncosecours.services.patients import create_patient
+    from oncosecours.settings import load_settings
+    from oncosecours.store import replica
+
+    own = work_dir is None
+    root = Path(work_dir or tempfile.mkdtemp(prefix="oncosecours-bench-replica-"))
+    root.mkdir(parents=True, exist_ok=True)
+    results = []
+    try:
+        for rows in sizes:
+            case = root / f"base-{rows}"
+            shutil.rmtree(case, ignore_errors=True)
+            case.mkdir()
+            second = Path(copy_dir) / f"banc-{rows}" if copy_dir else case / "second-support"
+            shutil.rmtree(second, ignore_errors=True)
+            second.mkdir(parents=True)
+            without_path = _settings_file(case / "sans-copie.toml", None)
+            with_copy_path = _settings_file(case / "avec-copie.toml", second)
+            without, with_copy = load_settings(without_path), load_settings(with_copy_path)
+            if log:
+                print(f"… base de {rows} lignes d'historique", file=log, flush=True)
+            _use("sans", without, with_copy)
+            built = build_store(case / "oncosecours.sqlite", rows)
+            conn, nurse = built["conn"], built["nurse"]
+            create_patient(
+                conn,
+                nurse,
+                ipp="900000001",
+                birth_name="BANC",
+                first_name="Essai",
+                birth_date="1960-01-01",
+                sex="F",
+            )
+            size = replica._store_bytes(conn)
+            conn_page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            _use("complete", without, with_copy)
+            started = time.perf_counter()
+            add_note(conn, nurse, "premier clic du jour", patient="900000001")
+            first = (time.perf_counter() - started) * 1000
+            timings: dict[str, list[float]] = {mode: [] for mode in MODES}
+            pages: list[int] = []
+            for i in range(clicks):
+                order = MODES if i % 2 == 0 else tuple(reversed(MODES))
+                for mode in order:
+                    _use(mode, without, with_copy)
+                    started = time.perf_counter()
+                    add_note(conn, nurse, f"note {mode} {i}", patient="900000001")
+                    timings[mode].append((time.perf_counter() - started) * 1000)
+                    if mode == "incrementale" and replica.last_result:
+                        pages.append(replica.last_result.get("pages_ecrites") or 0)
+            _use("incrementale", without, with_copy)
+            replica.use_settings(None)
+            conn.close()
+            cli: dict[str, list[float]] = {"sans": [], "incrementale": []}
+            for i in range(cli_clicks):
+                for mode in cli:
+                    settings = without_path if mode == "sans" else with_copy_path
+                    cli[mode].append(
+                        _cli_click(case / "oncosecours.sqlite", settings, f"cli {mode} {i}")
+                    )
+            up_to_date = replica.read_head(second / "oncosecours.sqlite") == replica.read_head(
+                case / "oncosecours.sqlite"
+            )
+            service = {m: {"mediane_ms": _median(v), "p90_ms": _p90(v)} for m, v in timings.items()}
+            base = service["sans"]["mediane_ms"]
+            process = {m: {"mediane_ms": _median(v)} for m, v in cli.items()}
+            results.append(
+                {
+                    "lignes_historique": rows,
+                    "taille_octets": size,
+                    "clics": clicks,
+                    "premier_clic_du_jour_ms": first,
+                    "service": service,
+                    "ecart_ms": {m: service[m]["mediane_ms"] - base for m in MODES[1:]},
+                    "ratio": {m: service[m]["mediane_ms"] / base for m in MODES[1:]},
+                    "processus": process,
+                    "processus_ecart_ms": process["incrementale"]["mediane_ms"]
+                    - process["sans"]["mediane_ms"],
+                    "processus_ratio": process["incrementale"]["mediane_ms"]
+                    / process["sans"]["mediane_ms"],
+                    "copie_a_jour": up_to_date,
+                    "pages_par_clic_incrementale": _median(pages),
+                    "octets_par_clic": {
+                        "incrementale": _median(pages) * conn_page_size,
+                        "complete": size,
+                    },
+                    "second_support": str(second),
+                }
+            )
+    finally:
+        replica.use_settings(None)
+        replica.MODE = "auto"
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
+    return {"cas": results, "python": sys.version.split()[0]}
+
+
+def text(result: dict[str, Any]) -> str:
+    def ms(value: float) -> str:
+        return f"{value:.1f}".replace(".", ",")
+
+    lines = [
+        "Coût de la copie de secours sur un clic (ajout d'une note), même exécution, médianes :",
+        "",
+        f"{'historique':>10} {'taille':>8} | {'sans copie':>10} | {'incrémentale (écart, ratio)':>28}"
+        f" | {'complète (écart, ratio)':>28} | {'processus sans → avec':>22} | {'1er clic':>8}",
+    ]
+    for case in result["cas"]:
+        service, process = case["service"], case["processus"]
+
+        def cell(mode: str) -> str:
+            return (
+                f"{ms(service[mode]['mediane_ms'])} ms (+{ms(case['ecart_ms'][mode])}, "
+                f"{case['ratio'][mode]:.1f}×)"
+            )
+
+        lines.append(
+            f"{case['lignes_historique']:>10} {case['taille_octets'] / 1e6:>5.1f} Mo | "
+            f"{ms(service['sans']['mediane_ms']):>7} ms | {cell('incrementale'):>28} | "
+            f"{cell('complete'):>28} | "
+            f"{ms(process['sans']['mediane_ms']):>8} → {ms(process['incrementale']['mediane_ms'])} ms"
+            f" (+{ms(case['processus_ecart_ms'])}) | {ms(case['premier_clic_du_jour_ms']):>5} ms"
+            + ("" if case["copie_a_jour"] else "  (COPIE PAS À JOUR !)")
+        )
+    lines.append("")
+    for case in result["cas"]:
+        written = case["octets_par_clic"]
+        lines.append(
+            f"Écrit sur le second support par clic ({case['lignes_historique']} lignes) : "
+            f"incrémentale {written['incrementale'] / 1e3:.0f} ko "
+            f"({case['pages_par_clic_incrementale']:.0f} pages), "
+            f"complète {written['complete'] / 1e6:.1f} Mo".replace(".", ",")
+        )
+    lines += [
+        "",
+        "Colonnes « sans / incrémentale / complète » : l'appel du service seul (coût marginal).",
+        "« processus » : une commande « oncosecours note add » complète (démarrage, PIN, action,",
+        "copie incrémentale), ce qu'attend un clic du ruban. Le 1er clic du jour écrit aussi",
+        "l'instantané daté (copie complète). Incrémentale = mode utilisé ; complète = pour comparer.",
+        "Le coût dépend du second support : mesurer le vrai avec --copy-dir (clé USB, partage).",
+    ]
+    return "\n".join(lines)
