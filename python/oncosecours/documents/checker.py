@@ -248,15 +248,14 @@ def check_source(
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
-        return [
-            Problem(
-                part,
-                "syntaxe",
-                f"erreur de syntaxe : {_french_syntax(exc.message or '')}",
-                exc.lineno,
-                engine.paragraph_text(source, exc.lineno),
-            )
-        ]
+        lineno = exc.lineno
+        message = f"erreur de syntaxe : {_french_syntax(exc.message or '')}"
+        if "end of template" in (exc.message or "").lower():
+            opened = _unclosed_block(source, env)
+            if opened:
+                lineno = opened
+                message += " (bloc ouvert ici)"
+        return [Problem(part, "syntaxe", message, lineno, engine.paragraph_text(source, lineno))]
     problems: list[Problem] = []
     try:
         env.from_string(source)
@@ -294,22 +293,45 @@ def check_source(
 
 _SYNTAX_FR = (
     ("unexpected end of template", "fin du modèle inattendue (une balise n'est pas fermée)"),
-    ("Encountered unknown tag", "balise inconnue"),
+    ("encountered unknown tag", "balise inconnue"),
     ("unexpected char", "caractère inattendu"),
     ("unexpected", "inattendu"),
     ("expected token", "élément attendu"),
-    ("No filter named", "filtre inconnu"),
-    ("No test named", "test inconnu"),
-    ("Jinja was looking for the following tags", "balises attendues"),
-    ("The innermost block that needs to be closed is", "bloc à fermer"),
+    ("no filter named", "filtre inconnu"),
+    ("no test named", "test inconnu"),
+    ("jinja was looking for the following tags:", "balises attendues :"),
+    ("the innermost block that needs to be closed is", "bloc à fermer :"),
+    (" or ", " ou "),
+    ("found.", "."),
 )
+_BLOCKS = {"for", "if", "macro", "call", "filter", "set", "with", "block", "raw"}
 
 
 def _french_syntax(message: str) -> str:
+    import re
+
     out = message.replace("\n", " ")
     for english, french in _SYNTAX_FR:
-        out = out.replace(english, french)
+        out = re.sub(re.escape(english), french, out, flags=re.IGNORECASE)
     return out
+
+
+def _unclosed_block(source: str, env) -> int | None:
+    """Line of the innermost block opened and never closed (for an end-of-template error)."""
+    stack: list[tuple[str, int]] = []
+    previous = ""
+    try:
+        for lineno, token, value in env.lex(source):
+            if previous == "block_begin" and token == "name":
+                if value in _BLOCKS:
+                    stack.append((value, lineno))
+                elif value.startswith("end") and stack and stack[-1][0] == value[3:]:
+                    stack.pop()
+            if token != "whitespace":
+                previous = token
+    except Exception:
+        return None
+    return stack[-1][1] if stack else None
 
 
 def _render_samples(
