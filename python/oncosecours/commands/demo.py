@@ -48,7 +48,15 @@ def register(subparsers) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import sys
+
     from oncosecours.demo import summary
+
+    for stream in (sys.stdout, sys.stderr):  # a console that cannot show « → » or « ² »
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
     from oncosecours.demo.scenario import run_demo, stderr_progress
 
     result = run_demo(args.out, pdf=args.pdf, progress=None if args.quiet else stderr_progress())

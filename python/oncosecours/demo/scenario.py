@@ -28,6 +28,13 @@ from oncosecours.demo.workspace import Paths, prepare_output, write_settings
 from oncosecours.domain.errors import OncoError
 
 SEED = 2026
+ROLES_FR = {
+    "prescripteur": ("prescripteur", "prescripteurs"),
+    "pharmacien": ("pharmacien", "pharmaciens"),
+    "préparateur": ("préparateur", "préparateurs"),
+    "infirmier": ("infirmier", "infirmiers"),
+    "administrateur": ("administrateur", "administrateurs"),
+}
 SCALE = "small"
 DAY_END = time(19, 0)
 
@@ -205,12 +212,6 @@ class CrisisDay:
             "date": backup_date.isoformat(),
             "lignes": counts,
         }
-        self.story.tell(
-            "sauvegarde",
-            f"Sauvegarde Chimio synthétique de la nuit ({backup_date:%d/%m/%Y}) écrite dans "
-            f"{self.paths.backup} : {counts['patients']} patients, {counts['protocols']} "
-            f"protocoles, {counts['history']} lignes d'historique.",
-        )
 
     # -- 2. the team ---------------------------------------------------------------------------
 
@@ -223,9 +224,14 @@ class CrisisDay:
             self.team[member.initials] = create_user(
                 self.conn, admin, member.initials, member.name, member.role, ids.DEMO_PIN
             )
-        listed = ", ".join(f"{m.initials} {m.name} ({m.role})" for m in ids.TEAM)
         self.story.facts["utilisateurs"] = [ids.ADMIN.initials] + [m.initials for m in ids.TEAM]
-        self.story.tell("equipe", f"Utilisateurs créés par {admin.initials} : {listed}.")
+        groups: dict[str, list[str]] = {}
+        for member in ids.TEAM:
+            groups.setdefault(member.role, []).append(member.initials)
+        listed = ", ".join(
+            f"{' et '.join(v)} ({ROLES_FR[k][len(v) > 1]})" for k, v in groups.items()
+        )
+        self.story.tell("equipe", f"Équipe créée par {admin.initials} (administrateur) : {listed}.")
 
     # -- 3. refresh: the synthetic backup into the store, the real HEGP extracts beside it ----
 
@@ -247,8 +253,8 @@ class CrisisDay:
         }
         self.story.tell(
             "actualisation",
-            f"PH1 actualise : sauvegarde du {_fr_day(result['backup_date'])} chargée "
-            f"({_counts_fr(result['tables'])}), {len(result['warnings'])} avertissement(s).",
+            f"Sauvegarde Chimio synthétique du {_fr_day(result['backup_date'])} générée puis "
+            f"rechargée par PH1 (« Actualiser ») : {_counts_fr(result['tables'])}.",
         )
         self.say(f"  base de crise : {_counts_fr(result['tables'])}")
 
@@ -280,12 +286,11 @@ class CrisisDay:
         }
         self.story.tell(
             "hegp",
-            f"Extraits réels de l'HEGP (publics, pseudonymisés) rechargés tels quels dans "
-            f"{self.paths.hegp_store} : {_counts_fr(real['tables'])} ; sauvegarde du "
+            "Extraits réels de Chimio de l'HEGP (publics, pseudonymisés) rechargés tels quels "
+            f"dans une seconde base : {_counts_fr(real['tables'])} ; sauvegarde du "
             f"{_fr_day(real['backup_date'])}"
             + (" signalée ANCIENNE" if real["stale"] else "")
-            + f", {len(real['warnings'])} avertissement(s) (lignes de support dont le produit "
-            "n'est pas dans l'extrait, masques à confirmer).",
+            + f", {len(real['warnings'])} avertissements.",
         )
         self.say(f"  extraits HEGP : {_counts_fr(real['tables'])}")
 
@@ -322,12 +327,6 @@ class CrisisDay:
                     today=self.today,
                 )
             self.patients[person.key] = {**row, "plan": person}
-        self.story.tell(
-            "patients",
-            "Patients créés : "
-            + ", ".join(_name(self.patients[p.key]) for p in ids.PATIENTS)
-            + ".",
-        )
         self._homonym()
 
     def _homonym(self) -> None:
@@ -358,7 +357,7 @@ class CrisisDay:
         except OncoError as error:
             if error.rule != "HOMONYME":
                 raise
-            refusal = str(error)
+            refusal = error.message
         else:
             raise OncoError(
                 "Démonstration : l'homonyme n'a pas été détecté par le service patients",
@@ -376,10 +375,9 @@ class CrisisDay:
         }
         self.story.tell(
             "homonyme",
-            f"HOMONYME DÉTECTÉ : la création de {label} (IPP {ids.HOMONYM['ipp']}) est refusée "
-            f"car la même identité existe dans {origin} — « {refusal} ». Après vérification "
-            f"(IPP et adresse différents), {actor.initials} confirme qu'il s'agit d'une autre "
-            "personne : le dossier est créé et la confirmation est tracée dans le journal.",
+            f"HOMONYME DÉTECTÉ : créer {label} est refusé [HOMONYME], la même identité existe "
+            f"dans {origin} ; après vérification (IPP différent), {actor.initials} confirme "
+            "qu'il s'agit d'une autre personne et la confirmation est tracée au journal.",
         )
 
     def _backup_twin(self) -> dict[str, Any] | None:
@@ -418,11 +416,10 @@ class CrisisDay:
                 today=self.today,
             )
             self.cures[key] = inclusion["cures"][0]["id"]
-            texts.append(
-                f"{_name(patient)} dans « {protocol['name']} » ({inclusion['cycles']} cures, "
-                f"J1 le {self.today:%d/%m/%Y})"
-            )
-        self.story.tell("inclusions", "Inclusions : " + " ; ".join(texts) + ".")
+            texts.append(f"{_name(patient)} → {protocol['name']}")
+        self.story.tell(
+            "inclusions", "Patients inclus, J1 aujourd'hui : " + " ; ".join(texts) + "."
+        )
 
     # -- 6. prescriptions: carboplatin AUC, vincristine capped, oxaliplatin in NaCl --------------
 
@@ -458,7 +455,7 @@ class CrisisDay:
         """The adjustments of one prescribed line; the carboplatin and vincristine told."""
         shown = [a["message"] for a in json.loads(line["adjustments_json"])]
         said = "; ".join(shown)
-        adjusted = f" — ajustement affiché au prescripteur : « {said} »" if said else ""
+        adjusted = f" — ajustement affiché : « {said} »" if said else ""
         who = _name(patient)
         if line["protocol_unit"] == "AUC":
             self.story.facts["carboplatine"] = {
@@ -469,8 +466,8 @@ class CrisisDay:
             }
             self.story.tell(
                 "carboplatine",
-                f"Carboplatine de {who} dosé en AUC {line['protocol_dose']:g} ({line['basis']}) : "
-                f"{_fr(line['dose'])} mg{adjusted}.",
+                f"Carboplatine de {who}, AUC {line['protocol_dose']:g} : {_fr(line['dose'])} mg"
+                f"{adjusted}.",
             )
         elif _fold(line["molecule_name"]).startswith("VINCRISTINE"):
             self.story.facts["vincristine"] = {
@@ -481,8 +478,8 @@ class CrisisDay:
             }
             self.story.tell(
                 "vincristine",
-                f"Vincristine de {who} : {_fr(line['theoretical_dose'])} mg calculés "
-                f"({line['basis']}), {_fr(line['dose'])} mg prescrits{adjusted}.",
+                f"Vincristine de {who}, {_fr(line['protocol_dose'])} mg/m² ({line['basis']}) : "
+                f"{_fr(line['dose'])} mg{adjusted}.",
             )
         elif shown:
             self.story.tell("ajustement", f"{line['molecule_name']} de {who}{adjusted}.")
@@ -528,12 +525,7 @@ class CrisisDay:
                     "commentaire": comment,
                     "par": pharmacist.initials,
                 }
-                self.story.tell(
-                    "refus",
-                    f"REFUS de la prescription n° {pid} de {_name(self.patients[key])} par "
-                    f"{pharmacist.initials} : alerte bloquante [DILUANT_INTERDIT] "
-                    f"« {diluent[0].message} » — motif : {comment}.",
-                )
+                refused_by = pharmacist.initials
                 self.say(f"  prescription n° {pid} refusée : {diluent[0].message}")
                 note = add_note(
                     self.conn,
@@ -557,10 +549,11 @@ class CrisisDay:
                     corrects_note_id=None,
                 )
                 self.story.tell(
-                    "notes",
-                    f"Note de {pharmacist.initials} au prescripteur (n° {note['id']}) ; "
-                    f"{prescriber.initials} represcrit (n° {draft['prescription_id']}) dans le "
-                    "glucose 5 % et répond par une note.",
+                    "refus",
+                    f"REFUS de la prescription n° {pid} de {_name(self.patients[key])} par "
+                    f"{refused_by} : [DILUANT_INTERDIT] {diluent[0].message} ; note au "
+                    f"prescripteur (n° {note['id']}), {prescriber.initials} represcrit dans le "
+                    "glucose 5 % et répond par une note, PH2 valide.",
                 )
                 self.prescriptions[key] = pid = draft["prescription_id"]
                 pharmacist = self.team["PH2"]
@@ -597,10 +590,10 @@ class CrisisDay:
                 }
                 self.story.tell(
                     "justification",
-                    f"Validation AVEC JUSTIFICATION de la prescription n° {pid} de "
-                    f"{_name(self.patients[key])} par {pharmacist.initials} : alerte bloquante "
-                    f"[CREATININE_ANCIENNE] « {finding.message} » ; une validation sans "
-                    "justification écrite est d'abord refusée par le service.",
+                    f"Validation AVEC JUSTIFICATION de la prescription de "
+                    f"{_name(self.patients[key])} par {pharmacist.initials} : "
+                    f"[CREATININE_ANCIENNE] {finding.message} ; refusée sans justification "
+                    "écrite, acceptée avec.",
                 )
             for rule in blocking:  # anything else the checks raise is shown, and justified
                 if rule not in justifications:
@@ -623,6 +616,12 @@ class CrisisDay:
                 + (f" (avertissements : {', '.join(f.rule for f in warnings)})" if warnings else "")
             )
         self.story.facts["autres_justifications"] = justified
+        if justified:
+            self.story.tell(
+                "autres_alertes",
+                "Autres alertes bloquantes justifiées : "
+                + " ; ".join(f"[{rule}] {text}" for rule, text in justified.items()),
+            )
 
     # -- 8. the go-ahead (withheld once) ------------------------------------------------------------
 
@@ -652,9 +651,8 @@ class CrisisDay:
         )
         self.story.tell(
             "feu_vert",
-            f"Feu vert : {len(waiting)} cures attendaient ; donné pour "
-            + ", ".join(_name(self.patients[k]) for k in order)
-            + f" ; SUSPENDU pour {_name(self.patients['faure'])} ({reason}) puis donné à 09:35.",
+            f"Feu vert donné pour {len(order)} cures ; SUSPENDU pour "
+            f"{_name(self.patients['faure'])} ({reason}), puis donné à 09:35.",
         )
 
     # -- 9. preparation with ordonnancier numbers -------------------------------------------------
@@ -703,7 +701,7 @@ class CrisisDay:
         self.story.facts["ordonnancier"] = numbers
         self.story.tell(
             "fabrication",
-            f"{len(numbers)} préparations, numéros d'ordonnancier {numbers[0]} à {numbers[-1]} "
+            f"{len(numbers)} poches préparées, ordonnancier n° {numbers[0]} à {numbers[-1]} "
             "(consécutifs), lots et péremptions saisis.",
         )
 
@@ -738,7 +736,7 @@ class CrisisDay:
                 except OncoError as error:
                     if error.rule != "GRAVIMETRIE_HORS_TOLERANCE":
                         raise
-                    refusal = str(error)
+                    refusal = error.message
                 else:
                     raise OncoError(
                         "Démonstration : la poche hors tolérance a été libérée sans justification",
@@ -754,12 +752,14 @@ class CrisisDay:
                     "refus_sans_justification": refusal,
                     "justification": justification,
                 }
+                measured = round(sheet["target_weight_g"] * 1.08, 1)
                 self.story.tell(
                     "hors_tolerance",
-                    f"Contrôle gravimétrique HORS TOLÉRANCE pour {sheet['ord_number']} "
-                    f"({sheet['molecule_name']}) : la libération sans justification est refusée "
-                    f"— « {refusal} » ; {pharmacist.initials} la libère avec une justification "
-                    "écrite.",
+                    f"Contrôle gravimétrique HORS TOLÉRANCE : n° {sheet['ord_number']} "
+                    f"({sheet['molecule_name']}) pèse {_fr(measured, 1)} g pour "
+                    f"{_fr(sheet['target_weight_g'], 1)} g ; libération sans justification refusée "
+                    f"[GRAVIMETRIE_HORS_TOLERANCE], puis libérée par {pharmacist.initials} avec "
+                    "une justification écrite.",
                 )
                 self.say(f"  {sheet['ord_number']} hors tolérance : libération sans "
                          "justification refusée, puis libérée avec justification")  # fmt: skip
@@ -770,11 +770,7 @@ class CrisisDay:
                 justification=justification,
                 now=self.clock.tick(2),
             )
-        self.story.tell(
-            "liberation",
-            f"{len(self.preparations)} poches contrôlées (double contrôle pour la vincristine) "
-            f"et libérées par {pharmacist.initials}, qui n'a préparé aucune d'elles.",
-        )
+        self.liberator = pharmacist.initials
 
     def _out_of_tolerance_target(self) -> dict[str, Any]:
         for sheet in self.preparations:
@@ -801,8 +797,9 @@ class CrisisDay:
             sheet["dispensed_at"] = moment
         self.story.tell(
             "dispensation",
-            f"{len(self.preparations)} poches dispensées à l'hôpital de jour "
-            f"(reçues par {nurse.name}).",
+            f"{len(self.preparations)} poches contrôlées (double contrôle de la vincristine), "
+            f"libérées par {self.liberator} (qui n'en a préparé aucune) et dispensées à "
+            f"l'hôpital de jour.",
         )
 
     # -- 12. administration -------------------------------------------------------------------------
@@ -825,18 +822,13 @@ class CrisisDay:
                 end = start + timedelta(minutes=max(int(line["duration_min"] or 0), 1))
                 if end.time() > DAY_END or end.date() != self.today:
                     running.append(
-                        f"{line['molecule_name']} de {_name(patient)} (perfusion de "
-                        f"{_duration(line['duration_min'])}, posée à {start:%H:%M})"
+                        f"{line['molecule_name']} de {_name(patient)} sur "
+                        f"{_duration(line['duration_min'])}, posé à {start:%H:%M}"
                     )
                     continue
                 incidents = []
                 if key == "faure" and _fold(line["molecule_name"]).startswith("RITUXIMAB"):
                     incidents = ["reaction:frissons à 30 min, débit divisé par deux, résolutif"]
-                    self.story.tell(
-                        "incident",
-                        f"Incident déclaré par {nurse.initials} : réaction au rituximab de "
-                        f"{_name(patient)} (frissons, débit réduit).",
-                    )
                 administer(
                     self.conn,
                     nurse,
@@ -854,8 +846,8 @@ class CrisisDay:
         self.story.tell(
             "administration",
             f"{done} administrations enregistrées par {nurse.initials} (prémédications, poches, "
-            "rinçages)"
-            + (f" ; en cours à la fin de la journée : {'; '.join(running)}" if running else "")
+            "rinçages), dont une réaction au rituximab déclarée en incident"
+            + (f" ; en cours le soir : {'; '.join(running)}" if running else "")
             + ".",
         )
 
@@ -880,9 +872,8 @@ class CrisisDay:
         self.story.facts["notes"] = total
         self.story.tell(
             "notes",
-            f"{nurse.initials} écrit une note sur {_name(self.patients['faure'])} puis la "
-            f"corrige par une nouvelle note (n° {correction['id']} corrige n° {first['id']} : "
-            f"une note ne se modifie jamais). {total} notes au total.",
+            f"{total} notes échangées ; la note n° {correction['id']} ({nurse.initials}) corrige "
+            f"la n° {first['id']} (une note ne se modifie jamais).",
         )
 
     # -- 13. documents ----------------------------------------------------------------------------
@@ -967,10 +958,10 @@ class CrisisDay:
         count = sum(len(v) for v in written.values()) + len(combined)
         self.story.tell(
             "documents",
-            f"{count} documents Word écrits dans {base}"
-            + (f", et {len(pdfs)} PDF dans {base / 'pdf'}" if pdfs else "")
+            f"{count} documents Word"
+            + (f" et {len(pdfs)} PDF" if pdfs else "")
             + " : fiches de fabrication, étiquettes, plans de soins, ordonnancier (par date, "
-            "patient et molécule).",
+            "patient et molécule) ; classeur Excel de crise construit sur la base du jour.",
         )
 
     # -- 14. the workbook ---------------------------------------------------------------------------
@@ -985,7 +976,6 @@ class CrisisDay:
             day=self.today,
         )
         self.story.facts["classeur"] = str(path)
-        self.story.tell("classeur", f"Classeur de crise construit sur la base du jour : {path}.")
 
     # -- 15. verification ---------------------------------------------------------------------------
 
@@ -1021,10 +1011,9 @@ class CrisisDay:
             )
         self.story.tell(
             "verification",
-            f"Journal d'audit vérifié : {report.events} événements chaînés, intacts. "
-            f"Ordonnancier : numéros consécutifs, sans trou ni doublon. "
-            f"État des lignes du jour : "
-            + ", ".join(f"{state} : {n}" for state, n in sorted(states_fr.items()))
+            f"Journal d'audit vérifié : {report.events} événements chaînés, intacts ; "
+            "ordonnancier sans trou ni doublon ; lignes du jour : "
+            + ", ".join(f"{state} {n}" for state, n in sorted(states_fr.items()))
             + ".",
         )
         self._verify_replica()
@@ -1068,9 +1057,8 @@ class CrisisDay:
             )
         self.story.tell(
             "copie",
-            f"Copie de secours vérifiée ({status.get('copie')}) : elle s'ouvre, son journal est "
-            f"intact et complet ({getattr(copy, 'seq', '?')} événements, à jour), "
-            f"{status.get('instantanes')} instantané(s) du jour avec somme de contrôle.",
+            f"Copie de secours vérifiée : à jour ({getattr(copy, 'seq', '?')} événements), "
+            f"journal intact, {status.get('instantanes')} instantané(s) avec somme de contrôle.",
         )
 
 
@@ -1114,8 +1102,8 @@ def _fold(text: str | None) -> str:
     return fold(text)
 
 
-def _fr(value: float) -> str:
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
+def _fr(value: float, decimals: int = 2) -> str:
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return text.replace(".", ",")
 
 

@@ -12,7 +12,12 @@ from oncosecours.demo.workspace import Paths
 WIDTH = 100
 
 
+NBSP = "\u00a0"
+
+
 def _wrap(text: str, indent: str = "  - ") -> str:
+    """Wrapped, never breaking inside « … » edges nor after « n° »."""
+    text = text.replace("« ", "«" + NBSP).replace(" »", NBSP + "»").replace("n° ", "n°" + NBSP)
     return textwrap.fill(
         text, WIDTH, initial_indent=indent, subsequent_indent=" " * len(indent),
         break_on_hyphens=False,
@@ -26,11 +31,12 @@ def text(paths: Paths, story, seconds: float) -> str:
     out.append("=" * 50)
     out.append(
         f"Journée du {facts['date'][8:10]}/{facts['date'][5:7]}/{facts['date'][:4]}, jouée en "
-        f"{seconds:.1f} s par les mêmes services que la ligne de commande et le ruban Excel. "
-        "Toutes les identités sont fictives."
+        f"{seconds:.1f} s".replace(".", ",")
+        + " par les mêmes services que la ligne de commande et le ruban Excel. Toutes les "
+        "identités sont fictives."
     )
     out.append("")
-    out.append("Ce qui s'est passé :")
+    out.append("La journée :")
     for _step, sentence in story.events:
         out.append(_wrap(sentence))
     out.append("")
