@@ -1,4 +1,4 @@
-"""``oncosecours documents ...``, ``templates ...`` and ``bench-documents`` from the command line."""
+"""``oncosecours documents ...``, ``templates ...`` and ``bench documents`` from the command line."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def test_templates_sample_and_reset(tmp_path, capsys):
 
 
 def test_bench_documents_prints_both_ways_and_the_ratio(capsys):
-    assert main(["bench-documents", "--count", "3", "--json"]) == 0
+    assert main(["bench", "documents", "--count", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["documents"] == 3
     assert data["naive_s"] > 0 and data["compile_s"] > 0

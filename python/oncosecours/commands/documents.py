@@ -187,3 +187,33 @@ def _ordonnancier(args: argparse.Namespace) -> int:
         templates=args.templates,
     )
     return report(args, result)
+
+
+def register_bench(sub) -> None:
+    """``oncosecours bench documents``: naive docxtpl loop vs compiled templates, same run."""
+    from oncosecours.commands.bench import add_bench_options
+
+    parser = sub.add_parser(
+        "documents",
+        help="fiches de fabrication d'une grande unité : boucle docxtpl naïve contre compilée",
+    )
+    add_bench_options(parser)
+    parser.add_argument(
+        "--count", type=int, default=350, help="nombre de fiches (défaut : 350, une grande unité)"
+    )
+    parser.add_argument("--out", metavar="DOSSIER", help="garder les fichiers produits ici")
+    parser.add_argument(
+        "--pdf", action="store_true", help="mesurer aussi la conversion PDF (LibreOffice)"
+    )
+    parser.set_defaults(handler=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from oncosecours.documents import bench
+    from oncosecours.domain.errors import OncoError
+
+    if args.count < 1:
+        raise OncoError(f"Nombre de fiches impossible : {args.count}", field="count")
+    result = bench.run(args.count, out_dir=args.out, pdf=args.pdf)
+    emit(args, result, bench.text(result))
+    return 0
