@@ -51,7 +51,12 @@ def _new_patient(station) -> None:
 
 def _include(station) -> int:
     choice = next(p for p in _list(station.book, "L_Protocoles") if p.startswith("FOLFOX"))
-    _form(station, "Patients", protocole=choice, debut=datetime.combine(date.today(), datetime.min.time()))
+    _form(
+        station,
+        "Patients",
+        protocole=choice,
+        debut=datetime.combine(date.today(), datetime.min.time()),
+    )
     station.select("Patients", station.row_of("Patients", ipp=IPP))
     station.click("inclure")
     assert station.alerts() == []
@@ -387,3 +392,31 @@ def test_the_click_process_imports_no_heavy_module_of_its_own():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.replace("'", '"')) == []
+
+
+def test_refresh_button_reloads_the_backup_and_the_drop_down_lists(station):
+    """« Actualiser les sauvegardes » on the public HEGP extracts shipped for the demo."""
+    from oncosecours.resources import data
+
+    backups = data("demo", "chimio-hegp")
+    station.login("PH1")
+    params = load_layout().sheet("Paramètres")
+    station.book.type("Paramètres", params.field("sauvegardes").cell, str(backups))
+    station.click("actualiser")
+    # the extracts are from 2023: the refresh works and warns that the backup is old
+    assert len(station.alerts()) == 1 and "ancienne" in station.alerts()[0].lower()
+    protocols = _list(station.book, "L_Protocoles")
+    assert protocols and not any(p.startswith("FOLFOX CRISE") for p in protocols)
+    home = load_layout().sheet("Accueil")
+    assert station.book.value("Accueil", home.field("date_sauvegarde").cell) == date(2023, 9, 7)
+    last = station.book.value("Accueil", home.field("derniere_action").cell)
+    assert "sauvegarde du 2023-09-07 chargée" in last
+
+
+def test_refresh_without_a_folder_is_a_french_message(station):
+    station.login("PH1")
+    station.click("actualiser")
+    assert station.alerts() == [
+        "Refusé : Indiquez le dossier des sauvegardes Chimio dans la feuille Paramètres "
+        "(champ « dossier des sauvegardes »)"
+    ]
