@@ -96,3 +96,15 @@ def test_cli_refuses_a_foreign_folder_in_french(tmp_path):
     assert done.stderr.startswith("Refusé : Le dossier de sortie existe")
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["garder.txt"]
+
+
+def test_the_current_folder_is_never_emptied(tmp_path, monkeypatch):
+    paths = prepare_output(tmp_path / "demo")
+    (paths.root / "sous").mkdir()
+    monkeypatch.chdir(paths.root / "sous")
+    with pytest.raises(OncoError, match="dossier courant"):
+        prepare_output(paths.root)
+    monkeypatch.chdir(paths.root)
+    with pytest.raises(OncoError, match="dossier courant"):
+        prepare_output(".")
+    assert (paths.root / "sous").is_dir() and paths.marker.exists()

@@ -32,8 +32,8 @@ def text(paths: Paths, story, seconds: float) -> str:
     out.append(
         f"Journée du {facts['date'][8:10]}/{facts['date'][5:7]}/{facts['date'][:4]}, jouée en "
         f"{seconds:.1f} s".replace(".", ",")
-        + " par les mêmes services que la ligne de commande et le ruban Excel. Toutes les "
-        "identités sont fictives."
+        + " par les mêmes services que la ligne de commande et le ruban Excel. Les heures de "
+        "la journée (07:30 à 18:30) sont simulées ; toutes les identités sont fictives."
     )
     out.append("")
     out.append("La journée :")

@@ -78,7 +78,15 @@ def prepare_output(out: str | Path) -> Paths:
         )
     if root.exists() and not root.is_dir():
         raise OncoError("Le chemin de sortie existe et n'est pas un dossier", file=str(root))
+    root = root.resolve()
     if root.exists() and any(root.iterdir()):
+        here = Path.cwd().resolve()
+        if here == root or root in here.parents:
+            raise OncoError(
+                "Le dossier de sortie contient le dossier courant : il ne peut pas être vidé",
+                file=str(root),
+                hint="Lancer la démonstration depuis un autre dossier, ou choisir un autre --out",
+            )
         if not (root / MARKER).is_file():
             raise OncoError(
                 "Le dossier de sortie existe, n'est pas vide et n'a pas été créé par la "
@@ -88,7 +96,6 @@ def prepare_output(out: str | Path) -> Paths:
             )
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
     (root / MARKER).write_text(
         MARKER_TEXT + f"Dernière démonstration : {datetime.now():%d/%m/%Y %H:%M}\n",
         encoding="utf-8",
