@@ -44,6 +44,8 @@ def test_display_values_from_the_store():
     assert cells.display_value(["a", "b"]) == "a\nb"
     assert cells.display_value("bip\x07") == "bip\ufffd"
     assert cells.display_value("") is None
+    long = cells.display_value("x" * 40_000)
+    assert len(long) == cells.CELL_LIMIT and long.endswith(cells.TRUNCATED)
 
 
 def test_user_input_conversions():

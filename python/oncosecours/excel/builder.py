@@ -149,6 +149,7 @@ def _write_rows(ws, table: Table, rows: list[dict[str, Any]], st: _Styles) -> No
 def _layout_sheet(wb, ws, sheet: Sheet, layout: Layout, st: _Styles) -> None:
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.filters import AutoFilter
     from openpyxl.worksheet.table import Table as XlTable
     from openpyxl.worksheet.table import TableStyleInfo
 
@@ -165,7 +166,7 @@ def _layout_sheet(wb, ws, sheet: Sheet, layout: Layout, st: _Styles) -> None:
         if list_name not in validations:
             dv = DataValidation(
                 type="list",
-                formula1=f"={list_name}",
+                formula1=list_name,  # no leading "=" in the file (as Excel writes it)
                 allow_blank=True,
                 showErrorMessage=True,
                 errorTitle="OncoSecours",
@@ -222,7 +223,7 @@ def _layout_sheet(wb, ws, sheet: Sheet, layout: Layout, st: _Styles) -> None:
                 validation_for(col.list_name).add(body)
         ws.row_dimensions[table.header_row].height = 32
         ref = f"A{table.header_row}:{last_letter}{table.first_row}"
-        xl_table = XlTable(displayName=table.name, ref=ref)
+        xl_table = XlTable(displayName=table.name, ref=ref, autoFilter=AutoFilter(ref=ref))
         xl_table.tableStyleInfo = TableStyleInfo(
             name="TableStyleMedium2", showRowStripes=True, showColumnStripes=False
         )
@@ -378,7 +379,10 @@ def _fill(wb, layout: Layout, contents: dict[str, views.SheetContent], st: _Styl
             rows = content.rows[: table.shown_rows] if table.shown_rows else content.rows
             _write_rows(ws, table, rows, st)
             last = table.first_row + max(len(rows), 1) - 1
-            ws.tables[table.name].ref = f"A{table.header_row}:{table.last_column_letter}{last}"
+            ref = f"A{table.header_row}:{table.last_column_letter}{last}"
+            xl_table = ws.tables[table.name]
+            xl_table.ref = ref
+            xl_table.autoFilter.ref = ref  # Excel repairs a table whose filter range differs
 
 
 # --- the build -------------------------------------------------------------------------------

@@ -26,9 +26,17 @@ def is_date_format(number_format: str | None) -> bool:
     return bool(number_format) and "yy" in number_format
 
 
+CELL_LIMIT = 32_767
+TRUNCATED = " … [affichage tronqué : texte complet dans la base]"
+
+
 def clean_text(text: str) -> str:
-    """Control characters cannot live in a cell; they are shown as � (the store keeps the original)."""
-    return _ILLEGAL.sub("\ufffd", text)
+    """Control characters cannot live in a cell; they are shown as � (the store keeps the
+    original). A text longer than a cell can hold is cut, and says so."""
+    text = _ILLEGAL.sub("\ufffd", text)
+    if len(text) > CELL_LIMIT:
+        text = text[: CELL_LIMIT - len(TRUNCATED)] + TRUNCATED
+    return text
 
 
 def display_value(value: Any, number_format: str | None = None) -> Any:
