@@ -63,6 +63,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "tolerance_ecart_dose_pct": _between(0, 50),
         "anciennete_max_creatinine_jours": _between(0, 365, int),
         "variation_poids_alerte_pct": _between(1, 50),
+        "fenetre_variation_poids_jours": _between(1, 3650, int),
         "surface_alerte_m2": _between(1, 4),
     },
     "production": {

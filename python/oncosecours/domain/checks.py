@@ -16,7 +16,9 @@ CUMUL_ANTHRACYCLINES,       bloquant or   lifetime anthracycline dose (doxorubic
 CUMUL_DOXORUBICINE, ...     avertissement or one molecule's own limit) / bleomycin over its limit
 CUMUL_BLEOMYCINE                          (warning past 400/550 of the limit), domain.cumulative
 INTERVALLE_COURT            bloquant      interval since the previous cure shorter than the cycle
-VARIATION_POIDS             bloquant      weight change over the threshold since the previous cure
+VARIATION_POIDS             bloquant or   weight change over the threshold since the previous cure;
+                            avertissement a warning only when that reference is older than the
+                                          window (``Limits.weight_window_days``) before the cure
 CREATININE_ABSENTE          bloquant      creatinine missing while a dose depends on it
 CREATININE_ANCIENNE         bloquant      creatinine older than allowed
 SURFACE_ELEVEE              avertissement BSA above the alert threshold
@@ -159,6 +161,7 @@ class Limits:
     default_tolerance_pct: float = 5.0
     creatinine_max_age_days: int = 7
     weight_change_pct: float = 10.0
+    weight_window_days: int = 90
     bsa_alert_m2: float = 2.0
     backup_max_age_days: int = 3
 
@@ -185,6 +188,7 @@ class PrescriptionFacts:
     backup_date: str | None = None
     transcribed: bool = False
     transcribed_by: str | None = None
+    previous_weight_date: str | None = None  # date of the previous weight (ISO), None = unknown
 
 
 # --- the checks ----------------------------------------------------------------------------
@@ -331,30 +335,55 @@ def check_interval(
 
 
 def check_weight_change(
-    previous_kg: float | None, weight_kg: float | None, threshold_pct: float, source: str | None
+    previous_kg: float | None,
+    weight_kg: float | None,
+    threshold_pct: float,
+    source: str | None,
+    *,
+    previous_date: str | None = None,
+    cure_date: str | None = None,
+    window_days: int | None = None,
 ) -> list[Finding]:
-    """VARIATION_POIDS: weight change since the previous cure beyond the threshold."""
+    """VARIATION_POIDS: weight change since the previous cure beyond the threshold.
+
+    The previous weight only blocks when it is recent: taken at most ``window_days`` days before
+    the cure's J1 (``cure_date``). An older reference (a treatment break, a backup cure of months
+    ago) gives the same finding as a warning (``avertissement``) that says how old it is. When a
+    date is unknown, the comparison blocks as before.
+    """
     if not previous_kg or not weight_kg:
         return []
     change = _pct(weight_kg, previous_kg)
     if abs(change) <= threshold_pct + 1e-9:
         return []
     origin = f" ({source})" if source else ""
-    return [
-        Finding(
-            "VARIATION_POIDS",
-            BLOCKING,
-            f"Poids {fr_num(weight_kg, 1)} kg pour {fr_num(previous_kg, 1)} kg à la cure "
-            f"précédente{origin} : variation {fr_num(change, 1)} % (seuil "
-            f"{fr_num(threshold_pct, 1)} %)",
-            {
-                "poids_kg": weight_kg,
-                "poids_precedent_kg": previous_kg,
-                "variation_pct": change,
-                "seuil_pct": threshold_pct,
-            },
+    values: dict[str, object] = {
+        "poids_kg": weight_kg,
+        "poids_precedent_kg": previous_kg,
+        "variation_pct": change,
+        "seuil_pct": threshold_pct,
+    }
+    message = (
+        f"Poids {fr_num(weight_kg, 1)} kg pour {fr_num(previous_kg, 1)} kg à la cure "
+        f"précédente{origin} : variation {fr_num(change, 1)} % (seuil "
+        f"{fr_num(threshold_pct, 1)} %)"
+    )
+    severity = BLOCKING
+    if previous_date and cure_date:
+        gap = (date.fromisoformat(cure_date[:10]) - date.fromisoformat(previous_date[:10])).days
+        values.update(
+            date_poids_precedent=previous_date[:10], date_cure=cure_date[:10], ecart_jours=gap
         )
-    ]
+        if window_days is not None:
+            values["fenetre_jours"] = window_days
+            if gap > window_days:
+                severity = WARNING
+                message += (
+                    f" ; référence du {previous_date[:10]}, {gap} jours avant la cure du "
+                    f"{cure_date[:10]} (au-delà de la fenêtre de {window_days} jours) : "
+                    "alerte non bloquante, vérifier le poids du jour"
+                )
+    return [Finding("VARIATION_POIDS", severity, message, values)]
 
 
 def check_creatinine(
@@ -613,6 +642,9 @@ def run_all(facts: PrescriptionFacts, limits: Limits) -> list[Finding]:
             facts.weight_kg,
             limits.weight_change_pct,
             facts.previous_weight_source,
+            previous_date=facts.previous_weight_date,
+            cure_date=facts.cure_date,
+            window_days=limits.weight_window_days,
         ),
         *check_creatinine(
             lines,

@@ -42,6 +42,7 @@ def limits_from_settings(settings) -> checks.Limits:
         default_tolerance_pct=float(dosage.tolerance_ecart_dose_pct),
         creatinine_max_age_days=int(dosage.anciennete_max_creatinine_jours),
         weight_change_pct=float(dosage.variation_poids_alerte_pct),
+        weight_window_days=int(dosage.fenetre_variation_poids_jours),
         bsa_alert_m2=float(dosage.surface_alerte_m2),
         backup_max_age_days=int(settings.sauvegardes.seuil_anciennete_jours),
     )
@@ -159,7 +160,7 @@ def build_facts(
         weight_source = f"prescription n° {row[2]} du {row[1]}"
     for item in reversed(history):
         if item.get("weight_kg") and item["start_date"][:10] > weight_date:
-            previous_weight = item["weight_kg"]
+            previous_weight, weight_date = item["weight_kg"], item["start_date"][:10]
             weight_source = f"sauvegarde Chimio, cure du {item['start_date'][:10]}"
         if item.get("weight_kg"):
             break
@@ -226,6 +227,7 @@ def build_facts(
         previous_cure_source=previous_source,
         previous_weight_kg=previous_weight,
         previous_weight_source=weight_source,
+        previous_weight_date=weight_date or None,
         protocol_totals_before=dict(totals),
         others=others,
         cumulative_history=cumulative,
