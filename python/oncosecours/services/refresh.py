@@ -86,19 +86,38 @@ def _values(column) -> list:
 
 
 def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -> None:
+    """Insert ``frame`` in chunks; the next chunk is converted to Python values in a thread
+    while SQLite writes the current one (sqlite3 releases the GIL while it steps)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from oncosecours.refresh.steps import arrow
 
-    names = table.names
-    sql = f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    columns = [arrow(frame[name]) for name in names]
+    columns = {name: arrow(frame[name]) for name in table.names}
+    # a column empty on every row is left to its NULL default: nothing to bind
+    names = [n for n, c in columns.items() if c.null_count < len(c) or not len(c)]
+    if not names:
+        names = table.names[:1]
+    sql = (
+        f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    )
     total = len(frame)
     started = time.perf_counter()
-    for start in range(0, total, CHUNK):
-        rows = [_values(column.slice(start, CHUNK)) for column in columns]
-        conn.executemany(sql, zip(*rows, strict=True))
-        done = min(start + CHUNK, total)
-        if progress and total > CHUNK and time.perf_counter() - started > 1:
-            progress(f"  {table.label} : {done:,}/{total:,} lignes écrites".replace(",", " "))
+
+    def chunk(start: int) -> list[list]:
+        return [_values(columns[name].slice(start, CHUNK)) for name in names]
+
+    starts = list(range(0, total, CHUNK))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(chunk, starts[0]) if starts else None
+        for index, start in enumerate(starts):
+            rows = pending.result()
+            if index + 1 < len(starts):
+                pending = pool.submit(chunk, starts[index + 1])
+            conn.executemany(sql, zip(*rows, strict=True))
+            del rows
+            done = min(start + CHUNK, total)
+            if progress and total > CHUNK and time.perf_counter() - started > 1:
+                progress(f"  {table.label} : {done:,}/{total:,} lignes écrites".replace(",", " "))
 
 
 def write_snapshot(
@@ -129,6 +148,8 @@ def write_snapshot(
             conn.execute("DELETE FROM snapshot_meta")
             for table in tables:
                 _insert(conn, table, snapshot.tables[table.name], progress)
+            if progress and indexes:
+                progress(f"Reconstruction des index ({len(indexes)})…")
             for _, sql in indexes:
                 conn.execute(sql)
             counts = snapshot.counts
@@ -186,6 +207,10 @@ def refresh_snapshot(
     from oncosecours.refresh.status import snapshot_status
 
     require_role(actor, ROLES, ACTION_FR)  # before minutes of reading
+    if settings is None:  # read now: a broken settings file refuses before anything is written
+        from oncosecours.settings import load_settings
+
+        settings = load_settings()
     started = time.perf_counter()
     snapshot = load_backup(backups, queries_dir, progress)
     loaded = time.perf_counter()
