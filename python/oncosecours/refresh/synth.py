@@ -908,17 +908,28 @@ def _write_history(out: Path, rng: np.random.Generator, pat: dict, protocols: li
     numbers = pat["number"].tolist()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
+    stamp = _stamp(backup)
+
     def write(index: int) -> None:  # one file per patient, as in the HEGP extract
         first, last = offsets[bounds[index]], offsets[bounds[index + 1]]
-        handle = os.open(folder / f"{numbers[index]}.csv", flags, 0o644)
+        path = os.path.join(folder, f"{numbers[index]}.csv")
+        handle = os.open(path, flags, 0o644)
         try:
             os.write(handle, header + data[first:last])
         finally:
             os.close(handle)
+        os.utime(path, (stamp, stamp))
 
     with ThreadPoolExecutor(max_workers=8) as pool:  # file creation waits on the disk
         list(pool.map(write, range(n), chunksize=512))
     pat["death"] = death
+
+
+def _stamp(backup: date) -> float:
+    """Modification time of the written files: the backup day at 02:00 (a nightly export)."""
+    from datetime import datetime
+
+    return datetime(backup.year, backup.month, backup.day, 2, 0).timestamp()
 
 
 def _write_patients(out: Path, pat: dict, backup: date) -> None:
@@ -980,6 +991,10 @@ def generate(
     pat = _patients(rng, n_patients, backup)
     _write_history(out, rng, pat, protocols, n_history, backup, progress)
     _write_patients(out, pat, backup)
+    stamp = _stamp(backup)
+    for path in out.iterdir():
+        if path.is_file():
+            os.utime(path, (stamp, stamp))
     return {
         "patients": n_patients,
         "protocols": len(protocols),
