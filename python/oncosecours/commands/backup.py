@@ -38,6 +38,14 @@ def register(subparsers) -> None:
     add_json(now)
     now.set_defaults(handler=_now)
 
+    snap = sub.add_parser(
+        "snapshot", help="écrire l'instantané du jour s'il manque (lancé aussi en arrière-plan)"
+    )
+    add_store(snap)
+    _add_settings(snap)
+    add_json(snap)
+    snap.set_defaults(handler=_snapshot)
+
     verify = sub.add_parser(
         "verify",
         help="vérifier la base, la copie de secours et les instantanés (code 1 si un échec)",
@@ -129,7 +137,7 @@ def _now(args: argparse.Namespace) -> int:
         )
     conn = connect(store, create=False)
     try:
-        result = replica.replicate(conn, target)
+        result = replica.replicate(conn, target, snapshot="maintenant")
     finally:
         conn.close()
     if result["ok"]:
@@ -148,6 +156,38 @@ def _now(args: argparse.Namespace) -> int:
     replica._pending_warning = None  # said below, not again at exit
     emit(args, result, replica.warning_text(result["message"]).replace(" L'action", " La base"))
     return 1
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from oncosecours.domain.errors import OncoError
+    from oncosecours.store import replica
+    from oncosecours.store.db import connect, resolve
+
+    settings = _settings(args)
+    store = resolve(args.store)
+    target = replica.target_for(settings, store)
+    if target is None:
+        raise OncoError("Aucune copie de secours configurée", field="copie_secours.dossier")
+    if not target.folder.is_dir():
+        raise OncoError(
+            f"Dossier de la copie de secours introuvable : {target.folder}",
+            field="copie_secours.dossier",
+        )
+    conn = connect(store, create=False)
+    try:
+        written = replica.write_snapshot(conn, target, date.today())
+    finally:
+        conn.close()
+    if written.get("instantane"):
+        text = f"Instantané du jour écrit : {written['instantane']}"
+    elif written.get("instantane_en_cours"):
+        text = "Instantané du jour en cours d'écriture par un autre programme."
+    else:
+        text = f"L'instantané du jour existe déjà : {target.snapshot_path(date.today())}"
+    emit(args, written, text)
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:

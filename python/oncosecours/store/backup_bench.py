@@ -125,7 +125,7 @@ LABELS = {"sans": "sans copie", "incrementale": "copie incrémentale", "complete
 def _use(mode: str, without, with_copy) -> None:
     from oncosecours.store import replica
 
-    replica.use_settings(without if mode == "sans" else with_copy)
+    replica.use_settings(without if mode == "sans" else with_copy)  # the folder of this mode
     replica.MODE = "complete" if mode == "complete" else "auto"
 
 
@@ -153,12 +153,16 @@ def run(
             case = root / f"base-{rows}"
             shutil.rmtree(case, ignore_errors=True)
             case.mkdir()
-            second = Path(copy_dir) / f"banc-{rows}" if copy_dir else case / "second-support"
-            shutil.rmtree(second, ignore_errors=True)
-            second.mkdir(parents=True)
+            medium = Path(copy_dir) if copy_dir else case
+            second = medium / f"banc-{rows}-incrementale"
+            second_full = medium / f"banc-{rows}-complete"
+            for folder in (second, second_full):
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
             without_path = _settings_file(case / "sans-copie.toml", None)
             with_copy_path = _settings_file(case / "avec-copie.toml", second)
             without, with_copy = load_settings(without_path), load_settings(with_copy_path)
+            with_full = load_settings(_settings_file(case / "complete.toml", second_full))
             if log:
                 print(f"… base de {rows} lignes d'historique", file=log, flush=True)
             _use("sans", without, with_copy)
@@ -174,22 +178,29 @@ def run(
                 sex="F",
             )
             size = replica._store_bytes(conn)
-            conn_page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-            _use("complete", without, with_copy)
+            # the first click of the day: complete copy and dated snapshot
+            _use("incrementale", without, with_copy)
             started = time.perf_counter()
             add_note(conn, nurse, "premier clic du jour", patient="900000001")
             first = (time.perf_counter() - started) * 1000
             timings: dict[str, list[float]] = {mode: [] for mode in MODES}
-            pages: list[int] = []
-            for i in range(clicks):
-                order = MODES if i % 2 == 0 else tuple(reversed(MODES))
-                for mode in order:
+            changed_rows: list[int] = []
+            for i in range(clicks):  # without and incremental, interleaved click by click
+                for mode in ("sans", "incrementale") if i % 2 == 0 else ("incrementale", "sans"):
                     _use(mode, without, with_copy)
                     started = time.perf_counter()
                     add_note(conn, nurse, f"note {mode} {i}", patient="900000001")
                     timings[mode].append((time.perf_counter() - started) * 1000)
                     if mode == "incrementale" and replica.last_result:
-                        pages.append(replica.last_result.get("pages_ecrites") or 0)
+                        changed_rows.append(replica.last_result.get("lignes") or 0)
+            # complete copies last, to their own folder: their megabytes of writes must not
+            # slow the flushes of the other cases
+            _use("complete", without, with_full)
+            add_note(conn, nurse, "mise en route complète", patient="900000001")
+            for i in range(clicks):
+                started = time.perf_counter()
+                add_note(conn, nurse, f"note complete {i}", patient="900000001")
+                timings["complete"].append((time.perf_counter() - started) * 1000)
             _use("incrementale", without, with_copy)
             replica.use_settings(None)
             conn.close()
@@ -221,11 +232,7 @@ def run(
                     "processus_ratio": process["incrementale"]["mediane_ms"]
                     / process["sans"]["mediane_ms"],
                     "copie_a_jour": up_to_date,
-                    "pages_par_clic_incrementale": _median(pages),
-                    "octets_par_clic": {
-                        "incrementale": _median(pages) * conn_page_size,
-                        "complete": size,
-                    },
+                    "lignes_par_clic_incrementale": _median(changed_rows),
                     "second_support": str(second),
                 }
             )
@@ -250,7 +257,7 @@ def text(result: dict[str, Any]) -> str:
     for case in result["cas"]:
         service, process = case["service"], case["processus"]
 
-        def cell(mode: str) -> str:
+        def cell(mode: str, service=service, case=case) -> str:
             return (
                 f"{ms(service[mode]['mediane_ms'])} ms (+{ms(case['ecart_ms'][mode])}, "
                 f"{case['ratio'][mode]:.1f}×)"
@@ -264,21 +271,15 @@ def text(result: dict[str, Any]) -> str:
             f" (+{ms(case['processus_ecart_ms'])}) | {ms(case['premier_clic_du_jour_ms']):>5} ms"
             + ("" if case["copie_a_jour"] else "  (COPIE PAS À JOUR !)")
         )
-    lines.append("")
-    for case in result["cas"]:
-        written = case["octets_par_clic"]
-        lines.append(
-            f"Écrit sur le second support par clic ({case['lignes_historique']} lignes) : "
-            f"incrémentale {written['incrementale'] / 1e3:.0f} ko "
-            f"({case['pages_par_clic_incrementale']:.0f} pages), "
-            f"complète {written['complete'] / 1e6:.1f} Mo".replace(".", ",")
-        )
     lines += [
         "",
-        "Colonnes « sans / incrémentale / complète » : l'appel du service seul (coût marginal).",
-        "« processus » : une commande « oncosecours note add » complète (démarrage, PIN, action,",
-        "copie incrémentale), ce qu'attend un clic du ruban. Le 1er clic du jour écrit aussi",
-        "l'instantané daté (copie complète). Incrémentale = mode utilisé ; complète = pour comparer.",
+        "Colonnes sans / incrémentale / complète : l'appel du service seul (coût marginal du clic).",
+        "  incrémentale (le mode utilisé) : les lignes changées depuis la copie, une transaction",
+        "  SQLite sur la copie ; complète (pour comparer) : image entière par l'API de sauvegarde.",
+        "processus : une commande « oncosecours note add » entière (démarrage, PIN, action, copie",
+        "  incrémentale), ce qu'attend un clic du ruban.",
+        "1er clic : le premier de la journée (première copie complète + instantané daté ; au-delà",
+        f"  de {16} Mo l'instantané part dans un processus détaché et le clic ne l'attend pas).",
         "Le coût dépend du second support : mesurer le vrai avec --copy-dir (clé USB, partage).",
     ]
     return "\n".join(lines)

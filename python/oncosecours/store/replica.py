@@ -1,18 +1,29 @@
 """The live second copy of the store on another medium (CSP R5132-9: two separate media).
 
-After every committed write (:data:`oncosecours.store.db.AFTER_COMMIT`) the whole store is copied
-to ``[copie_secours] dossier`` with SQLite's online backup API: one backup step reads a consistent
-image of the live WAL database into a fresh temporary file on the second medium, which is flushed
-to disk and then renamed over the previous copy. A crash at any moment leaves either the previous
-copy or the new one, never a half-written file. The copy runs *before* the service returns, so an
-action acknowledged to the user is on both media (when the second one works); its cost is measured
-by ``oncosecours bench-replica``.
+After every committed write (:data:`oncosecours.store.db.AFTER_COMMIT`), *before* the service
+returns, the store is copied to ``[copie_secours] dossier``; an action acknowledged to the user is
+therefore on both media (when the second one works). Two ways, both consistent:
 
-Copies are serialized by a lock file beside the main store: every copy takes its image after the
-previous copy was renamed, so a slower, older image can never replace a newer one.
+* **complete** (the first copy, after a refresh or a migration, or whenever the incremental way
+  cannot be trusted): SQLite's online backup API reads one consistent image of the live WAL store
+  into a temporary file on the second medium, flushed, then renamed over the previous copy — a
+  crash leaves the previous copy or the new one, never half a file. Cost: the store's size.
+* **incremental** (every other click): triggers created on every crisis table (not the ``ref_*``
+  snapshot tables) log ``(table, rowid)`` of each written row in ``replica_log``, inside the
+  action's own transaction. The copy knows up to which log id it holds the store (its
+  ``sqlite_sequence``); the click copies the rows logged since, reading them in one read
+  transaction of the store and writing them in one SQLite transaction on the copy (its own rollback
+  journal makes that atomic). The copy is then exactly the store at that instant. Cost: the rows
+  the click changed, whatever the size of the store (``oncosecours bench-replica`` measures both).
+
+Copies are serialized by a lock file beside the main store: each copy reads the store after the
+previous copy finished, so an older state can never replace a newer one. A copy whose audit chain
+is not a prefix of the store's (another store's, or a newer one after a restore) is renamed aside,
+never overwritten.
 
 Once a day (first action of the day, or ``oncosecours backup now``) a dated snapshot is written to
-``instantanes/`` with its ``.sha256`` checksum beside it; the newest ``instantanes_conserves`` are kept.
+``instantanes/`` with its ``.sha256`` checksum beside it (by a detached process for a large store);
+the newest ``instantanes_conserves`` are kept.
 
 A failing copy (medium missing, full, read-only...) never fails the user's action, which is already
 committed: the failure is written beside the main store, shown by :func:`replica_status` (CLI,
@@ -40,12 +51,16 @@ from typing import Any
 SNAPSHOT_DIR = "instantanes"
 STATE_SUFFIX = ".copie-secours.json"
 LOCK_SUFFIX = ".copie-secours.lock"
+SNAPSHOT_LOCK_SUFFIX = ".instantane.lock"
+SNAPSHOT_INLINE_MAX_BYTES = 16 * 1024 * 1024
+"""Up to this store size the daily snapshot is written during the first click of the day;
+beyond, by a detached process (a complete copy of a large store takes seconds on a USB key)."""
 LOCK_TIMEOUT_S = 10.0
 MARGIN_BYTES = 1 << 20
 
 MODE = "auto"
-"""``auto``: rewrite only the changed pages of an existing copy; ``complete``: always write a
-whole new copy (kept for measurement: ``oncosecours bench-replica`` compares both)."""
+"""``auto``: copy only the rows changed since the copy's position when possible; ``complete``:
+always write a whole new copy (kept for measurement: ``oncosecours bench-replica`` compares)."""
 
 WARN_AT_EXIT = True
 """Print a French warning on stderr at process exit when the copy failed (CLI). Shells that show
@@ -53,7 +68,7 @@ WARN_AT_EXIT = True
 
 _settings_override: Any = None
 last_result: dict[str, Any] | None = None
-"""What the last successful copy of this process wrote (mode, pages): for the benchmark."""
+"""What the last successful copy of this process wrote (mode, rows): for the benchmark."""
 _pending_warning: str | None = None
 _atexit_registered = False
 
@@ -84,6 +99,10 @@ class Target:
     @property
     def lock_file(self) -> Path:
         return self.store.with_name(self.store.name + LOCK_SUFFIX)
+
+    @property
+    def snapshot_lock_file(self) -> Path:
+        return self.store.with_name(self.store.name + SNAPSHOT_LOCK_SUFFIX)
 
     def snapshot_path(self, day: date) -> Path:
         return self.snapshots / f"{self.store.stem}-{day.isoformat()}{self.store.suffix}"
@@ -191,9 +210,12 @@ def replicate(
     target: Target,
     *,
     today: date | None = None,
-    snapshot: bool = True,
+    snapshot: str = "auto",
 ) -> dict[str, Any]:
-    """Copy now; returns ``ok``, ``message`` and what was written. Never raises."""
+    """Copy now; returns ``ok``, ``message`` and what was written. Never raises.
+
+    ``snapshot``: ``auto`` (today's snapshot if missing, in the background for a large store),
+    ``maintenant`` (if missing, in this process), ``non``."""
     started = time.perf_counter()
     try:
         result = _sync(conn, target, today or date.today(), snapshot)
@@ -216,7 +238,7 @@ def replicate(
     return result
 
 
-def _sync(conn: sqlite3.Connection, target: Target, today: date, snapshot: bool) -> dict:
+def _sync(conn: sqlite3.Connection, target: Target, today: date, snapshot: str) -> dict:
     folder = target.folder
     if not folder.is_dir():
         if folder.parent.is_dir() and not folder.exists():
@@ -227,32 +249,81 @@ def _sync(conn: sqlite3.Connection, target: Target, today: date, snapshot: bool)
                 f"le dossier de la copie de secours « {folder} » est introuvable "
                 "(support débranché ou lecteur absent ?)",
             )
+    size = _store_bytes(conn)
+    need_snapshot = snapshot != "non" and not target.snapshot_path(today).exists()
+    background = need_snapshot and snapshot == "auto" and size > SNAPSHOT_INLINE_MAX_BYTES
     with _CopyLock(target.lock_file):
         _clean_temporaries(folder, target.replica.name)
-        size = _store_bytes(conn)
-        need_snapshot = snapshot and not target.snapshot_path(today).exists()
-        copies = (0 if target.replica.exists() else 1) + (1 if need_snapshot else 0)
+        copies = (0 if target.replica.exists() else 1) + (need_snapshot and not background)
         _check_space(folder, size * copies)
         recover(target.replica)
         set_aside = _set_aside_if_diverged(conn, target)
-        changed = _update_in_place(conn, target.replica) if MODE == "auto" else None
-        if changed is None:
+        fresh_triggers = ensure_triggers(conn)
+        delta = None
+        if MODE == "auto" and not fresh_triggers and not set_aside:
+            delta = _apply_delta(target.store, target.replica)
+        if delta is None:
             _backup_to(conn, target.replica)
         written = {
             "copie": str(target.replica),
             "octets": size,
-            "mode": "complète" if changed is None else "incrémentale",
-            "pages_ecrites": changed,
+            "mode": "complète" if delta is None else "incrémentale",
+            "lignes": None if delta is None else delta["lignes"],
             "mise_de_cote": set_aside,
         }
-        if need_snapshot:
-            target.snapshots.mkdir(exist_ok=True)
-            _clean_temporaries(target.snapshots, None)
-            path = target.snapshot_path(today)
-            _backup_to(conn, path, checksum=True)
-            written["instantane"] = str(path)
-            written["instantanes_supprimes"] = [str(p) for p in rotate(target)]
+        _prune_log(conn, target.replica)
+    if need_snapshot and not background:
+        written.update(write_snapshot(conn, target, today))
+    elif background:
+        written["instantane_en_cours"] = _spawn_snapshot(target)
     return written
+
+
+def write_snapshot(conn: sqlite3.Connection, target: Target, today: date) -> dict[str, Any]:
+    """Today's dated snapshot (if it is missing) with its checksum, then the rotation. One
+    snapshot writer at a time (its own lock, so that copies are not held up meanwhile)."""
+    lock = _CopyLock(target.snapshot_lock_file, timeout=0)
+    try:
+        lock.__enter__()
+    except ReplicaError:
+        return {"instantane_en_cours": True}  # another process is writing it
+    try:
+        path = target.snapshot_path(today)
+        if path.exists():
+            return {}
+        target.snapshots.mkdir(exist_ok=True)
+        _clean_temporaries(target.snapshots, None)
+        _check_space(target.snapshots, _store_bytes(conn))
+        _backup_to(conn, path, checksum=True)
+        return {"instantane": str(path), "instantanes_supprimes": [str(p) for p in rotate(target)]}
+    finally:
+        lock.__exit__()
+
+
+def _spawn_snapshot(target: Target) -> int | None:
+    """A large store's daily snapshot is written by a detached process (``oncosecours backup
+    snapshot``), so that the first click of the day does not wait for a complete copy."""
+    import subprocess
+
+    command = [sys.executable, "-m", "oncosecours", "backup", "snapshot", "--store"]
+    command.append(str(target.store))
+    source = getattr(_settings_override, "source", None)
+    if source:
+        command += ["--settings", str(source)]
+    options: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+        "close_fds": True,
+    }
+    if os.name == "nt":  # pragma: no cover - Windows
+        options["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        options["start_new_session"] = True
+    try:
+        return subprocess.Popen(command, **options).pid
+    except OSError:
+        return None
 
 
 def _backup_to(conn: sqlite3.Connection, final: Path, *, checksum: bool = False) -> None:
@@ -292,71 +363,241 @@ def copy_pages(conn: sqlite3.Connection, path: Path) -> None:
         dst.close()
 
 
-# --- incremental copy: only the pages that changed, under a real SQLite rollback journal ----
+# --- incremental copy: the rows changed since the copy's position ---------------------------
 
-JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
-JOURNAL_SECTOR = 512
-_COMPARE_CHUNK = 1 << 20
+LOG_TABLE = "replica_log"
+UNTRACKED_PREFIX = "ref_"
+"""The snapshot tables (bulk, replaced only by a refresh, which also rewrites ``snapshot_meta``
+and the indexes): not tracked row by row; a refresh makes the next copy a complete one."""
+PRUNE_AFTER = 5000
 
 
-def image_of(conn: sqlite3.Connection) -> bytes:
-    """A consistent image of the live store: one backup step into memory, then its bytes."""
-    memory = sqlite3.connect(f"file:oncosecours-image-{id(conn)}?vfs=memdb", uri=True)
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def tracked_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str] | None:
+    """Tables whose rows are tracked, or None when one cannot be (a WITHOUT ROWID table: then
+    every copy is a complete one)."""
+    names = []
+    for name, sql in conn.execute(
+        f"SELECT name, sql FROM {schema}.sqlite_master WHERE type = 'table' ORDER BY name"
+    ):
+        if name.startswith("sqlite_") or name == LOG_TABLE or name.startswith(UNTRACKED_PREFIX):
+            continue
+        if re.search(r"\)\s*WITHOUT\s+ROWID", sql or "", re.IGNORECASE):
+            return None
+        names.append(name)
+    return names
+
+
+def _trigger_sql(table: str) -> dict[str, str]:
+    q, lit = _quote(table), "'" + table.replace("'", "''") + "'"
+    log = f"INSERT INTO {LOG_TABLE} (tbl, rid)"
+    return {
+        f"replica_log_i_{table}": f"AFTER INSERT ON {q} BEGIN {log} VALUES ({lit}, NEW.rowid); END",
+        f"replica_log_u_{table}": (
+            f"AFTER UPDATE ON {q} BEGIN {log} VALUES ({lit}, NEW.rowid); "
+            f"{log} SELECT {lit}, OLD.rowid WHERE OLD.rowid IS NOT NEW.rowid; END"
+        ),
+        f"replica_log_d_{table}": f"AFTER DELETE ON {q} BEGIN {log} VALUES ({lit}, OLD.rowid); END",
+    }
+
+
+def ensure_triggers(conn: sqlite3.Connection) -> bool:
+    """Create the change-log triggers that are missing; True when some were (the changes made
+    before them are not in the log: the next copy must be a complete one)."""
+    tables = tracked_tables(conn)
+    if (
+        tables is None
+        or not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)
+        ).fetchone()
+    ):
+        return True
+    existing = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'replica_log_%'"
+        )
+    }
+    wanted = {name: sql for t in tables for name, sql in _trigger_sql(t).items()}
+    missing = {name: sql for name, sql in wanted.items() if name not in existing}
+    if not missing:
+        return False
+    conn.execute("BEGIN IMMEDIATE")  # a plain transaction: no after-commit hook for this one
     try:
-        conn.backup(memory)
-        return memory.serialize()  # a plain copy of the memdb buffer
-    finally:
-        memory.close()
+        for name, body in missing.items():
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {_quote(name)} {body}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return True
 
 
-def _update_in_place(conn: sqlite3.Connection, replica: Path) -> int | None:
-    """Bring an existing copy up to date by rewriting only the pages that differ from a fresh
-    image of the store; returns how many pages were written, or None when a complete copy is
-    needed instead (no copy yet, another page size, a copy not in rollback-journal mode).
+def _schema(conn: sqlite3.Connection, schema: str) -> list[tuple]:
+    return sorted(
+        tuple(r)
+        for r in conn.execute(
+            f"SELECT type, name, tbl_name, sql FROM {schema}.sqlite_master "
+            "WHERE name NOT LIKE 'sqlite_autoindex%'"
+        )
+    )
 
-    Crash safety is SQLite's own: the original content of every page about to change is first
-    written to ``<copie>-journal`` in SQLite's rollback-journal format and flushed, then the new
-    pages are written and flushed, then the journal is deleted. Killed in between, the copy has a
-    hot journal and the next opening by SQLite (any program) rolls it back to the previous copy.
-    The copy is held under an SQLite EXCLUSIVE lock meanwhile, so no reader sees it half-written.
-    """
+
+def _position(conn: sqlite3.Connection, schema: str) -> int:
+    row = conn.execute(
+        f"SELECT seq FROM {schema}.sqlite_sequence WHERE name = ?", (LOG_TABLE,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], bool]:
+    """Stored columns of ``table`` and whether its INTEGER PRIMARY KEY is the rowid."""
+    info = conn.execute(f"PRAGMA main.table_xinfo({_quote(table)})").fetchall()
+    columns = [r[1] for r in info if r[6] in (0, 1)]  # 2, 3: generated columns
+    keys = [r for r in info if r[5]]
+    alias = len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER"
+    return columns, alias
+
+
+def _apply_delta(store: Path, replica: Path) -> dict[str, Any] | None:
+    """Copy the rows changed since the copy's position, in one transaction on the copy that reads
+    one snapshot of the store: the copy becomes exactly the store at that instant. Returns None
+    when the copy cannot be brought up to date this way (no copy, other schema, a refresh, a gap
+    in the log): a complete copy is needed."""
     if not replica.is_file():
         return None
-    image = image_of(conn)
-    page_size = _page_size(image)
-    if page_size is None or len(image) % page_size:
-        return None
-    guard = sqlite3.connect(replica, isolation_level=None, timeout=LOCK_TIMEOUT_S)
+    copy = sqlite3.connect(
+        replica.resolve().as_uri(), uri=True, isolation_level=None, timeout=LOCK_TIMEOUT_S
+    )
     try:
-        guard.execute("BEGIN EXCLUSIVE")  # also rolls back a hot journal left by a crash
+        if copy.execute("PRAGMA journal_mode").fetchone()[0] != "delete":
+            return None
+        copy.execute("PRAGMA synchronous=FULL")
+        copy.execute("ATTACH DATABASE ? AS source", (store.resolve().as_uri() + "?mode=ro",))
+        copy.execute("BEGIN")
         try:
-            with open(replica, "r+b") as handle:
-                old_size = os.fstat(handle.fileno()).st_size
-                header = handle.read(100)
-                if (
-                    len(header) < 100
-                    or _page_size(header) != page_size
-                    or old_size % page_size
-                    or header[18:20] != b"\x01\x01"
-                ):
-                    return None
-                first = _rollback_header_page(image, header, page_size)
-                old_pages, new_pages = _diff(handle, image, first, old_size, page_size)
-                if new_pages:
-                    _write_journal(replica, old_pages, old_size // page_size, page_size)
-                    for pgno, data in new_pages:
-                        handle.seek((pgno - 1) * page_size)
-                        handle.write(data)
-                    if len(image) < old_size:
-                        handle.truncate(len(image))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    journal_path(replica).unlink()  # the commit point, as in SQLite
-                return len(new_pages)
-        finally:
-            guard.execute("ROLLBACK")  # nothing was written through SQLite: just unlock
+            result = _replay(copy)
+        except BaseException:
+            copy.execute("ROLLBACK")
+            raise
+        if result is None:
+            copy.execute("ROLLBACK")
+            return None
+        copy.execute("COMMIT")
+        return result
     finally:
-        guard.close()
+        copy.close()
+
+
+def _replay(copy: sqlite3.Connection) -> dict[str, Any] | None:
+    if _schema(copy, "main") != _schema(copy, "source"):
+        return None
+    tables = tracked_tables(copy, "source")
+    if tables is None:
+        return None
+    done, upto = _position(copy, "main"), _position(copy, "source")
+    if upto < done:
+        return None
+    head = copy.execute("SELECT last_seq FROM main.audit_head").fetchone()[0]
+    pending = copy.execute(
+        f"SELECT count(*) FROM source.{LOG_TABLE} WHERE id > ?", (done,)
+    ).fetchone()[0]
+    if pending != upto - done:
+        return None  # entries pruned before this copy got them
+    for name in _untracked(copy):
+        if copy.execute(f"SELECT max(rowid) FROM main.{_quote(name)}").fetchone() != (
+            copy.execute(f"SELECT max(rowid) FROM source.{_quote(name)}").fetchone()
+        ):
+            return None
+    changed = [
+        r[0]
+        for r in copy.execute(
+            f"SELECT DISTINCT tbl FROM source.{LOG_TABLE} WHERE id > ? ORDER BY tbl", (done,)
+        )
+    ]
+    if "snapshot_meta" in changed or any(t not in tables for t in changed):
+        return None
+    triggers = copy.execute(
+        "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' AND tbl_name IN "
+        f"({', '.join('?' * len(changed))})",
+        changed,
+    ).fetchall()
+    for name, _sql in triggers:  # the copy's own rules would refuse a replay (e.g. a row
+        copy.execute(f"DROP TRIGGER main.{_quote(name)}")  # inserted at its final state)
+    rows = 0
+    for table in changed:
+        columns, alias = _columns(copy, table)
+        names = ([] if alias else ["rowid"]) + [_quote(c) for c in columns]
+        ids = f"SELECT rid FROM source.{LOG_TABLE} WHERE tbl = ? AND id > ?"
+        q = _quote(table)
+        cursor = copy.execute(
+            f"INSERT OR REPLACE INTO main.{q} ({', '.join(names)}) "
+            f"SELECT {', '.join(names)} FROM source.{q} WHERE rowid IN ({ids})",
+            (table, done),
+        )
+        rows += max(cursor.rowcount, 0)
+        cursor = copy.execute(
+            f"DELETE FROM main.{q} WHERE rowid IN ({ids}) "
+            f"AND rowid NOT IN (SELECT rowid FROM source.{q} WHERE rowid IN ({ids}))",
+            (table, done, table, done),
+        )
+        rows += max(cursor.rowcount, 0)
+    for _name, sql in triggers:
+        copy.execute(sql)
+    copy.execute(f"DELETE FROM main.{LOG_TABLE}")
+    copy.execute("DELETE FROM main.sqlite_sequence")
+    copy.execute("INSERT INTO main.sqlite_sequence SELECT * FROM source.sqlite_sequence")
+    new_head = copy.execute("SELECT last_seq, last_hash FROM source.audit_head").fetchone()
+    if copy.execute("SELECT last_seq, last_hash FROM main.audit_head").fetchone() != new_head:
+        return None
+    events = copy.execute(
+        "SELECT count(*) FROM main.audit_event WHERE seq > ?", (head,)
+    ).fetchone()[0]
+    if events != new_head[0] - head:
+        return None
+    return {"lignes": rows, "tables": changed, "journal": upto - done}
+
+
+def _untracked(copy: sqlite3.Connection) -> list[str]:
+    return [
+        r[0]
+        for r in copy.execute("SELECT name FROM source.sqlite_master WHERE type = 'table'")
+        if r[0].startswith(UNTRACKED_PREFIX)
+    ]
+
+
+def _prune_log(conn: sqlite3.Connection, replica: Path) -> None:
+    """Forget the store's log entries the copy already holds, now and then (a plain
+    transaction: no after-commit hook)."""
+    low = conn.execute(f"SELECT min(id) FROM {LOG_TABLE}").fetchone()[0]
+    if low is None:
+        return
+    head = read_position(replica)
+    if head is None or head - low < PRUNE_AFTER:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"DELETE FROM {LOG_TABLE} WHERE id <= ?", (head,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def read_position(path: Path) -> int | None:
+    try:
+        ro = open_readonly(path)
+    except sqlite3.Error:
+        return None
+    try:
+        return _position(ro, "main")
+    except sqlite3.Error:
+        return None
+    finally:
+        ro.close()
 
 
 def journal_path(path: Path) -> Path:
@@ -371,92 +612,6 @@ def recover(path: Path) -> None:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         finally:
             conn.close()
-
-
-def _page_size(header: bytes) -> int | None:
-    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-        return None
-    value = int.from_bytes(header[16:18], "big")
-    return 65536 if value == 1 else value
-
-
-def _rollback_header_page(image: bytes, old_header: bytes, page_size: int) -> bytes:
-    """Page 1 of the image with the header a rollback-journal file of it has: format versions 1
-    (not WAL), change counter one past the old copy's (so that readers notice the change), and
-    the in-header page count valid for that counter."""
-    counter = (int.from_bytes(old_header[24:28], "big") + 1) & 0xFFFFFFFF
-    first = bytearray(image[:page_size])
-    first[18:20] = b"\x01\x01"
-    first[24:28] = counter.to_bytes(4, "big")
-    first[28:32] = (len(image) // page_size).to_bytes(4, "big")
-    first[92:96] = counter.to_bytes(4, "big")
-    return bytes(first)
-
-
-def _diff(handle, image: bytes, first: bytes, old_size: int, page_size: int):
-    """(original pages to journal, new pages to write), page 1 being ``first``: pages that
-    differ, pages beyond the old end (new only), and pages cut off when the store shrank
-    (journaled, so that a rollback restores them)."""
-    old_pages: list[tuple[int, bytes]] = []
-    new_pages: list[tuple[int, bytes]] = []
-    handle.seek(0)
-    old_first = handle.read(page_size)
-    if old_first != first:
-        old_pages.append((1, old_first))
-        new_pages.append((1, first))
-    offset = page_size
-    while offset < old_size:
-        old_chunk = handle.read(min(_COMPARE_CHUNK, old_size - offset))
-        if not old_chunk:
-            break
-        new_chunk = image[offset : offset + len(old_chunk)]
-        if old_chunk != new_chunk:
-            for start in range(0, len(old_chunk), page_size):
-                before = old_chunk[start : start + page_size]
-                after = new_chunk[start : start + page_size]
-                if before != after:
-                    pgno = (offset + start) // page_size + 1
-                    old_pages.append((pgno, before))
-                    if len(after) == page_size:
-                        new_pages.append((pgno, after))
-        offset += len(old_chunk)
-    for start in range(max(old_size, page_size), len(image), page_size):
-        new_pages.append((start // page_size + 1, image[start : start + page_size]))
-    return old_pages, new_pages
-
-
-def _write_journal(
-    replica: Path, old_pages: list[tuple[int, bytes]], original_pages: int, page_size: int
-) -> None:
-    """A rollback journal as SQLite writes one: header (magic, record count, checksum nonce,
-    original page count, sector size, page size) padded to a sector, then for each page its
-    number, its original content and a checksum (nonce plus every 200th byte). Written with a
-    zero record count and flushed, then the count is set and flushed again, as SQLite does."""
-    nonce = int.from_bytes(os.urandom(4), "big")
-    header = bytearray(JOURNAL_SECTOR)
-    header[0:8] = JOURNAL_MAGIC
-    header[12:16] = nonce.to_bytes(4, "big")
-    header[16:20] = original_pages.to_bytes(4, "big")
-    header[20:24] = JOURNAL_SECTOR.to_bytes(4, "big")
-    header[24:28] = page_size.to_bytes(4, "big")
-    parts = [bytes(header)]
-    for pgno, data in old_pages:
-        checksum = nonce
-        for index in range(page_size - 200, 0, -200):
-            checksum += data[index]
-        parts.append(pgno.to_bytes(4, "big") + data + (checksum & 0xFFFFFFFF).to_bytes(4, "big"))
-    fd = os.open(
-        journal_path(replica), os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    )
-    try:
-        os.write(fd, b"".join(parts))
-        os.fsync(fd)
-        os.lseek(fd, 8, os.SEEK_SET)
-        os.write(fd, len(old_pages).to_bytes(4, "big"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _fsync_dir(replica.parent)
 
 
 def _replace(tmp: Path, final: Path) -> None:
