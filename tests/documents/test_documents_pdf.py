@@ -100,3 +100,37 @@ def test_missing_libreoffice_keeps_the_docx_and_says_so(tmp_path, monkeypatch):
     with pytest.raises(OncoError, match="LibreOffice .soffice. introuvable"):
         render.render_samples(tmp_path / "b", kinds=["ordonnancier"], pdf=True)
     assert pdf.convert([]) == []
+
+
+def _fake_soffice(tmp_path: Path, per_call: int) -> Path:
+    """A stand-in for soffice that, like the real one past ~247 files, converts only the first
+    ``per_call`` files it is given and still exits 0."""
+    script = tmp_path / "fake-soffice"
+    script.write_text(
+        "#!" + __import__("sys").executable + "\n"
+        "import sys, pathlib\n"
+        "args = sys.argv[1:]\n"
+        "out = pathlib.Path(args[args.index('--outdir') + 1])\n"
+        "files = [a for a in args if a.endswith('.docx')]\n"
+        f"for f in files[:{per_call}]:\n"
+        "    (out / (pathlib.Path(f).stem + '.pdf')).write_bytes(b'%PDF-1.4 fake')\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_batches_are_split_and_skipped_files_retried(tmp_path, monkeypatch):
+    files = []
+    for index in range(5):
+        file = tmp_path / f"doc{index}.docx"
+        file.write_bytes(b"x")
+        files.append(file)
+    monkeypatch.setattr(pdf, "CHUNK", 3)
+    monkeypatch.setenv(pdf.ENV_VAR, str(_fake_soffice(tmp_path, per_call=2)))
+    produced = pdf.convert(files, tmp_path / "out")
+    assert [p.name for p in produced] == [f"doc{i}.pdf" for i in range(5)]
+    assert all(p.exists() for p in produced)
+    monkeypatch.setenv(pdf.ENV_VAR, str(_fake_soffice(tmp_path, per_call=0)))
+    with pytest.raises(OncoError, match="Conversion PDF échouée pour doc0.docx"):
+        pdf.convert(files, tmp_path / "none")

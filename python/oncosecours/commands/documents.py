@@ -56,6 +56,7 @@ def register(subparsers) -> None:
         "documents", help="imprimer fiches de fabrication, étiquettes, plans de soins, ordonnancier"
     )
     sub = parser.add_subparsers(dest="documents_command", metavar="DOCUMENT")
+    parser.set_defaults(handler=lambda _args: (parser.print_help(), 2)[1])
 
     fab = sub.add_parser("fabrication", help="fiches de fabrication (une par préparation)")
     _selection(fab)

@@ -12,6 +12,7 @@ def register(subparsers) -> None:
         "templates", help="modèles Word : vérifier, exemples, réinitialiser"
     )
     sub = parser.add_subparsers(dest="templates_command", metavar="ACTION")
+    parser.set_defaults(handler=lambda _args: (parser.print_help(), 2)[1])
 
     check = sub.add_parser(
         "check",

@@ -96,7 +96,7 @@ def text(result: dict[str, Any]) -> str:
     ]
     if "pdf_s" in result:
         lines.append(
-            f"  conversion PDF (LibreOffice, un seul appel, {result['pdf_files']} fichiers) : "
+            f"  conversion PDF (LibreOffice, {result['pdf_files']} fichiers, 200 par appel) : "
             f"{result['pdf_s']:.1f} s"
         )
     return "\n".join(lines)

@@ -1,8 +1,10 @@
-"""PDF conversion with LibreOffice: every file of a batch in ONE ``soffice`` call.
+"""PDF conversion with LibreOffice: the files of a batch in ONE ``soffice`` call.
 
 A private, throw-away LibreOffice profile (``-env:UserInstallation``) is used so that a
 LibreOffice already open on the workstation, or a broken user profile, cannot block the
-conversion.
+conversion. ``soffice --convert-to`` silently ignores the files past about 247 arguments
+(measured here: 246 of 351 converted, exit code 0), so a batch is split into calls of
+:data:`CHUNK` files, and every expected PDF is checked (missing ones are retried once).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from oncosecours.domain.errors import OncoError
 ENV_VAR = "ONCOSECOURS_SOFFICE"
 TIMEOUT_BASE_S = 120
 TIMEOUT_PER_FILE_S = 3
+CHUNK = 200
 
 
 def soffice() -> str | None:
@@ -62,38 +65,57 @@ def convert(files: Sequence[str | Path], out_dir: str | Path | None = None) -> l
     with tempfile.TemporaryDirectory(prefix="oncosecours-lo-") as profile:
         for target, group in groups.items():
             target.mkdir(parents=True, exist_ok=True)
-            command = [
-                program,
-                f"-env:UserInstallation={Path(profile).resolve().as_uri()}",
-                "--headless",
-                "--norestore",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(target),
-                *(str(f) for f in group),
-            ]
-            try:
-                result = subprocess.run(
-                    command,
-                    capture_output=True,
-                    text=True,
-                    timeout=TIMEOUT_BASE_S + TIMEOUT_PER_FILE_S * len(group),
-                )
-            except subprocess.TimeoutExpired:
-                raise OncoError(
-                    f"LibreOffice n'a pas terminé la conversion de {len(group)} fichier(s) à temps"
-                ) from None
-            missing = [f for f in group if not (target / (f.stem + ".pdf")).exists()]
-            if result.returncode != 0 or missing:
-                detail = (result.stderr or result.stdout or "").strip().splitlines()[-3:]
-                raise OncoError(
-                    "Conversion PDF échouée pour "
-                    + ", ".join(f.name for f in missing or group)
-                    + (f" ({' '.join(detail)})" if detail else "")
-                )
-            produced += [target / (f.stem + ".pdf") for f in group]
+            for start in range(0, len(group), CHUNK):
+                chunk = group[start : start + CHUNK]
+                missing = _run(program, profile, target, chunk)
+                if missing:  # once more, alone: LibreOffice sometimes skips a file
+                    missing = _run(program, profile, target, missing)
+                if missing:
+                    raise OncoError(
+                        "Conversion PDF échouée pour "
+                        + ", ".join(f.name for f in missing[:10])
+                        + (f" et {len(missing) - 10} autre(s)" if len(missing) > 10 else "")
+                    )
+                produced += [target / (f.stem + ".pdf") for f in chunk]
     return produced
+
+
+def _run(program: str, profile: str, target: Path, files: list[Path]) -> list[Path]:
+    """One LibreOffice call; returns the files whose PDF was not written."""
+    for file in files:
+        stale = target / (file.stem + ".pdf")
+        if stale.exists():
+            stale.unlink()
+    command = [
+        program,
+        f"-env:UserInstallation={Path(profile).resolve().as_uri()}",
+        "--headless",
+        "--norestore",
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(target),
+        *(str(f) for f in files),
+    ]
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_BASE_S + TIMEOUT_PER_FILE_S * len(files),
+        )
+    except subprocess.TimeoutExpired:
+        raise OncoError(
+            f"LibreOffice n'a pas terminé la conversion de {len(files)} fichier(s) à temps"
+        ) from None
+    missing = [f for f in files if not (target / (f.stem + ".pdf")).exists()]
+    if result.returncode != 0 and len(missing) == len(files):
+        detail = (result.stderr or result.stdout or "").strip().splitlines()[-2:]
+        raise OncoError(
+            f"LibreOffice a échoué (code {result.returncode})"
+            + (f" : {' '.join(detail)}" if detail else "")
+        )
+    return missing
 
 
 def page_count(pdf: str | Path) -> int:
