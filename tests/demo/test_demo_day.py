@@ -259,6 +259,15 @@ def test_second_copy_and_hegp_store(demo):
         "products": 42,
         "history": 493,
     }
+    # a real HEGP protocol dosed for a synthetic patient (preview), the stale backup flagged
+    from oncosecours.domain.dosing import body_surface_area
+
+    preview = demo["facts"]["hegp"]["prescription_test"]
+    bsa = round(body_surface_area(172.0, 70.0, "dubois"), 2)
+    doses = dict(preview["doses"])
+    assert preview["protocole"] == "FOLFOX 4 Simplifié"
+    assert doses["Oxaliplatine"] == pytest.approx(85 * bsa, abs=0.01)
+    assert "SAUVEGARDE_ANCIENNE" in [rule for rule, _message in preview["alertes"]]
     # the extracts were read from the package's copy, not from ../shared
     source = hegp.execute("SELECT source_dir FROM snapshot_meta").fetchone()[0]
     assert "shared" not in Path(source).parts and Path(source).name == "chimio-hegp"

@@ -126,5 +126,19 @@ FALLBACK_HOMONYM = {
     "ipp": "D0000199",
 }
 
+# A synthetic patient prescribed (preview only, nothing saved) on the REAL HEGP thesaurus, in
+# the second store that holds the HEGP extracts.
+HEGP_PATIENT = {
+    "birth_name": "MERCIER",
+    "first_name": "Paul",
+    "birth_date": "1960-05-05",
+    "sex": "M",
+    "ipp": "D0000201",
+    "weight_kg": 70.0,
+    "height_cm": 172.0,
+    "creatinine_umol_l": 80.0,
+}
+HEGP_PROTOCOL = "FOLFOX 4 Simplifié"
+
 LES_DEMO_CODE = "I000157"
 """A fictitious LES indication code for rituximab, added by the demo's settings file."""

@@ -265,6 +265,7 @@ class CrisisDay:
         try:
             admin = bootstrap_admin(hegp, ids.ADMIN.initials, ids.ADMIN.name, ids.DEMO_PIN)
             real = refresh_snapshot(hegp, admin, hegp_dir, settings=self.settings, today=self.today)
+            preview = self._hegp_preview(hegp, admin)
             protocols = [
                 {"nom": r[0], "lignes": r[1]}
                 for r in hegp.execute(
@@ -283,6 +284,7 @@ class CrisisDay:
             "ancienne": real["stale"],
             "avertissements": len(real["warnings"]),
             "protocoles": protocols,
+            "prescription_test": preview,
         }
         self.story.tell(
             "hegp",
@@ -293,6 +295,46 @@ class CrisisDay:
             + f", {len(real['warnings'])} avertissements.",
         )
         self.say(f"  extraits HEGP : {_counts_fr(real['tables'])}")
+        doses = ", ".join(f"{name} {_fr(dose)} mg" for name, dose in preview["doses"])
+        alerts = " ; ".join(f"[{rule}] {message}" for rule, message in preview["alertes"])
+        self.story.tell(
+            "hegp_prescription",
+            f"Sur ce thésaurus réel, « {preview['protocole']} » calculé pour un patient fictif "
+            f"(aperçu, rien n'est enregistré) : {doses}"
+            + (f" ; alerte {alerts}" if alerts else "")
+            + ".",
+        )
+
+    def _hegp_preview(self, conn: sqlite3.Connection, admin) -> dict[str, Any]:
+        """Dose a real HEGP protocol for a synthetic patient (a preview: no prescription)."""
+        from oncosecours.services.inclusion import find_protocol, include_patient
+        from oncosecours.services.patients import create_patient
+        from oncosecours.services.prescription import preview_prescription
+        from oncosecours.services.users import create_user
+
+        member = next(m for m in ids.TEAM if m.role == "prescripteur")
+        doctor = create_user(conn, admin, member.initials, member.name, member.role, ids.DEMO_PIN)
+        person = dict(ids.HEGP_PATIENT)
+        patient = create_patient(
+            conn, doctor, **person, ward=ids.WARD, measured_on=self.today, today=self.today
+        )
+        protocol = find_protocol(conn, ids.HEGP_PROTOCOL)
+        inclusion = include_patient(
+            conn, doctor, patient["id"], protocol["protocol_id"], self.today, today=self.today
+        )
+        draft = preview_prescription(
+            conn, inclusion["cures"][0]["id"], settings=self.settings, today=self.today
+        )
+        return {
+            "protocole": protocol["name"],
+            "patient": _name(patient),
+            "doses": [
+                (line["molecule_name"], round(line["dose"], 2))
+                for line in draft["lines"]
+                if line["line_type"] == 1
+            ],
+            "alertes": [(f["regle"], f["message"]) for f in draft["findings"]],
+        }
 
     # -- 4. patients, with a homonym caught -------------------------------------------------------
 
