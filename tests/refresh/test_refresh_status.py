@@ -31,8 +31,9 @@ def test_age_against_the_settings_threshold(conn, pharmacist, hegp, tmp_path):
     assert limit["stale"] is False
     old = snapshot_status(conn, settings, date(2023, 10, 7))
     assert old["stale"] is True and old["age_days"] == 30
-    assert old["message"].startswith("SAUVEGARDE ANCIENNE") and f"seuil : {threshold}" in (
-        old["message"]
+    assert (
+        old["message"].startswith("SAUVEGARDE ANCIENNE")
+        and f"seuil : {threshold}" in (old["message"])
     )
     assert old["counts"] == {"patients": 5, "protocols": 5, "protocol_lines": 53,
                              "molecules": 8, "products": 42, "history": 493}  # fmt: skip

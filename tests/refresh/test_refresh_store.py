@@ -59,12 +59,18 @@ def test_refresh_fills_every_table_and_records_meta_and_audit(conn, pharmacist, 
         "WHERE line_id = 18629"
     ).fetchone()
     assert tuple(row) == ("mg", "[1, 15]", 15, "real")
-    assert conn.execute(
-        "SELECT diluents_json FROM ref_molecules WHERE name = 'Oxaliplatine'"
-    ).fetchone()[0] == '["Glucose 5 %"]'
-    assert conn.execute(
-        "SELECT count(*) FROM ref_protocol_lines WHERE molecule_id IS NULL"
-    ).fetchone()[0] == 35  # DCCLEUNIK -1 in the extract
+    assert (
+        conn.execute(
+            "SELECT diluents_json FROM ref_molecules WHERE name = 'Oxaliplatine'"
+        ).fetchone()[0]
+        == '["Glucose 5 %"]'
+    )
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM ref_protocol_lines WHERE molecule_id IS NULL"
+        ).fetchone()[0]
+        == 35
+    )  # DCCLEUNIK -1 in the extract
 
 
 def test_refresh_replaces_the_snapshot_and_keeps_crisis_data(

@@ -40,7 +40,6 @@ def test_refuses_a_non_empty_folder(tmp_path):
     assert (tmp_path / "x.txt").read_text() == "garder"
 
 
-
 @pytest.fixture(scope="module")
 def loaded(small_synth):
     return load_backup(small_synth)

@@ -99,15 +99,22 @@ def _strip_bom(data: bytes) -> bytes:
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 
+def clean(text: str | None) -> str | None:
+    """Text from a backup made safe to show: control characters written as \\xNN."""
+    if text is None or text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def _fail(message: str, query: Query, *, file: str | None = None, line: int | None = None,
           column: str | None = None, hint: str | None = None, step: str = STEP_SOURCE):  # fmt: skip
     raise OncoError(
-        message,
-        file=file,
+        clean(message),
+        file=clean(file),
         line=line,
-        column=column,
+        column=clean(column),
         step=f"{query.name} › {step}",
-        hint=hint,
+        hint=clean(hint),
     )
 
 
@@ -320,6 +327,10 @@ def _diagnose(data: bytes, info: FileInfo, source: Source, query: Query, header:
     _fail(f"Fichier illisible : {detail}", query, file=info.rel)
 
 
+def _fields(count: int) -> str:
+    return f"{count} champ{'s' if count > 1 else ''}"
+
+
 def _check_record(record: list[str], width: int, header: list[str], info: FileInfo,
                   query: Query, line: int, hint: str | None) -> None:  # fmt: skip
     if len(record) == width:
@@ -329,7 +340,7 @@ def _check_record(record: list[str], width: int, header: list[str], info: FileIn
               hint="Le fichier a peut-être été coupé ou modifié à la main")  # fmt: skip
     if len(record) < width:
         _fail(
-            f"Ligne incomplète : {len(record)} champs au lieu de {width} "
+            f"Ligne incomplète : {_fields(len(record))} au lieu de {width} "
             f"(fichier tronqué ou séparateur manquant)",
             query,
             file=info.rel,
@@ -338,7 +349,7 @@ def _check_record(record: list[str], width: int, header: list[str], info: FileIn
             hint=hint or "Le fichier est peut-être incomplet : refaire la copie de la sauvegarde",
         )
     _fail(
-        f"Ligne avec {len(record)} champs au lieu de {width} (séparateur en trop dans un champ ?)",
+        f"Ligne avec {_fields(len(record))} au lieu de {width} (séparateur en trop dans un champ ?)",
         query,
         file=info.rel,
         line=line,

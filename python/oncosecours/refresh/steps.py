@@ -24,7 +24,14 @@ import pyarrow.compute as pc
 from oncosecours.domain.errors import OncoError
 from oncosecours.refresh import model
 from oncosecours.refresh.query import DATE_FORMATS, TYPES, Query, Step
-from oncosecours.refresh.reader import REC, SRC, Read, missing_column_hint, read_source
+from oncosecours.refresh.reader import (
+    REC,
+    SRC,
+    Read,
+    clean,
+    missing_column_hint,
+    read_source,
+)
 
 MAX_WARNINGS_PER_STEP = 20
 
@@ -122,16 +129,16 @@ class Context:
         if position is not None:
             file, line = self.where(position, frame)
         raise OncoError(
-            message,
-            file=file,
+            clean(message),
+            file=clean(file),
             line=line,
-            column=self.column_label(column),
+            column=clean(self.column_label(column)),
             step=self.step_label,
-            hint=hint,
+            hint=clean(hint),
         )
 
     def warn(self, message: str) -> None:
-        self.warnings.append(f"{self.query.title} : {message}")
+        self.warnings.append(clean(f"{self.query.title} : {message}"))
 
 
 def _first(mask: pd.Series | np.ndarray) -> int:
@@ -360,7 +367,7 @@ def renommer(ctx: Context, step: Step) -> None:
                     line=1,
                     column=source,
                     step=ctx.step_label,
-                    hint=missing_column_hint(source, ctx.read.header, ctx.read.source),
+                    hint=clean(missing_column_hint(source, ctx.read.header, ctx.read.source)),
                 )
     if absent:
         ctx.warn(
@@ -548,7 +555,7 @@ def joindre(ctx: Context, step: Step) -> None:
                 line=1,
                 column=name,
                 step=ctx.step_label,
-                hint=missing_column_hint(name, read.header, read.source),
+                hint=clean(missing_column_hint(name, read.header, read.source)),
             )
         other[target] = read.frame[name]
         ctx.origin.setdefault(target, name)

@@ -97,9 +97,7 @@ def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -
     names = [n for n, c in columns.items() if c.null_count < len(c) or not len(c)]
     if not names:
         names = table.names[:1]
-    sql = (
-        f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    )
+    sql = f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     total = len(frame)
     started = time.perf_counter()
 
