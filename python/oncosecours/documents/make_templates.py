@@ -120,7 +120,6 @@ def _shade(cell, fill: str) -> None:
 
 def _table(container, rows: int, widths_mm: list[float], *, grid=True, header=False):
     from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
     from docx.shared import Mm
 
     table = container.add_table(rows=rows, cols=len(widths_mm))
@@ -131,10 +130,7 @@ def _table(container, rows: int, widths_mm: list[float], *, grid=True, header=Fa
         table.columns[index].width = Mm(width)
         for cell in table.columns[index].cells:
             cell.width = Mm(width)
-    tblpr = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tblpr.append(layout)
+    # table.autofit = False already wrote <w:tblLayout w:type="fixed"/> in schema order
     if header:
         trpr = table.rows[0]._tr.get_or_add_trPr()
         head = OxmlElement("w:tblHeader")
