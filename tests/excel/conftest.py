@@ -71,7 +71,10 @@ class Station:
         self.book, self.store, self.path, self.monkeypatch = book, store, path, monkeypatch
 
     def login(self, initials: str, pin: str = PIN) -> None:
-        self.book.type("Accueil", "C5", initials)
+        from oncosecours.excel.layout import load_layout
+
+        cell = load_layout().sheet("Accueil").field("utilisateur").cell
+        self.book.type("Accueil", cell, initials)
         self.monkeypatch.setenv("ONCOSECOURS_PIN", pin)
         self.monkeypatch.setenv("ONCOSECOURS_USER", initials)
 

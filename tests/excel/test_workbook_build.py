@@ -289,7 +289,7 @@ def test_sheets_tables_and_print_setup(built):
         header = [c.value for c in ws[sheet.table.header_row]][: len(sheet.table.columns)]
         assert header == [c.title for c in sheet.table.columns]
         assert table.ref.startswith(f"A{sheet.table.header_row}:")
-        assert ws.freeze_panes == f"A{sheet.table.first_row}"
+        assert ws.freeze_panes == (f"A{sheet.table.first_row}" if sheet.freeze else None)
         assert ws.protection.autoFilter is False  # filters usable on the protected view
         for col in sheet.table.columns:
             letter = builder.column_letter(sheet.table.index(col.key) + 1)

@@ -238,7 +238,8 @@ def _layout_sheet(wb, ws, sheet: Sheet, layout: Layout, st: _Styles) -> None:
                     font=st.Font(color=font, strike=label == "annulée") if font else None,
                 )
                 ws.conditional_formatting.add(area, rule)
-        ws.freeze_panes = f"A{table.first_row}"
+        if sheet.freeze:
+            ws.freeze_panes = f"A{table.first_row}"
         ws.print_title_rows = f"{table.header_row}:{table.header_row}"
     _print_setup(ws, sheet, layout)
     if sheet.protected:
@@ -319,9 +320,6 @@ def _accueil_extras(wb, ws, sheet: Sheet, st: _Styles) -> None:
             font=white,
         ),
     )
-    ws.column_dimensions["A"].width = 4
-    ws.column_dimensions["B"].width = 30
-    ws.column_dimensions["C"].width = 24
 
 
 def write_lists(wb, sheet: Sheet, values: dict[str, list[str]], st: _Styles | None = None) -> None:

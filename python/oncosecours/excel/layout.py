@@ -90,6 +90,7 @@ class Sheet:
     protected: bool = True
     landscape: bool = False
     hidden: bool = False
+    freeze: bool = True
     fields: tuple[Field, ...] = ()
     table: Table | None = None
     lists: tuple[str, ...] = ()
@@ -188,6 +189,7 @@ def _sheet(raw: dict, source: Path) -> Sheet:
         protected=bool(raw.get("protegee", True)),
         landscape=raw.get("orientation", "paysage") == "paysage",
         hidden=bool(raw.get("masquee", False)),
+        freeze=bool(raw.get("figer_entetes", True)),
         fields=fields,
         table=table,
         lists=tuple(raw.get("listes", [])),
