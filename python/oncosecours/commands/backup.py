@@ -234,7 +234,7 @@ def _restore(args: argparse.Namespace) -> int:
         args.source, resolve(args.store), actor=who, force=args.force, settings=settings
     )
     lines = [
-        f"Base restaurée depuis {result['source']} : {result['evenements_source']} actions "
+        f"Base restaurée depuis {result['source']} : {result['evenements_source']} événements d'audit "
         f"(dernière : {(result['dernier_evenement_source'] or '—')[:16].replace('T', ' ')}).",
         f"Base de travail : {result['base']}",
     ]

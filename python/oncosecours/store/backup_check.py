@@ -64,7 +64,7 @@ class CopyCheck:
         )
         extra = ""
         if self.relation == "préfixe" and self.behind:
-            extra = f" (état antérieur : {self.behind} action(s) plus récente(s) dans la base)"
+            extra = f" (état antérieur : {self.behind} événement(s) d'audit plus récent(s) dans la base)"
         elif self.relation == "identique":
             extra = " (identique à la base)"
         sha = ", somme de contrôle ok" if self.checksum == "ok" else ""
@@ -166,7 +166,7 @@ def compare(
     if row is None:
         check.relation = "en avance"
         check.fail(
-            f"contient {check.seq - ref_seq} action(s) absente(s) de {label} "
+            f"contient {check.seq - ref_seq} événement(s) d'audit absent(s) de {label} "
             f"(copie : {check.seq} événements, {label} : {ref_seq}) — {label} a perdu des "
             "actions : restaurer depuis cette copie ?"
         )
@@ -252,7 +252,7 @@ def verify_all(settings: Any = None, store: str | os.PathLike | None = None) -> 
         )
     if copy.ok and copy.behind:
         copy.fail(
-            f"en retard de {copy.behind} action(s) sur la base "
+            f"en retard de {copy.behind} événement(s) d'audit sur la base "
             "(« oncosecours backup now » pour rattraper)"
         )
     result["copie"] = copy

@@ -78,7 +78,7 @@ def restore(
             reason = "la base actuelle est intacte et identique à la source : rien à restaurer"
         elif current["relation"] == "préfixe":
             reason = (
-                f"la base actuelle est intacte et contient {current['behind']} action(s) de plus "
+                f"la base actuelle est intacte et contient {current['behind']} événement(s) d'audit de plus "
                 "que la source"
             )
         else:

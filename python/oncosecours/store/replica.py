@@ -929,7 +929,7 @@ def replica_status(
 
     Keys: ``configure``, ``niveau`` (ok / attention / alerte), ``message`` (one French line to
     show on every screen), ``details`` (French lines), ``dossier``, ``copie``, ``base_seq``,
-    ``copie_seq``, ``retard`` (acknowledged actions missing from the copy), ``derniere_copie``,
+    ``copie_seq``, ``retard`` (audit events of the store missing from the copy), ``derniere_copie``,
     ``echec`` (the remembered failure or None), ``instantanes`` (count), ``dernier_instantane``,
     ``libre_octets``. Reads only; never raises for a missing medium."""
     from oncosecours.store.db import resolve
@@ -998,10 +998,10 @@ def replica_status(
             lag = main_head[0] - copy_head[0]
             status["retard"] = max(lag, 0)
             if lag > 0:
-                alerts.append(f"copie en retard de {lag} action{'s' if lag > 1 else ''}")
+                alerts.append(f"copie en retard de {lag} événement(s) d'audit")
             elif lag < 0:
                 alerts.append(
-                    f"la copie contient {-lag} action(s) absente(s) de la base : "
+                    f"la copie contient {-lag} événement(s) d'audit absent(s) de la base : "
                     "vérifier avec « oncosecours backup verify »"
                 )
     snaps = target.snapshot_files()
