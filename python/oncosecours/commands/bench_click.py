@@ -1,17 +1,26 @@
-"""``oncosecours bench-workbook-click``: cold start of a ribbon click vs ``import xlwings``."""
+"""``oncosecours bench workbook-click``: cold start of a ribbon click vs ``import xlwings``."""
 
 from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import add_json, emit
+from oncosecours.commands._common import emit
+
+MEASURABLE = ("journal", "note", "verifier_integrite")
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "bench-workbook-click",
-        help="mesurer le démarrage d'un clic du ruban (processus Python) contre « import xlwings »",
+    """Nothing at the top level: the measurement lives in the ``bench`` group."""
+
+
+def register_bench(sub) -> None:
+    from oncosecours.commands.bench import add_bench_options
+
+    parser = sub.add_parser(
+        "workbook-click",
+        help="démarrage d'un clic du ruban (processus Python) comparé à « import xlwings »",
     )
+    add_bench_options(parser)
     parser.add_argument(
         "--runs", type=int, default=7, help="processus par mesure (médiane ; défaut : 7)"
     )
@@ -19,26 +28,23 @@ def register(subparsers) -> None:
         "--action",
         action="append",
         metavar="BOUTON",
-        help="bouton à mesurer, répétable (défaut : journal et note)",
+        help=f"bouton à mesurer, répétable : {', '.join(MEASURABLE)} (défaut : journal et note)",
     )
-    add_json(parser)
     parser.set_defaults(handler=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
     from oncosecours.domain.errors import OncoError
     from oncosecours.excel import bench
-    from oncosecours.excel.registry import BY_TAG
 
     if args.runs < 1:
         raise OncoError(f"Nombre de mesures impossible : {args.runs}", field="runs")
     actions = tuple(args.action or ("journal", "note"))
-    unknown = [a for a in actions if a not in ("journal", "note", "verifier_integrite")]
+    unknown = [a for a in actions if a not in MEASURABLE]
     if unknown:
-        known = ", ".join(sorted(BY_TAG))
         raise OncoError(
-            f"Bouton non mesurable par ce banc : {', '.join(unknown)} (mesurables : journal, "
-            f"note, verifier_integrite ; boutons du ruban : {known})",
+            f"Bouton non mesurable par ce banc : {', '.join(unknown)} "
+            f"(mesurables : {', '.join(MEASURABLE)})",
             field="action",
         )
     result = bench.run(args.runs, actions)
