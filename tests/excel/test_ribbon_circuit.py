@@ -131,6 +131,10 @@ def test_full_circuit_through_the_ribbon(station):
     assert station.alerts() == []
     folder = station.path.parent / "documents" / date.today().isoformat()
     assert len(list(folder.glob("fiche_*.docx"))) >= 2
+    station.book.select("Accueil", "$A$1")  # nothing selected in Fabrication: every bag
+    station.click("etiquettes")
+    assert station.alerts() == []
+    assert len(list(folder.glob("etiquette_*.docx"))) >= 2
 
     # --- control (a second person double-checks), release by another pharmacist ----------
     station.login("PR2")
@@ -169,6 +173,10 @@ def test_full_circuit_through_the_ribbon(station):
     station.click("administrer")
     assert station.alerts() == []
     assert {r["etat"] for r in station.table("Administration")} == {"administrée"}
+    station.select("Administration", station.table("Administration")[0])
+    station.click("plan_de_soins")
+    assert station.alerts() == []
+    assert list(folder.glob(f"plan_de_soins_*{IPP}*.docx"))
 
     # --- a note, the journal, the integrity ------------------------------------------------
     _form(station, "Notes", patient=IPP, texte="=1+1 à revoir")
