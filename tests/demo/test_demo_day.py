@@ -120,6 +120,32 @@ def test_store_audit_chain_verifies_and_holds_the_day(demo):
     conn.close()
 
 
+def test_the_day_tells_one_consistent_time(demo):
+    """Simulated clock: journal in order and on today's date, no bag before its validation."""
+    conn = _conn(demo["out"] / "oncosecours.sqlite")
+    stamps = [r[0] for r in conn.execute("SELECT at FROM audit_event ORDER BY seq")]
+    assert stamps == sorted(stamps)
+    assert {s[:10] for s in stamps} == {demo["facts"]["date"]}
+    late = conn.execute(
+        "SELECT p.ord_number FROM preparations p JOIN validations v ON v.prescription_id = "
+        "p.prescription_id AND v.decision = 'validated' WHERE p.prepared_at < v.decided_at"
+    ).fetchall()
+    assert late == []
+    chain = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT p.ord_number, p.prepared_at, r.decided_at, d.dispensed_at, a.started_at "
+            "FROM preparations p JOIN preparation_releases r ON r.preparation_id = p.id "
+            "JOIN dispensations d ON d.preparation_id = p.id "
+            "JOIN administrations a ON a.preparation_id = p.id"
+        )
+    ]
+    assert len(chain) >= 8
+    for bag in chain:
+        assert bag["prepared_at"] < bag["decided_at"] <= bag["dispensed_at"] <= bag["started_at"]
+    conn.close()
+
+
 def test_validation_refusal_and_justification_are_stored(demo):
     conn = _conn(demo["out"] / "oncosecours.sqlite")
     decisions = [dict(r) for r in conn.execute("SELECT * FROM validations ORDER BY id")]
@@ -244,7 +270,9 @@ def test_second_copy_and_hegp_store(demo):
     assert audit.verify(copy).ok
     head = "SELECT last_seq, last_hash FROM audit_head WHERE id = 1"
     assert tuple(copy.execute(head).fetchone()) == tuple(main.execute(head).fetchone())
-    assert list((out / "copie-secours" / "instantanes").glob("oncosecours-*.sqlite.sha256"))
+    (snapshot,) = (out / "copie-secours" / "instantanes").glob("oncosecours-*.sqlite")
+    assert Path(f"{snapshot}.sha256").exists()
+    assert demo["facts"]["copie_secours"]["ok"] is True
     main.close()
     copy.close()
     settings = (out / "etablissement-demo.toml").read_text(encoding="utf-8")

@@ -5,8 +5,18 @@ action, as for a user); the demo only reads the store to choose what to do next.
 the story expects (homonym, unjustified alert, out-of-tolerance bag) is caught and reported;
 any other refusal stops the demo with its French message.
 
-The day is today: the times of the day (go-ahead at 08:15, preparations from 08:45, ...) are
-simulated on today's date and passed to the services as ``now``.
+The day is today, on a simulated clock (:class:`Clock`, 06:30 to 18:30): its time is passed
+to the services as ``now``, and, for the services that take no ``now`` (patients, inclusion,
+prescription, validation, notes, users, refresh), it is what ``oncosecours.store.audit.now_iso``
+returns while the demo plays (restored afterwards). Every record and every audit event of the
+demo store therefore tells one consistent day: a fiche de fabrication never shows a validation
+made hours after the preparation. The audit chain is verified as usual; the real time of the run
+is in ``resume.json``.
+
+The live second copy (``[copie_secours]``, after every commit) is paused while the simulated day
+is played: its daily snapshot is dated by the real clock, and a copy taken at real time would be
+judged against simulated event times. The copy and the day's snapshot are written once at the
+end (as ``oncosecours backup now`` does), then verified like ``oncosecours backup verify``.
 """
 
 from __future__ import annotations
@@ -67,7 +77,7 @@ class Story:
 class Clock:
     """The simulated time of the day: it only moves forward."""
 
-    def __init__(self, day: date, start: str = "07:30") -> None:
+    def __init__(self, day: date, start: str = "06:30") -> None:
         self.day = day
         self.tz = datetime.now().astimezone().tzinfo
         self.current = self.at(start)
@@ -76,13 +86,50 @@ class Clock:
         moment = hhmm if isinstance(hhmm, time) else time.fromisoformat(hhmm)
         return datetime.combine(self.day, moment, tzinfo=self.tz)
 
-    def set(self, hhmm: str) -> datetime:
-        self.current = max(self.current, self.at(hhmm))
+    def set(self, when: str | datetime) -> datetime:
+        """Move to ``when`` (``"HH:MM"`` today, or a datetime) unless already later."""
+        moment = when if isinstance(when, datetime) else self.at(when)
+        self.current = max(self.current, moment)
         return self.current
 
     def tick(self, minutes: int = 5) -> datetime:
         self.current += timedelta(minutes=minutes)
         return self.current
+
+    def iso(self) -> str:
+        return self.current.isoformat(timespec="seconds")
+
+
+@contextmanager
+def _simulated_clock(clock: Clock):
+    """The audit clock of the services reads the demo's clock while the day is played."""
+    from oncosecours.store import audit
+
+    real = audit.now_iso
+    audit.now_iso = clock.iso
+    try:
+        yield
+    finally:
+        audit.now_iso = real
+
+
+@contextmanager
+def _copy_paused(settings):
+    """No live second copy while the simulated day is played (see the module docstring)."""
+    try:
+        from oncosecours.store import replica
+    except ImportError:  # a version without the second copy
+        yield
+        return
+    from oncosecours.settings import Settings
+
+    sections = settings.as_dict()
+    sections["copie_secours"] = {**sections["copie_secours"], "dossier": ""}
+    replica.use_settings(Settings(sections, None))
+    try:
+        yield
+    finally:
+        replica.use_settings(None)
 
 
 @contextmanager
@@ -188,11 +235,12 @@ class CrisisDay:
             ("Vérifications", self.verify),
         ]
         total = len(steps)
-        for number, (title, step) in enumerate(steps, start=1):
-            self.say(f"{number}/{total} {title}…")
-            begun = clock_time.perf_counter()
-            step()
-            self.story.timings[title] = round(clock_time.perf_counter() - begun, 2)
+        with _simulated_clock(self.clock), _copy_paused(self.settings):
+            for number, (title, step) in enumerate(steps, start=1):
+                self.say(f"{number}/{total} {title}…")
+                begun = clock_time.perf_counter()
+                step()
+                self.story.timings[title] = round(clock_time.perf_counter() - begun, 2)
 
     # -- 1. the backup -------------------------------------------------------------------------
 
@@ -218,9 +266,11 @@ class CrisisDay:
     def make_team(self) -> None:
         from oncosecours.services.users import bootstrap_admin, create_user
 
+        self.clock.set("06:30")
         admin = bootstrap_admin(self.conn, ids.ADMIN.initials, ids.ADMIN.name, ids.DEMO_PIN)
         self.team[admin.initials] = admin
         for member in ids.TEAM:
+            self.clock.tick(1)
             self.team[member.initials] = create_user(
                 self.conn, admin, member.initials, member.name, member.role, ids.DEMO_PIN
             )
@@ -241,6 +291,7 @@ class CrisisDay:
         from oncosecours.services.users import bootstrap_admin
         from oncosecours.store.db import connect
 
+        self.clock.set("06:45")
         result = refresh_snapshot(
             self.conn, self.team["PH1"], self.paths.backup, settings=self.settings,
             today=self.today,
@@ -261,6 +312,7 @@ class CrisisDay:
         # The real, public HEGP extracts (pseudonymised, MIT): loaded as they are, through the
         # same queries, into a second store (the engine reads one backup folder per snapshot).
         hegp_dir = data("demo", "chimio-hegp")
+        self.clock.set("06:50")
         hegp = connect(self.paths.hegp_store)
         try:
             admin = bootstrap_admin(hegp, ids.ADMIN.initials, ids.ADMIN.name, ids.DEMO_PIN)
@@ -315,10 +367,12 @@ class CrisisDay:
         member = next(m for m in ids.TEAM if m.role == "prescripteur")
         doctor = create_user(conn, admin, member.initials, member.name, member.role, ids.DEMO_PIN)
         person = dict(ids.HEGP_PATIENT)
+        self.clock.tick(1)
         patient = create_patient(
             conn, doctor, **person, ward=ids.WARD, measured_on=self.today, today=self.today
         )
         protocol = find_protocol(conn, ids.HEGP_PROTOCOL)
+        self.clock.tick(1)
         inclusion = include_patient(
             conn, doctor, patient["id"], protocol["protocol_id"], self.today, today=self.today
         )
@@ -341,8 +395,10 @@ class CrisisDay:
     def admit_patients(self) -> None:
         from oncosecours.services.patients import create_patient, record_measurements
 
+        self.clock.set("07:30")
         for person in ids.PATIENTS:
             measured = self.today
+            self.clock.tick(2)
             row = create_patient(
                 self.conn,
                 self.team[person.prescriber],
@@ -360,6 +416,7 @@ class CrisisDay:
                 today=self.today,
             )
             if person.creatinine_days_ago:
+                self.clock.tick(1)
                 record_measurements(
                     self.conn,
                     self.team[person.prescriber],
@@ -378,6 +435,7 @@ class CrisisDay:
         origin = "la sauvegarde Chimio"
         if twin is None:  # no usable backup identity: the twin is a crisis patient
             twin = dict(ids.FALLBACK_HOMONYM)
+            self.clock.tick(1)
             create_patient(self.conn, self.team["DR1"], **twin, ward=ids.WARD, today=self.today)
             origin = "les patients de la crise"
         actor = self.team[ids.HOMONYM["prescriber"]]
@@ -394,6 +452,7 @@ class CrisisDay:
             "measured_on": self.today,
             "today": self.today,
         }
+        self.clock.tick(2)
         try:
             create_patient(self.conn, actor, **identity)
         except OncoError as error:
@@ -406,6 +465,7 @@ class CrisisDay:
                 rule="DEMO",
             )
         self.say(f"  homonyme détecté : {refusal}")
+        self.clock.tick(3)  # IPP and address checked with the patient
         row = create_patient(self.conn, actor, **identity, confirm_homonym=True)
         self.patients["homonyme"] = {**row, "plan": None}
         label = f"{twin['birth_name']} {twin['first_name']}, né(e) le {_fr_day(twin['birth_date'])}"
@@ -446,9 +506,11 @@ class CrisisDay:
         from oncosecours.services.inclusion import find_protocol, include_patient
 
         texts = []
+        self.clock.set("07:40")
         for key, patient in self.patients.items():
             plan = self._plan(key)
             protocol = find_protocol(self.conn, plan["protocol"])
+            self.clock.tick(1)
             inclusion = include_patient(
                 self.conn,
                 self.team[plan["prescriber"]],
@@ -476,6 +538,8 @@ class CrisisDay:
                 options["les_codes"] = {"Rituximab": ids.LES_DEMO_CODE}
             if key == "roche":  # the prescriber picks NaCl: forbidden for oxaliplatin
                 options["diluents"] = {"Oxaliplatine": "NaCl 0,9 %"}
+            self.clock.set("07:45")
+            self.clock.tick(2)
             draft = prescribe(
                 self.conn,
                 self.team[plan["prescriber"]],
@@ -540,7 +604,9 @@ class CrisisDay:
         )
 
         justified: dict[str, str] = {}
+        self.clock.set("08:00")
         for key in list(self.patients):
+            self.clock.tick(3)
             pid = self.prescriptions[key]
             pharmacist = self.team["PH2" if key == "homonyme" else "PH1"]
             findings = findings_for(self.conn, pid, settings=self.settings, today=self.today)
@@ -569,6 +635,7 @@ class CrisisDay:
                 }
                 refused_by = pharmacist.initials
                 self.say(f"  prescription n° {pid} refusée : {diluent[0].message}")
+                self.clock.tick(2)
                 note = add_note(
                     self.conn,
                     pharmacist,
@@ -578,10 +645,12 @@ class CrisisDay:
                     prescription_id=pid,
                 )
                 prescriber = self.team[self._plan(key)["prescriber"]]
+                self.clock.tick(8)  # the prescriber reads the note
                 draft = prescribe(
                     self.conn, prescriber, self.cures[key], settings=self.settings,
                     today=self.today,
                 )  # fmt: skip
+                self.clock.tick(1)
                 add_note(
                     self.conn,
                     prescriber,
@@ -599,6 +668,7 @@ class CrisisDay:
                 )
                 self.prescriptions[key] = pid = draft["prescription_id"]
                 pharmacist = self.team["PH2"]
+                self.clock.tick(5)
                 findings = findings_for(self.conn, pid, settings=self.settings, today=self.today)
                 blocking = blocking_rules(findings)
             justifications: dict[str, str] = {}
@@ -616,6 +686,7 @@ class CrisisDay:
                         raise
                     self.story.facts["validation_sans_justification"] = str(error)
                     self.say(f"  validation sans justification refusée : {error.rule}")
+                self.clock.tick(2)
                 justifications["CREATININE_ANCIENNE"] = (
                     "Créatinine du J-12 à 62 µmol/L, stable sur les trois derniers bilans ; le "
                     "DFG calculé dépasse 125 mL/min et la dose est de toute façon plafonnée "
@@ -670,7 +741,7 @@ class CrisisDay:
     def go_ahead(self) -> None:
         from oncosecours.services.go_ahead import give_go_ahead, waiting_cures, withhold_go_ahead
 
-        self.clock.set("08:00")
+        self.clock.set("08:30")
         waiting = waiting_cures(self.conn, self.today)
         self.story.facts["attente_feu_vert"] = len(waiting)
         order = ["garnier", "homonyme", "roche"]
@@ -680,17 +751,13 @@ class CrisisDay:
                 self.team[self._plan(key)["prescriber"]],
                 self.cures[key],
                 self.today,
-                now=self.clock.tick(10),
+                now=self.clock.tick(5),
             )
         reason = "PNN à 0,9 G/L ce matin : contrôle de la NFS à 9 h 30"
         withhold_go_ahead(
             self.conn, self.team["DR1"], self.cures["faure"], reason, self.today,
             now=self.clock.tick(5),
         )  # fmt: skip
-        self.faure_go_ahead = self.clock.at("09:35")
-        give_go_ahead(
-            self.conn, self.team["DR1"], self.cures["faure"], self.today, now=self.faure_go_ahead
-        )
         self.story.tell(
             "feu_vert",
             f"Feu vert donné pour {len(order)} cures ; SUSPENDU pour "
@@ -717,13 +784,17 @@ class CrisisDay:
         ]
 
     def prepare(self) -> None:
+        from oncosecours.services.go_ahead import give_go_ahead
         from oncosecours.services.preparation import prepare, record_lots
 
-        self.clock.set("08:45")
+        self.clock.set("08:50")
         preparers = {"garnier": "PR1", "homonyme": "PR2", "roche": "PR2", "faure": "PR1"}
         for key, initials in preparers.items():
-            if key == "faure":
-                self.clock.current = max(self.clock.current, self.faure_go_ahead)
+            if key == "faure":  # the blood count came back: go-ahead given at 09:35
+                give_go_ahead(
+                    self.conn, self.team["DR1"], self.cures[key], self.today,
+                    now=self.clock.set("09:35"),
+                )  # fmt: skip
             for line in self._day_lines(key, compounded=True):
                 actor = self.team[initials]
                 draft = prepare(
@@ -752,7 +823,7 @@ class CrisisDay:
     def control_and_release(self) -> None:
         from oncosecours.services.release import control_preparation, release_preparation
 
-        self.clock.set("10:00")
+        self.clock.set("10:05")
         target = self._out_of_tolerance_target()
         for sheet in self.preparations:
             controller = self.team["PR2" if sheet["prepared_by_initials"] == "PR1" else "PR1"]
@@ -825,7 +896,7 @@ class CrisisDay:
     def dispense(self) -> None:
         from oncosecours.services.dispensing import dispense
 
-        self.clock.set("10:45")
+        self.clock.set("10:50")
         nurse = next(m for m in ids.TEAM if m.role == "infirmier")
         for sheet in self.preparations:
             moment = self.clock.tick(1)
@@ -851,11 +922,10 @@ class CrisisDay:
 
         nurse = self.team["IDE1"]
         by_line = {p["prescription_line_id"]: p for p in self.preparations}
-        done, running = 0, []
+        planned, running = [], []
         for key, patient in self.patients.items():
             t0 = self.clock.at(self._plan(key)["t0"])
             lines = self._day_lines(key, compounded=False) + self._day_lines(key, compounded=True)
-            lines.sort(key=lambda line: (line["time_offset_min"] or 0, line["line_no"]))
             for line in lines:
                 start = t0 + timedelta(minutes=line["time_offset_min"] or 0)
                 prep = by_line.get(line["id"])
@@ -868,21 +938,25 @@ class CrisisDay:
                         f"{_duration(line['duration_min'])}, posé à {start:%H:%M}"
                     )
                     continue
-                incidents = []
-                if key == "faure" and _fold(line["molecule_name"]).startswith("RITUXIMAB"):
-                    incidents = ["reaction:frissons à 30 min, débit divisé par deux, résolutif"]
-                administer(
-                    self.conn,
-                    nurse,
-                    line_id=None if prep else line["id"],
-                    preparation=prep["ord_number"] if prep else None,
-                    started_at=start,
-                    ended_at=end,
-                    incidents=incidents,
-                    access="PAC",
-                    now=end + timedelta(minutes=2),
-                )
-                done += 1
+                planned.append((end, start, key, line, prep))
+        # recorded by the nurse as each one ends (the clock only moves forward)
+        planned.sort(key=lambda item: (item[0], item[1], item[3]["id"]))
+        for end, start, key, line, prep in planned:
+            incidents = []
+            if key == "faure" and _fold(line["molecule_name"]).startswith("RITUXIMAB"):
+                incidents = ["reaction:frissons à 30 min, débit divisé par deux, résolutif"]
+            administer(
+                self.conn,
+                nurse,
+                line_id=None if prep else line["id"],
+                preparation=prep["ord_number"] if prep else None,
+                started_at=start,
+                ended_at=end,
+                incidents=incidents,
+                access="PAC",
+                now=self.clock.set(end + timedelta(minutes=2)),
+            )
+        done = len(planned)
         self.story.facts["administrations"] = done
         self.story.facts["en_cours"] = running
         self.story.tell(
@@ -897,6 +971,7 @@ class CrisisDay:
         from oncosecours.services.notes import add_note
 
         nurse = self.team["IDE1"]
+        self.clock.tick(5)
         first = add_note(
             self.conn,
             nurse,
@@ -904,6 +979,7 @@ class CrisisDay:
             "20 min, médecin prévenu.",
             patient=self.patients["faure"]["id"],
         )
+        self.clock.tick(10)
         correction = add_note(
             self.conn,
             nurse,
@@ -927,7 +1003,7 @@ class CrisisDay:
         base = self.paths.documents
         renderer = render.Renderer(self.settings)
         day = self.today.isoformat()
-        now = self.clock.at("18:00")
+        now = self.clock.set("18:00")
         written: dict[str, list[str]] = {}
         combined: dict[str, str] = {}
         for kind, folder in (("fabrication", "fiches-fabrication"), ("etiquette", "etiquettes")):
@@ -1028,7 +1104,7 @@ class CrisisDay:
 
         report = audit.verify(self.conn)
         sequence = check_sequence(self.conn)
-        rows = day_status(self.conn, self.today, now=self.clock.at("18:30"))
+        rows = day_status(self.conn, self.today, now=self.clock.set("18:30"))
         states: dict[str, int] = {}
         states_fr: dict[str, int] = {}
         for row in rows:
@@ -1075,6 +1151,16 @@ class CrisisDay:
                 "copie", "Copie de secours configurée mais non vérifiée (module absent)."
             )
             return
+        from oncosecours.store.replica import replicate, target_for
+
+        target = target_for(self.settings, self.paths.store)
+        written = replicate(self.conn, target, snapshot="maintenant") if target else None
+        if not written or not written.get("ok"):
+            raise OncoError(
+                "Démonstration : copie de secours impossible — "
+                + ((written or {}).get("message") or "aucun dossier configuré"),
+                rule="DEMO",
+            )
         checked = verify_all(self.settings, self.paths.store)
         status = replica_status(self.settings, self.paths.store)
         copy = checked.get("copie")
@@ -1099,8 +1185,10 @@ class CrisisDay:
             )
         self.story.tell(
             "copie",
-            f"Copie de secours vérifiée : à jour ({getattr(copy, 'seq', '?')} événements), "
-            f"journal intact, {status.get('instantanes')} instantané(s) avec somme de contrôle.",
+            f"Copie de secours écrite sur le second support puis vérifiée : à jour "
+            f"({getattr(copy, 'seq', '?')} événements), journal intact, instantané du jour avec "
+            "somme de contrôle (en service, la copie est refaite après chaque action ; la "
+            "démonstration, jouée à l'heure simulée, la fait en fin de journée).",
         )
 
 

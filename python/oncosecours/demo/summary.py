@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from typing import Any
 
@@ -33,7 +34,7 @@ def text(paths: Paths, story, seconds: float) -> str:
         f"Journée du {facts['date'][8:10]}/{facts['date'][5:7]}/{facts['date'][:4]}, jouée en "
         f"{seconds:.1f} s".replace(".", ",")
         + " par les mêmes services que la ligne de commande et le ruban Excel. Les heures de "
-        "la journée (07:30 à 18:30) sont simulées ; toutes les identités sont fictives."
+        "la journée (06:30 à 18:30) sont simulées ; toutes les identités sont fictives."
     )
     out.append("")
     out.append("La journée :")
@@ -66,15 +67,25 @@ def text(paths: Paths, story, seconds: float) -> str:
             out.append(f"  {label:<44} {where}")
     out.append("")
     out.append("Pour continuer à la main (PIN de démonstration " + ids.DEMO_PIN + ", fictif) :")
-    store = paths.store
-    out.append(f"  oncosecours status --store {_quote(store)} --date {facts['date']}")
-    out.append(f"  oncosecours audit verify --store {_quote(store)}")
-    out.append(f"  oncosecours patient find --store {_quote(store)} --name GARNIER")
+    out += _env_lines(
+        {"ONCOSECOURS_STORE": str(paths.store), "ONCOSECOURS_SETTINGS": str(paths.settings)}
+    )
+    out.append(f"  oncosecours status --date {facts['date']}")
+    out.append("  oncosecours audit verify")
+    out.append("  oncosecours backup verify")
+    out.append("  oncosecours patient find --name GARNIER")
+    out += _env_lines({"ONCOSECOURS_PIN": ids.DEMO_PIN})
     out.append(
-        f"  ONCOSECOURS_PIN={ids.DEMO_PIN} oncosecours note add --store {_quote(store)} "
-        '--user IDE1 --patient D0000102 --text "Patient rentré à domicile"'
+        '  oncosecours note add --user IDE1 --patient D0000102 --text "Patient rentré à domicile"'
     )
     return "\n".join(out) + "\n"
+
+
+def _env_lines(values: dict[str, str]) -> list[str]:
+    """How to set environment variables in this system's usual shell."""
+    if os.name == "nt":
+        return [f'  set "{name}={value}"' for name, value in values.items()]
+    return [f"  export {name}={_quote(value)}" for name, value in values.items()]
 
 
 def _quote(path) -> str:
