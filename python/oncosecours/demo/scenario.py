@@ -397,7 +397,6 @@ class CrisisDay:
 
         self.clock.set("07:30")
         for person in ids.PATIENTS:
-            measured = self.today
             self.clock.tick(2)
             row = create_patient(
                 self.conn,
@@ -412,7 +411,7 @@ class CrisisDay:
                 weight_kg=person.weight_kg,
                 height_cm=person.height_cm,
                 creatinine_umol_l=None if person.creatinine_days_ago else person.creatinine_umol_l,
-                measured_on=measured,
+                measured_on=self.today,
                 today=self.today,
             )
             if person.creatinine_days_ago:
@@ -657,7 +656,6 @@ class CrisisDay:
                     f"Represcrit dans glucose 5 % (prescription n° {draft['prescription_id']}). "
                     "Merci pour la vigilance.",
                     prescription_id=draft["prescription_id"],
-                    corrects_note_id=None,
                 )
                 self.story.tell(
                     "refus",

@@ -1,0 +1,37 @@
+"""The demo's API in-process: the homonym falls back to a crisis patient when the backup has no
+usable identity, and nothing the demo patches outlives it (audit clock, settings, second copy)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_homonym_fallback_and_nothing_left_patched(tmp_path, monkeypatch):
+    from oncosecours.demo import scenario
+    from oncosecours.settings import ENV_VAR
+    from oncosecours.store import audit, replica
+
+    monkeypatch.setattr(scenario.CrisisDay, "_backup_twin", lambda self: None)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    real_clock = audit.now_iso
+    result = scenario.run_demo(tmp_path / "demo", pdf=False, progress=None)
+
+    facts = result.story.facts
+    assert facts["homonyme"]["origine"] == "les patients de la crise"
+    assert "[HOMONYME]" in dict(result.story.events)["homonyme"]
+    conn = sqlite3.connect(result.paths.store)
+    twins = conn.execute(
+        "SELECT ipp, homonym_confirmed FROM patients WHERE birth_name = 'DUFOUR' AND "
+        "first_name = 'Hélène' ORDER BY id"
+    ).fetchall()
+    conn.close()
+    assert twins == [("D0000199", 0), ("D0000104", 1)]
+    # the process is left as it was found
+    assert audit.now_iso is real_clock
+    assert ENV_VAR not in os.environ
+    assert replica._settings_override is None
