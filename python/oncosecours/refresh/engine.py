@@ -9,6 +9,7 @@ transaction.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,41 @@ def _needed_columns(query: Query) -> set[str]:
     return set(first.params["colonnes"].values()) | set(
         first.params.get("facultatives", {}).values()
     )
+
+
+def parse_types(query: Query) -> dict[str, str]:
+    """Backup columns whose first step is a conversion to a number (``typer`` entier/décimal,
+    possibly after ``vide_si`` on numbers): pyarrow may parse them directly."""
+    from oncosecours.refresh.query import TYPES
+
+    first = query.steps[0].params
+    source_of = {**first.get("facultatives", {}), **first["colonnes"]}
+    decided: dict[str, str | None] = {}
+    numeric = re.compile(r"^[+-]?\d+([.,]\d+)?$")
+
+    def settle(column: str, kind: str | None) -> None:
+        decided.setdefault(column, kind)
+
+    for step in query.steps[1:]:
+        p = step.params
+        if step.action == "vide_si":
+            if not all(numeric.match(str(v)) for v in p["valeurs"]):
+                for column in p["colonnes"]:
+                    settle(column, None)
+        elif step.action == "typer":
+            for column, spec in p["types"].items():
+                kind = TYPES.get(spec.partition(":")[0])
+                settle(column, kind if kind in ("integer", "real") else None)
+        else:
+            for key in ("depuis", "colonnes", "cle", "colonne", "groupe", "si_non_vide"):
+                value = p.get(key)
+                names = value if isinstance(value, list) else list(value) if isinstance(
+                    value, dict) else [value] if isinstance(value, str) else []  # fmt: skip
+                for column in names:
+                    settle(column, None)
+            if isinstance(p.get("quand"), dict):
+                settle(p["quand"]["colonne"], None)
+    return {source_of[c]: k for c, k in decided.items() if k and c in source_of}
 
 
 def _conform(ctx: Context, table: model.Table, frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +142,9 @@ def _conform(ctx: Context, table: model.Table, frame: pd.DataFrame) -> pd.DataFr
 
 def run_query(query: Query, folder: Path, tables: dict[str, pd.DataFrame], hasher,
               progress: Progress | None = None) -> tuple[dict[str, pd.DataFrame], Context]:  # fmt: skip
-    read = read_source(folder, query.source, query, _needed_columns(query), hasher)
+    read = read_source(
+        folder, query.source, query, _needed_columns(query), hasher, parse_types(query)
+    )
     if progress:
         nfiles = len(read.files)
         progress(

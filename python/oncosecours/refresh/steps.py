@@ -271,6 +271,9 @@ def convert(ctx: Context, column: str, values: pd.Series, kind: str, fmt: str | 
         if current == "null":
             dtype = {"integer": INT, "bool": INT, "real": FLOAT}.get(kind, STRING)
             return nulls(len(values), dtype, values.index)
+        if kind == "real" and current == "real":  # parsed by pyarrow: "nan", "inf" refused
+            _finite(ctx, column, values, arrow(values))
+            return values
         if kind == current or (kind == "bool" and current == "integer"):
             return values
         if kind == "real" and current == "integer":
