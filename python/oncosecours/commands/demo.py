@@ -16,7 +16,8 @@ def register(subparsers) -> None:
             "(un homonyme détecté), inclusions, prescriptions, validation (un refus, une "
             "justification), feu vert, fabrication et ordonnancier, contrôle (une poche hors "
             "tolérance), libération, dispensation, administration, notes. Écrit les documents "
-            "et le classeur, vérifie le journal d'audit et affiche un résumé."
+            "et le classeur, vérifie le journal d'audit et la copie de secours, et affiche un "
+            "résumé. Les heures de la journée sont simulées, les identités fictives."
         ),
     )
     parser.add_argument(
