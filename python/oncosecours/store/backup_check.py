@@ -19,6 +19,7 @@ from oncosecours.store.replica import (
     Target,
     checksum_path,
     open_readonly,
+    recover,
     sha256_file,
     target_for,
 )
@@ -82,6 +83,7 @@ def inspect(path: str | os.PathLike, kind: str = "copie", *, checksum: bool = Fa
     if checksum:
         _check_checksum(path, check)
     try:
+        recover(path)  # a copy killed half-way: SQLite rolls it back to its previous state
         conn = open_readonly(path)
     except sqlite3.Error as exc:
         check.fail(f"ne s'ouvre pas ({exc})")
