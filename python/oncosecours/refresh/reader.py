@@ -18,6 +18,7 @@ import fnmatch
 import io
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -440,7 +441,8 @@ def read_source(
         name = os.path.basename(path)
         if hasher is not None:
             hasher.update(name.encode("utf-8", "replace") + b"\0")
-            hasher.update(raw)
+            if source.multiline:
+                hasher.update(raw)
         rel = path[prefix:].replace(os.sep, "/")
         day, how = _file_date(name, mtime, source)
         info = FileInfo(path, rel, len(raw), day, how)
@@ -506,6 +508,10 @@ def read_source(
         return Read(frame, header, infos, source, query)
     buffer = b"".join(parts)
     del parts
+    hashing = None
+    if hasher is not None:  # hashlib releases the GIL: the digest runs beside the parse
+        hashing = threading.Thread(target=hasher.update, args=(buffer,))
+        hashing.start()
     table = None
     if types:
         try:
@@ -520,6 +526,8 @@ def read_source(
             problem = str(exc)
     if table is not None and table.num_rows != row:
         problem = f"{table.num_rows} lignes lues au lieu de {row}"
+    if hashing is not None:
+        hashing.join()
     del buffer
     if problem:
         for info in infos:
