@@ -88,3 +88,12 @@ def test_backup_now_writes_the_missing_snapshot_itself(settings, second, conn, t
     assert main(["backup", "now", "--store", str(store_path)]) == 0
     assert [d for d, _p in target.snapshot_files()] == [date.today()]
     assert head(target.replica) == head(store_path)
+
+
+def test_the_status_says_when_the_day_has_no_snapshot(settings, second, conn, team, store_path):
+    some_actions(conn, team, count=1)
+    assert "pas d'instantané" not in replica.replica_status(None, store_path)["message"]
+    for _day, path in _target(store_path).snapshot_files():
+        path.unlink()
+    status = replica.replica_status(None, store_path)
+    assert status["niveau"] == "attention" and "pas d'instantané du" in status["message"]

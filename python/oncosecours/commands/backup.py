@@ -1,5 +1,5 @@
 """``oncosecours backup ...``: the second copy of the store, its snapshots, verify and restore;
-``oncosecours bench-replica``: what the live copy costs a click."""
+``oncosecours bench replica``: what the live copy costs a click."""
 
 from __future__ import annotations
 
@@ -77,26 +77,40 @@ def register(subparsers) -> None:
     add_json(restore)
     restore.set_defaults(handler=_restore)
 
-    bench = subparsers.add_parser(
-        "bench-replica",
-        help="mesurer le coût de la copie de secours sur un clic (avec et sans copie)",
+
+def register_bench(sub) -> None:
+    """``oncosecours bench replica`` (in the ``bench`` group)."""
+    from oncosecours.commands.bench import add_bench_options
+
+    bench = sub.add_parser(
+        "replica",
+        help="coût de la copie de secours sur un clic, avec et sans copie, selon la taille de la base",
     )
     bench.add_argument(
         "--rows",
         metavar="N",
-        default="2000,100000,300000",
-        help="tailles de base à mesurer, en lignes d'historique Chimio (défaut : 2000,100000,300000)",
+        default="small,100000,300000",
+        help="tailles de base à mesurer : small ou large (sauvegarde synthétique chargée par "
+        "l'actualisation) ou un nombre de lignes d'historique Chimio "
+        "(défaut : small,100000,300000)",
     )
     bench.add_argument(
         "--clicks", metavar="N", type=int, default=30, help="clics mesurés par cas (défaut : 30)"
+    )
+    bench.add_argument(
+        "--cli-clicks",
+        metavar="N",
+        type=int,
+        default=7,
+        help="commandes complètes mesurées par cas (défaut : 7)",
     )
     bench.add_argument("--dir", metavar="DOSSIER", help="dossier de travail (défaut : temporaire)")
     bench.add_argument(
         "--copy-dir",
         metavar="DOSSIER",
-        help="second support à mesurer (ex. une clé USB ; défaut : un dossier du dossier de travail)",
+        help="second support à mesurer (ex. une clé USB ; défaut : le dossier de travail)",
     )
-    add_json(bench)
+    add_bench_options(bench)
     bench.set_defaults(handler=_bench)
 
 
@@ -257,14 +271,25 @@ def _bench(args: argparse.Namespace) -> int:
     from oncosecours.domain.errors import OncoError
     from oncosecours.store import backup_bench
 
-    try:
-        sizes = [int(x) for x in str(args.rows).split(",") if x.strip()]
-    except ValueError:
-        raise OncoError(f"Tailles illisibles : {args.rows!r}", field="rows") from None
-    if not sizes or min(sizes) < 0 or args.clicks < 3:
-        raise OncoError("Il faut au moins une taille ≥ 0 et au moins 3 clics", field="rows")
+    sizes: list[int | str] = []
+    for item in (x.strip() for x in str(args.rows).split(",")):
+        if item in ("small", "large"):
+            sizes.append(item)
+        elif item.isdigit():
+            sizes.append(int(item))
+        elif item:
+            raise OncoError(
+                f"Taille illisible : {item!r} (un nombre de lignes, small ou large)", field="rows"
+            )
+    if not sizes or args.clicks < 3:
+        raise OncoError("Il faut au moins une taille et au moins 3 clics", field="rows")
     result = backup_bench.run(
-        sizes, args.clicks, work_dir=args.dir, copy_dir=args.copy_dir, log=sys.stderr
+        sizes,
+        args.clicks,
+        work_dir=args.dir,
+        copy_dir=args.copy_dir,
+        cli_clicks=max(1, args.cli_clicks),
+        log=sys.stderr,
     )
     emit(args, result, backup_bench.text(result))
     return 0

@@ -1,4 +1,4 @@
-"""``oncosecours bench-replica``: the cost of the live second copy on one click, same run.
+"""``oncosecours bench replica``: the cost of the live second copy on one click, same run.
 
 For each store size (synthetic Chimio history rows in the snapshot tables, the bulk of a real
 store), the same click (``add_note``, a light action) is timed alternately without and with the
@@ -31,14 +31,28 @@ def _settings_file(path: Path, folder: Path | None) -> Path:
     return path
 
 
-def build_store(path: Path, history_rows: int, seed: int = 7) -> dict[str, Any]:
-    """A store with an administrator, a nurse and ``history_rows`` rows of Chimio history."""
+def build_store(path: Path, history_rows: int | str, seed: int = 7) -> dict[str, Any]:
+    """A store with an administrator, a nurse and a Chimio snapshot: ``history_rows`` rows of
+    history written directly, or ``"small"`` / ``"large"``: the synthetic backup of that scale
+    (``oncosecours synth``) loaded by the real refresh."""
     from oncosecours.services.users import bootstrap_admin, create_user
     from oncosecours.store.db import connect
 
     conn = connect(path)
     admin = bootstrap_admin(conn, "ADM", "Administrateur Banc", PIN)
     nurse = create_user(conn, admin, "IDE1", "Infirmière Banc", "infirmier", PIN)
+    if isinstance(history_rows, str):
+        from datetime import date, timedelta
+
+        from oncosecours.refresh import synth
+        from oncosecours.services.refresh import refresh_snapshot
+
+        backup = path.with_name("sauvegarde-synthetique")
+        synth.generate(backup, history_rows, seed, date.today() - timedelta(days=1))
+        refresh_snapshot(conn, admin, backup)
+        shutil.rmtree(backup, ignore_errors=True)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return {"conn": conn, "nurse": nurse}
     rng = random.Random(seed)
     patients = max(1, history_rows // 20)
     conn.execute("BEGIN IMMEDIATE")
@@ -130,7 +144,7 @@ def _use(mode: str, without, with_copy) -> None:
 
 
 def run(
-    sizes: list[int],
+    sizes: list[int | str],
     clicks: int = 30,
     *,
     work_dir: str | None = None,

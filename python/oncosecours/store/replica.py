@@ -14,7 +14,7 @@ therefore on both media (when the second one works). Two ways, both consistent:
   ``sqlite_sequence``); the click copies the rows logged since, reading them in one read
   transaction of the store and writing them in one SQLite transaction on the copy (its own rollback
   journal makes that atomic). The copy is then exactly the store at that instant. Cost: the rows
-  the click changed, whatever the size of the store (``oncosecours bench-replica`` measures both).
+  the click changed, whatever the size of the store (``oncosecours bench replica`` measures both).
 
 Copies are serialized by a lock file beside the main store: each copy reads the store after the
 previous copy finished, so an older state can never replace a newer one. A copy whose audit chain
@@ -60,7 +60,7 @@ MARGIN_BYTES = 1 << 20
 
 MODE = "auto"
 """``auto``: copy only the rows changed since the copy's position when possible; ``complete``:
-always write a whole new copy (kept for measurement: ``oncosecours bench-replica`` compares)."""
+always write a whole new copy (kept for measurement: ``oncosecours bench replica`` compares)."""
 
 WARN_AT_EXIT = True
 """Print a French warning on stderr at process exit when the copy failed (CLI). Shells that show
@@ -1008,6 +1008,11 @@ def replica_status(
     status["instantanes"] = len(snaps)
     if snaps:
         status["dernier_instantane"] = snaps[-1][0].isoformat()
+    worked = _last_event_day(store_path) if main_head and main_head[0] else None
+    if worked is not None and (not snaps or snaps[-1][0] < worked) and target.folder.is_dir():
+        notices.append(
+            f"pas d'instantané du {worked:%d/%m/%Y} (« oncosecours backup now » pour l'écrire)"
+        )
     if alerts:
         status["niveau"] = "alerte"
         status["message"] = "COPIE DE SECOURS EN ÉCHEC : " + " ; ".join(alerts)
@@ -1024,6 +1029,21 @@ def replica_status(
             status["message"] += " — " + " ; ".join(notices)
     status["details"] = alerts + notices
     return status
+
+
+def _last_event_day(store: Path) -> date | None:
+    """Local day of the store's last audit event."""
+    try:
+        ro = open_readonly(store)
+    except sqlite3.Error:
+        return None
+    try:
+        row = ro.execute("SELECT at FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
+        return datetime.fromisoformat(row[0]).astimezone().date() if row else None
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
+    finally:
+        ro.close()
 
 
 def _same_device(folder: Path, store: Path) -> bool:
