@@ -92,7 +92,9 @@ def some_actions(conn, team, start: int = 0, count: int = 3) -> list[str]:
 def content(path: Path | str) -> dict:
     """Schema (as a set) and every row of every table but the change log: two stores with the
     same content are the same store for the user."""
-    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    from oncosecours.store.replica import sqlite_uri
+
+    conn = sqlite3.connect(sqlite_uri(path, "ro"), uri=True)
     try:
         schema = sorted(
             conn.execute(
@@ -111,7 +113,9 @@ def content(path: Path | str) -> dict:
 
 
 def head(path: Path | str) -> tuple[int, str]:
-    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    from oncosecours.store.replica import sqlite_uri
+
+    conn = sqlite3.connect(sqlite_uri(path, "ro"), uri=True)
     try:
         return tuple(conn.execute("SELECT last_seq, last_hash FROM audit_head").fetchone())
     finally:

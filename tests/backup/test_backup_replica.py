@@ -264,3 +264,37 @@ def test_a_copy_killed_in_its_transaction_is_rolled_back_by_sqlite(
     assert not replica.journal_path(copy).exists()
     some_actions(conn, team, start=4, count=1)  # and the next copy goes on from there
     assert content(copy) == content(store_path)
+
+
+def test_working_on_the_copy_itself_is_not_copied_onto_itself_and_is_said(
+    settings, second, conn, team, store_path
+):
+    from oncosecours.services.notes import add_note
+    from oncosecours.store.db import connect
+
+    some_actions(conn, team, count=1)
+    copy = _copy(second, store_path)
+    on_key = connect(copy)  # the PC is gone: someone works on the key directly
+    add_note(on_key, team["IDE"], "sur la clé", patient="7000000")
+    on_key.close()
+    assert not [p for p in second.iterdir() if p.name.endswith(".tmp")]
+    status = replica.replica_status(None, copy)
+    assert status["niveau"] == "alerte" and "COPIE DE SECOURS ELLE-MÊME" in status["message"]
+
+
+def test_paths_with_spaces_accents_and_hashes(configure, tmp_path):
+    from oncosecours.services.users import bootstrap_admin, create_user
+    from oncosecours.store.db import connect
+
+    folder = tmp_path / "Pharmacie #2 é"
+    folder.mkdir()
+    (tmp_path / "Clé USB #1").mkdir()
+    configure(tmp_path / "Clé USB #1" / "Copie à jour")
+    store = folder / "base du jour.sqlite"
+    conn = connect(store)
+    admin = bootstrap_admin(conn, "ADM", "Admin", "0000")
+    create_user(conn, admin, "IDE", "Infirmière", "infirmier", PIN)
+    assert replica.last_result["mode"] == "incrémentale"
+    conn.close()
+    copy = tmp_path / "Clé USB #1" / "Copie à jour" / "base du jour.sqlite"
+    assert content(copy) == content(store)

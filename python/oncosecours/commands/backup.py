@@ -249,7 +249,7 @@ def _restore(args: argparse.Namespace) -> int:
     )
     lines = [
         f"Base restaurée depuis {result['source']} : {result['evenements_source']} événements d'audit "
-        f"(dernière : {(result['dernier_evenement_source'] or '—')[:16].replace('T', ' ')}).",
+        f"(dernier : {(result['dernier_evenement_source'] or '—')[:16].replace('T', ' ')}).",
         f"Base de travail : {result['base']}",
     ]
     if result["mise_de_cote"]:

@@ -69,7 +69,8 @@ class CopyCheck:
         elif self.relation == "identique":
             extra = " (identique à la base)"
         sha = ", somme de contrôle ok" if self.checksum == "ok" else ""
-        return f"OK     {label} {self.path} : {self.seq} événements{when}{sha}{extra}"
+        events = f"{self.seq} événement{'s' if self.seq != 1 else ''}"
+        return f"OK     {label} {self.path} : {events}{when}{sha}{extra}"
 
 
 def inspect(path: str | os.PathLike, kind: str = "copie", *, checksum: bool = False) -> CopyCheck:

@@ -274,7 +274,7 @@ def _sync(conn: sqlite3.Connection, target: Target, today: date, snapshot: str) 
         _prune_log(conn, target.replica)
     if need_snapshot and not background:
         written.update(write_snapshot(conn, target, today))
-    elif background:
+    elif background and not _snapshot_running(target):
         written["instantane_en_cours"] = _spawn_snapshot(target)
     return written
 
@@ -298,6 +298,16 @@ def write_snapshot(conn: sqlite3.Connection, target: Target, today: date) -> dic
         return {"instantane": str(path), "instantanes_supprimes": [str(p) for p in rotate(target)]}
     finally:
         lock.__exit__()
+
+
+def _snapshot_running(target: Target) -> bool:
+    probe = _CopyLock(target.snapshot_lock_file, timeout=0)
+    try:
+        probe.__enter__()
+    except ReplicaError:
+        return True
+    probe.__exit__()
+    return False
 
 
 def _spawn_snapshot(target: Target) -> int | None:
@@ -470,13 +480,13 @@ def _apply_delta(store: Path, replica: Path) -> dict[str, Any] | None:
     if not replica.is_file():
         return None
     copy = sqlite3.connect(
-        replica.resolve().as_uri(), uri=True, isolation_level=None, timeout=LOCK_TIMEOUT_S
+        sqlite_uri(replica), uri=True, isolation_level=None, timeout=LOCK_TIMEOUT_S
     )
     try:
         if copy.execute("PRAGMA journal_mode").fetchone()[0] != "delete":
             return None
         copy.execute("PRAGMA synchronous=FULL")
-        copy.execute("ATTACH DATABASE ? AS source", (store.resolve().as_uri() + "?mode=ro",))
+        copy.execute("ATTACH DATABASE ? AS source", (sqlite_uri(store, "ro"),))
         copy.execute("BEGIN")
         try:
             result = _replay(copy)
@@ -692,9 +702,19 @@ def read_head(path: Path) -> tuple[int, str] | None:
         ro.close()
 
 
+def sqlite_uri(path: str | os.PathLike, mode: str | None = None) -> str:
+    """An SQLite ``file:`` URI for a path, network shares included (``//serveur/partage/...``
+    becomes ``file:////serveur/partage/...``: SQLite refuses a URI authority)."""
+    from urllib.parse import quote
+
+    text = Path(path).resolve().as_posix()
+    uri = "file://" + ("" if text.startswith("/") else "/") + quote(text, safe="/:")
+    return uri + (f"?mode={mode}" if mode else "")
+
+
 def open_readonly(path: str | os.PathLike) -> sqlite3.Connection:
     """Open a store file read-only (never creates, never migrates, never writes)."""
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    uri = sqlite_uri(path, "ro")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     conn.row_factory = sqlite3.Row
     return conn
@@ -953,6 +973,14 @@ def replica_status(
         "dernier_instantane": None,
         "libre_octets": None,
     }
+    if target is not None and _is_a_copy(target):
+        status["niveau"] = "alerte"
+        status["message"] = (
+            "VOUS TRAVAILLEZ SUR LA COPIE DE SECOURS ELLE-MÊME : plus de second support. "
+            f"Restaurer la base sur le poste (oncosecours backup restore --from {store_path} "
+            "--store BASE_DU_POSTE) pour retrouver deux supports"
+        )
+        return status
     if target is None:
         status["niveau"] = "attention"
         status["message"] = (
