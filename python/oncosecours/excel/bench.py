@@ -105,8 +105,13 @@ def run(runs: int = 7, actions: tuple[str, ...] = ("journal", "note")) -> dict[s
         probes: dict[str, list[str]] = {
             "python -c pass": [python, "-B", "-c", "pass"],
             BASELINE: [python, "-B", "-c", "import xlwings"],
-            "imports of a validation click": [python, "-B", "-c", IMPORTS_ONLY],
-            "fake workbook load only": [python, "-B", "-c", LOAD_ONLY.format(book=str(book))],
+            "imports d'un clic « valider »": [python, "-B", "-c", IMPORTS_ONLY],
+            "classeur factice (chargement seul)": [
+                python,
+                "-B",
+                "-c",
+                LOAD_ONLY.format(book=str(book)),
+            ],
         }
         from oncosecours.excel.layout import load_layout
 
@@ -115,7 +120,7 @@ def run(runs: int = 7, actions: tuple[str, ...] = ("journal", "note")) -> dict[s
             "note": f"b.type('Notes',{text_cell!r},'note du banc '+str(__import__('time').time_ns()));"
         }
         for tag in actions:
-            probes[f"click « {tag} »"] = [
+            probes[f"clic « {tag} »"] = [
                 python,
                 "-B",
                 "-c",
@@ -125,7 +130,7 @@ def run(runs: int = 7, actions: tuple[str, ...] = ("journal", "note")) -> dict[s
         for round_ in range(runs + 1):  # round 0 warms the disk cache, not counted
             for name, command in probes.items():
                 elapsed, out = _time(command, env)
-                if name.startswith("click") and out.strip() and json.loads(out) != []:
+                if name.startswith("clic ") and out.strip() and json.loads(out) != []:
                     raise OncoError(f"{name} refusé : {' '.join(json.loads(out))}")
                 if round_:
                     timings[name].append(elapsed)
@@ -161,11 +166,11 @@ def text(result: dict[str, Any]) -> str:
             f"  {name:<34} {value * 1000:7.0f} ms  × {ratio:.2f}   {low * 1000:7.0f} ms  "
             f"× {low_ratio:.2f}"
         )
-    worst = max(v for k, v in result["ratios_vs_import_xlwings"].items() if k.startswith("click"))
+    worst = max(v for k, v in result["ratios_vs_import_xlwings"].items() if k.startswith("clic "))
     verdict = "atteint" if worst <= result["target_ratio"] else "NON atteint"
     lines.append(
         f"Objectif : un clic ≤ {result['target_ratio']:g} × « import xlwings » (médianes ; le "
         f"pire : × {worst:.2f}) : {verdict}. Les clics comprennent le chargement du classeur "
-        "factice (ligne « fake workbook load only »), qu'Excel remplace par ses appels COM."
+        "factice (ligne « classeur factice »), qu'Excel remplace par ses appels COM."
     )
     return "\n".join(lines)
