@@ -24,6 +24,16 @@ def register(subparsers) -> None:
     withhold.add_argument("--date", help="jour de la cure concerné (défaut : aujourd'hui)")
     withhold.set_defaults(handler=_withhold)
 
+    withdraw = sub.add_parser(
+        "withdraw",
+        help="retirer un feu vert donné (motif obligatoire), tant qu'aucune poche du jour n'existe",
+    )
+    add_common(withdraw)
+    withdraw.add_argument("--cure", type=int, required=True, help="numéro de la cure")
+    withdraw.add_argument("--reason", required=True, help="motif (ex. fièvre à l'arrivée)")
+    withdraw.add_argument("--date", help="jour de la cure concerné (défaut : aujourd'hui)")
+    withdraw.set_defaults(handler=_withdraw)
+
     waiting = sub.add_parser("list", help="cures validées du jour en attente de feu vert")
     add_common(waiting, user=False)
     waiting.add_argument("--date", help="jour (défaut : aujourd'hui)")
@@ -31,6 +41,11 @@ def register(subparsers) -> None:
 
 
 def _text(result: dict) -> str:
+    if result.get("withdraws_id"):
+        return (
+            f"Feu vert retiré pour la cure n° {result['cure_id']} du {result['date']} : "
+            f"{result['reason']}. Il pourra être redonné (oncosecours goahead give)."
+        )
     if result["decision"] == "given":
         return f"Feu vert donné pour la cure n° {result['cure_id']} du {result['date']}."
     return (
@@ -57,6 +72,15 @@ def _withhold(args: argparse.Namespace) -> int:
     return 0
 
 
+def _withdraw(args: argparse.Namespace) -> int:
+    from oncosecours.services.go_ahead import withdraw_go_ahead
+
+    conn = open_store(args)
+    result = withdraw_go_ahead(conn, actor(args, conn), args.cure, args.reason, args.date)
+    emit(args, result, _text(result))
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -66,7 +90,11 @@ def _list(args: argparse.Namespace) -> int:
     rows = waiting_cures(conn, args.date or date.today())
     lines = [
         f"cure {r['cure_id']:>5}  cycle {r['cycle']:>2}  {r['patient']}"
-        + (f"  (feu vert refusé : {r['reason']})" if r["state"] == "withheld" else "")
+        + (
+            f"  (feu vert {'retiré' if r.get('withdrawn') else 'refusé'} : {r['reason']})"
+            if r["state"] == "withheld"
+            else ""
+        )
         for r in rows
     ]
     emit(args, rows, "\n".join(lines) or "Aucune cure en attente de feu vert.")

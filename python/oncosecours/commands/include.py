@@ -1,4 +1,5 @@
-"""``oncosecours include ...``: protocols of the snapshot, inclusion, postponing a cure."""
+"""``oncosecours include ...``: protocols of the snapshot, inclusion, postponing or cancelling a
+cure, stopping an inclusion."""
 
 from __future__ import annotations
 
@@ -49,6 +50,25 @@ def register(subparsers) -> None:
     postpone.add_argument("--date", metavar="DATE", required=True, help="nouveau J1 (AAAA-MM-JJ)")
     postpone.add_argument("--reason", metavar="MOTIF", required=True, help="motif du report")
     postpone.set_defaults(handler=_postpone)
+
+    cancel = sub.add_parser(
+        "cancel",
+        help="annuler une cure (motif obligatoire) ; ses poches non dispensées sont annulées",
+    )
+    add_common(cancel)
+    cancel.add_argument("--cure", metavar="N", type=int, required=True, help="numéro de la cure")
+    cancel.add_argument("--reason", metavar="MOTIF", required=True, help="motif de l'annulation")
+    cancel.set_defaults(handler=_cancel)
+
+    stop = sub.add_parser(
+        "stop", help="arrêter une inclusion : toutes les cures restantes sont annulées"
+    )
+    add_common(stop)
+    stop.add_argument(
+        "--inclusion", metavar="N", type=int, required=True, help="numéro de l'inclusion"
+    )
+    stop.add_argument("--reason", metavar="MOTIF", required=True, help="motif de l'arrêt")
+    stop.set_defaults(handler=_stop)
 
     show = sub.add_parser("show", help="afficher une inclusion, ses lignes et ses cures")
     add_common(show, user=False)
@@ -131,6 +151,63 @@ def _postpone(args: argparse.Namespace) -> int:
         ]
     )
     emit(args, result, text)
+    return 0
+
+
+def _cancel_text(result: dict) -> list[str]:
+    out = [
+        f"Cure n° {result['cure_id']} (cycle {result['cycle']}) de {result['patient']} "
+        f"annulée : {result['reason']}."
+    ]
+    if result["cancelled_bags"]:
+        numbers = ", ".join(b["number"] for b in result["cancelled_bags"])
+        out.append(f"  Poches annulées (gardent leur numéro d'ordonnancier) : {numbers}.")
+    for bag in result["released_bags_left"]:
+        out.append(
+            f"  ! Poche n° {bag['number']} libérée : à annuler par un pharmacien "
+            f"(oncosecours prepare cancel --prep {bag['number']} --reason MOTIF)."
+        )
+    for bag in result["bags_to_return"]:
+        out.append(
+            f"  ! Poche n° {bag['number']} déjà dispensée : NE PAS ADMINISTRER, "
+            "la faire revenir à la pharmacie."
+        )
+    if result["administered_lines"]:
+        out.append(
+            f"  {result['administered_lines']} ligne(s) déjà administrée(s) : elles restent "
+            "enregistrées et comptent dans les contrôles (doses cumulées)."
+        )
+    return out
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from oncosecours.services.cancellation import cancel_cure
+
+    conn = open_store(args)
+    result = cancel_cure(conn, actor(args, conn), args.cure, args.reason)
+    emit(args, result, "\n".join(_cancel_text(result)))
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from oncosecours.services.cancellation import stop_inclusion
+
+    conn = open_store(args)
+    result = stop_inclusion(conn, actor(args, conn), args.inclusion, args.reason)
+    out = [
+        f"Inclusion n° {result['inclusion_id']} ({result['protocol']}) arrêtée : "
+        f"{result['reason']}."
+    ]
+    if not result["cancelled_cures"]:
+        out.append("  Aucune cure restante à annuler.")
+    for cure in result["cancelled_cures"]:
+        out.extend("  " + line for line in _cancel_text(cure))
+    for cure in result["kept_cures"]:
+        out.append(
+            f"  Cure n° {cure['cure_id']} (cycle {cure['cycle']}) entièrement administrée : "
+            "conservée."
+        )
+    emit(args, result, "\n".join(out))
     return 0
 
 

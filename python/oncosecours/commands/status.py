@@ -16,6 +16,7 @@ STEP_FR = {
     "dispensed": "dispensé",
     "administered": "administré",
     "cancelled": "annulé",
+    "cure_cancelled": "cure annulée",
 }
 
 
@@ -27,6 +28,8 @@ def register(subparsers) -> None:
 
 
 def _step_label(name: str, step: dict) -> str:
+    if name == "go_ahead" and step.get("withdrawn"):
+        return "feu vert retiré"
     if step.get("decision") in ("withheld", "refused", "rejected"):
         return {"go_ahead": "feu vert refusé", "validated": "refusé", "released": "refusé"}.get(
             name, STEP_FR[name]
@@ -66,6 +69,9 @@ def status_text(rows: list[dict]) -> str:
         )
         if steps:
             out.append(f"        {steps}")
+        cancelled = row["steps"].get("cure_cancelled")
+        if cancelled and cancelled.get("reason"):
+            out.append(f"        motif de l'annulation de la cure : {cancelled['reason']}")
         if row["blocking"]:
             out.append(f"        → {row['blocking']}")
         for flag in row["flags"]:

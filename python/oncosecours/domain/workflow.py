@@ -24,7 +24,7 @@ CURE_TRANSITIONS: dict[str, frozenset[str]] = {
     "refused": frozenset({"prescribed", "cancelled"}),
     "validated": frozenset({"go_ahead", "withheld", "cancelled"}),
     "withheld": frozenset({"go_ahead", "cancelled"}),
-    "go_ahead": frozenset({"cancelled"}),
+    "go_ahead": frozenset({"withheld", "cancelled"}),  # withheld: go-ahead withdrawn
     "cancelled": frozenset(),
 }
 

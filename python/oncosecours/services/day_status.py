@@ -74,6 +74,8 @@ def day_status(
         for r in conn.execute(
             "SELECT pl.*, c.state AS cure_state, c.cycle, c.patient_id, c.planned_date, "
             "c.prescription_id AS current_prescription, i.protocol_name, "
+            "c.cancelled_at AS cure_cancelled_at, c.cancel_reason AS cure_cancel_reason, "
+            "c.cancelled_by_initials AS cure_cancelled_by, "
             "pr.state AS prescription_state, pr.prescriber_name, pr.prescribed_at, "
             "pr.transcribed, pr.comment AS prescription_comment, "
             "pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, pa.birth_date, pa.ward "
@@ -191,7 +193,11 @@ def day_status(
                     "state": state,
                     "state_fr": STATES_FR[state],
                     "blocking": None if state == "cancelled" else "à prescrire",
-                    "steps": {},
+                    "steps": _cure_cancel_step(
+                        cure["cancelled_by_initials"], cure["cancelled_at"], cure["cancel_reason"]
+                    )
+                    if state == "cancelled"
+                    else {},
                     "preparation_id": None,
                     "number": None,
                     "use_by": None,
@@ -229,6 +235,11 @@ def _step(by: str | None, at: str | None, **extra) -> dict[str, Any]:
     return {"by": by, "at": at, **extra}
 
 
+def _cure_cancel_step(by: str | None, at: str | None, reason: str | None) -> dict[str, Any]:
+    """``{"cure_cancelled": step}`` when the cure was cancelled by the service (else empty)."""
+    return {"cure_cancelled": _step(by, at, reason=reason)} if at else {}
+
+
 def _line_row(
     line: dict,
     validation: dict | None,
@@ -259,6 +270,7 @@ def _line_row(
             go_ahead["decided_at"],
             decision=go_ahead["decision"],
             reason=go_ahead["reason"],
+            withdrawn=bool(go_ahead.get("withdraws_id")),
         )
     prepare = needs_preparation(line["line_type"], line["route"], line["molecule_id"])
     live = next((p for p in preps if p["state"] not in ("cancelled", "rejected")), None)
@@ -317,6 +329,12 @@ def _line_row(
         if not administration["completed"]:
             flags.append("administration interrompue")
     state, blocking = _state(line, go_ahead, prepare, live, dead, lot_counts, administration)
+    if line["cure_state"] == "cancelled":
+        steps.update(
+            _cure_cancel_step(
+                line["cure_cancelled_by"], line["cure_cancelled_at"], line["cure_cancel_reason"]
+            )
+        )
     if state == "cancelled" and live and live["state"] in ("prepared", "controlled", "released"):
         blocking = f"cure annulée : poche n° {live['ord_number']} à annuler"
     elif state == "cancelled" and live and live["state"] == "dispensed":
@@ -353,7 +371,8 @@ def _line_row(
 
 def _state(line, go_ahead, prepare, live, dead, lot_counts, administration):
     if line["cure_state"] == "cancelled":
-        return "cancelled", None
+        # what was given before the cure was cancelled stays administered
+        return ("administered", None) if administration else ("cancelled", None)
     status = line["prescription_state"]
     if status == "prescribed":
         return "prescribed", "attend la validation pharmaceutique"
@@ -364,6 +383,11 @@ def _state(line, go_ahead, prepare, live, dead, lot_counts, administration):
     if go_ahead is None:
         return "validated", "attend le feu vert du prescripteur"
     if go_ahead["decision"] == "withheld":
+        if go_ahead.get("withdraws_id"):
+            return "withheld", (
+                f"feu vert retiré par {go_ahead['decided_by_initials']} : {go_ahead['reason']} "
+                "(à redonner le jour du traitement, ou cure à reporter)"
+            )
         return "withheld", f"feu vert refusé : {go_ahead['reason']}"
     if not prepare:
         return "go_ahead", "à administrer"

@@ -3,7 +3,9 @@
 A cure (one cycle) may have several days (J1, J8...): the decision is taken per (cure, day) and
 kept in ``go_aheads``; the latest row for that day is in force. Per day the states follow the cure
 machine of :mod:`oncosecours.domain.workflow`: ``validated -> go_ahead | withheld``,
-``withheld -> go_ahead``; anything else (a second go-ahead, a go-ahead withdrawn) is refused.
+``withheld -> go_ahead``, and ``go_ahead -> withheld`` only through :func:`withdraw_go_ahead`
+(a 'withheld' row pointing to the withdrawn one, while no bag of that day is alive and nothing
+was administered that day); anything else (a second go-ahead...) is refused.
 The cure's own ``state`` moves to ``go_ahead``/``withheld`` when the workflow allows it.
 """
 
@@ -120,6 +122,14 @@ def _decide(
             )
         current = day_decision(conn, cure_id, wanted)
         target = DECISION_STATE[decision]
+        if decision == "withheld" and day_state(current) == "go_ahead":
+            raise OncoError(
+                f"{what}, jour du {target_day:%d/%m/%Y}, a déjà le feu vert (donné par "
+                f"{current['decided_by_initials']}) : il ne se refuse plus, il se retire",
+                rule="TRANSITION",
+                hint=f"oncosecours goahead withdraw --cure {cure_id} --date {wanted} "
+                "--reason MOTIF",
+            )
         workflow.require_transition(
             "cure", day_state(current), target, f"{what}, jour du {target_day:%d/%m/%Y},"
         )
@@ -142,7 +152,8 @@ def _decide(
         )
         go_ahead_id = int(cur.lastrowid)
         cure_state = cure["state"]
-        if workflow.allowed("cure", cure_state, target):
+        # a cure with a go-ahead on one day keeps it when another day is withheld
+        if cure_state != "go_ahead" and workflow.allowed("cure", cure_state, target):
             conn.execute(
                 "UPDATE cures SET state = ?, updated_at = ? WHERE id = ?", (target, at, cure_id)
             )
@@ -199,6 +210,148 @@ def withhold_go_ahead(
     return _decide(conn, actor, cure_id, day, "withheld", reason, now)
 
 
+def withdraw_go_ahead(
+    conn: sqlite3.Connection,
+    actor: Actor,
+    cure_id: int,
+    reason: str,
+    day: str | date | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A prescriber withdraws the go-ahead given for a day (default: today), with a reason.
+
+    Refused while a bag of that day is alive (anything but cancelled or rejected at release: the
+    preparations are cancelled first) or a line of that day was administered. The day goes back
+    to 'withheld' (a new go-ahead may be given later); the cure goes back to 'withheld' unless
+    another of its days keeps a go-ahead in force.
+    """
+    moment = now_or(now)
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise OncoError(
+            "Le motif du retrait du feu vert est obligatoire", field="motif", rule="FEU_VERT_MOTIF"
+        )
+    with action(conn, actor, "retirer_feu_vert", GO_AHEAD_ROLES, "retirer le feu vert") as act:
+        target_day = parse_date(day, "date") if day else moment.date()
+        wanted = target_day.isoformat()
+        cure = cure_by_id(conn, cure_id)
+        patient = patient_by_id(conn, cure["patient_id"])
+        what = (
+            f"La cure n° {cure_id} (cycle {cure['cycle']}) de {patient_label(patient)}, "
+            f"jour du {target_day:%d/%m/%Y},"
+        )
+        if cure["state"] == "cancelled":
+            raise OncoError(
+                f"{what} est annulée : il n'y a plus de feu vert à retirer", rule="TRANSITION"
+            )
+        days = _cure_days(conn, cure["prescription_id"]) if cure["prescription_id"] else []
+        if wanted not in days:
+            raise OncoError(
+                f"{what} : la cure n'a aucune ligne ce jour (jours de la cure : "
+                f"{', '.join(_fr_date(d) for d in days) or 'aucun'})",
+                field="date",
+                rule="FEU_VERT_JOUR",
+            )
+        current = day_decision(conn, cure_id, wanted)
+        if day_state(current) != "go_ahead":
+            shown = "aucune décision" if current is None else workflow.label("cure", "withheld")
+            raise OncoError(
+                f"{what} n'a pas de feu vert en vigueur ({shown}) : rien à retirer",
+                field="date",
+                rule="TRANSITION",
+            )
+        bags = conn.execute(
+            "SELECT ord_number, state FROM preparations WHERE cure_id = ? AND admin_date = ? "
+            "AND state NOT IN ('cancelled', 'rejected') ORDER BY ord_seq",
+            (cure_id, wanted),
+        ).fetchall()
+        if bags:
+            listed = ", ".join(f"n° {b[0]} {workflow.label('preparation', b[1])}" for b in bags)
+            raise OncoError(
+                f"{what} : le feu vert ne peut pas être retiré, {len(bags)} poche(s) existe(nt) "
+                f"déjà pour ce jour ({listed}). Annuler d'abord les préparations (pharmacie), "
+                "puis retirer le feu vert",
+                rule="FEU_VERT_POCHES",
+                hint="oncosecours prepare cancel --prep NUMERO --reason MOTIF",
+            )
+        given = conn.execute(
+            "SELECT count(*) FROM administrations a JOIN prescription_lines pl ON pl.id = "
+            "a.prescription_line_id WHERE a.cure_id = ? AND pl.admin_date = ?",
+            (cure_id, wanted),
+        ).fetchone()[0]
+        if given:
+            raise OncoError(
+                f"{what} : {given} ligne(s) déjà administrée(s) ce jour, le feu vert ne peut "
+                "plus être retiré",
+                rule="FEU_VERT_POCHES",
+            )
+        others = [
+            d
+            for d in _cure_days(conn, current["prescription_id"])
+            if d != wanted and day_state(day_decision(conn, cure_id, d)) == "go_ahead"
+        ]
+        cure_state = cure["state"]
+        new_state = "go_ahead" if others else "withheld"
+        if new_state != cure_state:
+            workflow.require_transition("cure", cure_state, new_state, f"La cure n° {cure_id}")
+        at = iso(moment)
+        cur = conn.execute(
+            "INSERT INTO go_aheads (cure_id, prescription_id, admin_date, decision, reason, "
+            "decided_by, decided_by_initials, decided_by_name, decided_at, withdraws_id) "
+            "VALUES (?, ?, ?, 'withheld', ?, ?, ?, ?, ?, ?)",
+            (
+                cure_id,
+                current["prescription_id"],
+                wanted,
+                reason,
+                actor.id,
+                actor.initials,
+                actor.name,
+                at,
+                current["id"],
+            ),
+        )
+        go_ahead_id = int(cur.lastrowid)
+        if new_state != cure_state:
+            conn.execute(
+                "UPDATE cures SET state = ?, updated_at = ? WHERE id = ?",
+                (new_state, at, cure_id),
+            )
+        act.record(
+            "feu_vert",
+            go_ahead_id,
+            {
+                "cure": cure_id,
+                "date": wanted,
+                "état_jour": "go_ahead",
+                "feu_vert": current["id"],
+                "état_cure": cure_state,
+            },
+            {
+                "cure": cure_id,
+                "date": wanted,
+                "décision": "withheld",
+                "retrait_de": current["id"],
+                "motif": reason,
+                "état_cure": new_state,
+            },
+        )
+    return {
+        "id": go_ahead_id,
+        "cure_id": cure_id,
+        "prescription_id": current["prescription_id"],
+        "date": wanted,
+        "decision": "withheld",
+        "decision_fr": "feu vert retiré",
+        "withdraws_id": current["id"],
+        "reason": reason,
+        "decided_by": actor.initials,
+        "decided_at": at,
+        "cure_state": new_state,
+    }
+
+
 def waiting_cures(conn: sqlite3.Connection, day: str | date) -> list[dict[str, Any]]:
     """Validated cures with lines on ``day`` and no go-ahead given yet (withheld ones included)."""
     wanted = parse_date(day, "date").isoformat()
@@ -222,6 +375,7 @@ def waiting_cures(conn: sqlite3.Connection, day: str | date) -> list[dict[str, A
                     "patient": patient_label(patient_by_id(conn, row["patient_id"])),
                     "state": day_state(decision),
                     "reason": decision["reason"] if decision else None,
+                    "withdrawn": bool(decision and decision.get("withdraws_id")),
                 }
             )
     return out

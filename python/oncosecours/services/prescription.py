@@ -160,7 +160,8 @@ def _previous_choices(
     """Per line number, what the last non-refused prescription of an earlier cure decided."""
     row = conn.execute(
         "SELECT p.id FROM prescriptions p JOIN cures c ON c.id = p.cure_id WHERE "
-        "c.inclusion_id = ? AND c.cycle < ? AND p.state != 'refused' AND c.state != 'cancelled' "
+        "c.inclusion_id = ? AND c.cycle < ? AND p.state != 'refused' AND (c.state != 'cancelled' "
+        "OR EXISTS (SELECT 1 FROM administrations a WHERE a.cure_id = c.id)) "
         "ORDER BY c.cycle DESC, p.id DESC LIMIT 1",
         (inclusion_id, cycle),
     ).fetchone()

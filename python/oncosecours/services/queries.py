@@ -195,7 +195,7 @@ def pending_validations(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "c.cycle, c.planned_date, i.protocol_name, pa.id AS patient_id "
         "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
         "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
-        "WHERE pr.state = 'prescribed' ORDER BY c.planned_date, pr.id"
+        "WHERE pr.state = 'prescribed' AND c.state != 'cancelled' ORDER BY c.planned_date, pr.id"
     ):
         item = dict(row)
         person = resolve_patient(conn, item["patient_id"])

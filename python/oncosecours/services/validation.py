@@ -34,6 +34,12 @@ from oncosecours.store.circuit import (
 VALIDATE_ROLES = ("pharmacien",)
 ACTIVE_PRESCRIPTION_STATES = ("prescribed", "validated")
 _ENGAGED_CURE_STATES = ("prescribed", "validated", "go_ahead", "withheld")
+# A line of another prescription counts in the checks unless its cure was cancelled; what was
+# administered before a cure was cancelled still counts (cumulative doses, maxima, duplicates).
+_COUNTED_LINE = (
+    "(c.state != 'cancelled' OR EXISTS (SELECT 1 FROM administrations a "
+    "WHERE a.prescription_line_id = l.id))"
+)
 
 
 def limits_from_settings(settings) -> checks.Limits:
@@ -132,7 +138,9 @@ def build_facts(
     previous_date, previous_source = None, None
     row = conn.execute(
         "SELECT planned_date, cycle FROM cures WHERE inclusion_id = ? AND id != ? AND "
-        f"state IN ({','.join('?' * len(_ENGAGED_CURE_STATES))}) AND planned_date <= ? "
+        f"(state IN ({','.join('?' * len(_ENGAGED_CURE_STATES))}) OR (state = 'cancelled' AND "
+        "EXISTS (SELECT 1 FROM administrations a WHERE a.cure_id = cures.id))) "
+        "AND planned_date <= ? "
         "ORDER BY planned_date DESC LIMIT 1",
         (inclusion["id"], cure["id"], *_ENGAGED_CURE_STATES, cure_date),
     ).fetchone()
@@ -170,7 +178,7 @@ def build_facts(
     for item in conn.execute(
         "SELECT l.molecule_name, l.dose FROM prescription_lines l JOIN prescriptions p ON "
         "p.id = l.prescription_id JOIN cures c ON c.id = p.cure_id WHERE c.inclusion_id = ? "
-        "AND p.id != ? AND p.state IN ('prescribed', 'validated') AND c.state != 'cancelled'",
+        f"AND p.id != ? AND p.state IN ('prescribed', 'validated') AND {_COUNTED_LINE}",
         (inclusion["id"], exclude),
     ):
         totals[fold(item[0])] += item[1]
@@ -184,7 +192,7 @@ def build_facts(
             "i.protocol_name FROM prescription_lines l JOIN prescriptions p ON p.id = "
             "l.prescription_id JOIN cures c ON c.id = p.cure_id JOIN inclusions i ON i.id = "
             "c.inclusion_id WHERE p.patient_id = ? AND p.id != ? AND p.cure_id != ? AND "
-            "p.state IN ('prescribed', 'validated') AND c.state != 'cancelled' AND "
+            f"p.state IN ('prescribed', 'validated') AND {_COUNTED_LINE} AND "
             "l.line_type = 1 AND l.admin_date BETWEEN ? AND ?",
             (patient["id"], exclude, cure["id"], dates[0], dates[-1]),
         ):
@@ -208,7 +216,7 @@ def build_facts(
         "SELECT l.molecule_name, l.dose, l.admin_date, p.bsa_m2 FROM prescription_lines l "
         "JOIN prescriptions p ON p.id = l.prescription_id JOIN cures c ON c.id = p.cure_id "
         "WHERE p.patient_id = ? AND p.id != ? AND p.state IN ('prescribed', 'validated') "
-        "AND c.state != 'cancelled' AND l.unit = 'mg'",
+        f"AND {_COUNTED_LINE} AND l.unit = 'mg'",
         (patient["id"], exclude),
     ):
         cumulative.append(checks.CumulativeDose(item[0], item[1], item[3], item[2], "crise"))
