@@ -76,6 +76,12 @@ def test_cli_withdraw_cancel_and_stop(cli_day, capsys):
         capsys, "include", "stop", *s, "--user", "PH1", "--inclusion", inclusion, "--reason", "x"
     )
     assert code == 2 and "déjà arrêtée" in err
+    code, out, err = run(capsys, "include", "show", *s, "--inclusion", inclusion)
+    assert "ARRÊTÉE le" in out and ": progression" in out
+    assert "(motif : arrêt du protocole : progression)" in out
+    code, out, err = run(capsys, "patient", "show", *s, "--patient", PATIENTS[0][6])
+    assert code == 0, err
+    assert "annulée, prescription n°" in out and "motif : décès" in out
     code, out, err = run(capsys, "audit", "verify", *s)
     assert code == 0, err
 

@@ -78,9 +78,10 @@ def patient_block(summary: dict[str, Any]) -> str:
             measures.append(f"{label} {fr_num(row['value'], 1)} {unit} ({row['measured_on']})")
     lines.append("  Mesures : " + ("; ".join(measures) or "aucune"))
     for inc in summary["inclusions"]:
+        stopped = f" — ARRÊTÉE : {inc['stop_reason']}" if inc.get("stop_reason") else ""
         lines.append(
             f"  Inclusion n° {inc['id']} : {inc['protocol_name']} (cycle {inc['cycle_days']} j, "
-            f"{inc['cycles']} cycles, début {inc['start_date']})"
+            f"{inc['cycles']} cycles, début {inc['start_date']}){stopped}"
         )
         for cure in inc["cures"]:
             extra = (
@@ -89,6 +90,8 @@ def patient_block(summary: dict[str, Any]) -> str:
             postponed = (
                 f", reportée : {cure['postpone_reason']}" if cure.get("postpone_reason") else ""
             )
+            if cure.get("cancel_reason"):
+                postponed += f", motif : {cure['cancel_reason']}"
             lines.append(
                 f"    cure n° {cure['id']:<5} C{cure['cycle']:<3} J1 {cure['planned_date']}  "
                 f"{CURE_FR.get(cure['state'], cure['state'])}{extra}{postponed}"

@@ -100,6 +100,8 @@ def _detail_text(inc: dict) -> str:
         f"Inclusion n° {inc['id']} : {inc['protocol_name']}, cycle de {inc['cycle_days']} jours, "
         f"{inc['cycles']} cycles, début {inc['start_date']}."
     ]
+    if inc.get("stop_reason"):
+        out.append(f"  ARRÊTÉE le {inc['stopped_at'][:10]} : {inc['stop_reason']}")
     for line in inc["lines"]:
         days = ", ".join(f"J{d}" for d in json.loads(line["days_json"]))
         kind = {1: "anticancéreux", 2: "support", 3: "rinçage"}.get(line["line_type"], "?")
@@ -112,6 +114,7 @@ def _detail_text(inc: dict) -> str:
         out.append(
             f"  cure n° {cure['id']:<5} cycle {cure['cycle']:<3} "
             f"{CURE_FR.get(cure['state'], cure['state']):<10} {days}"
+            + (f"  (motif : {cure['cancel_reason']})" if cure.get("cancel_reason") else "")
         )
     return "\n".join(out)
 
