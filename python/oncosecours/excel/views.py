@@ -537,7 +537,9 @@ def lists(conn: sqlite3.Connection, ctx: ViewContext) -> dict[str, list[str]]:
     )
     codes: list[str] = []
     if ctx.settings is not None:
-        codes = list(ctx.settings.codes_les.codes)
+        from oncosecours.services.prescription import known_les_codes
+
+        codes = list(known_les_codes(conn, ctx.settings))  # settings + backup, as prescribed
     return {
         "L_Protocoles": protocols,
         "L_Cures": cures,
