@@ -117,22 +117,6 @@ def as_iso_date(value: Any) -> str | None:
     return text  # the service refuses it with its own French message
 
 
-def as_iso_datetime(value: Any) -> str | None:
-    value = from_excel(value)
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="minutes")
-    if isinstance(value, date):
-        return datetime.combine(value, time()).isoformat(timespec="minutes")
-    text = str(value)
-    match = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2})[:h](\d{2})$", text)
-    if match:
-        day, month, year, hour, minute = (int(g) for g in match.groups())
-        return datetime(year, month, day, hour, minute).isoformat(timespec="minutes")
-    return text
-
-
 def as_number(value: Any) -> Any:
     """A number cell; text with a decimal comma is accepted; anything else is returned as is
     so that the service refuses it with the value in its message."""
