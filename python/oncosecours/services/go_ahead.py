@@ -239,11 +239,11 @@ def withdraw_go_ahead(
         patient = patient_by_id(conn, cure["patient_id"])
         what = (
             f"La cure n° {cure_id} (cycle {cure['cycle']}) de {patient_label(patient)}, "
-            f"jour du {target_day:%d/%m/%Y},"
+            f"jour du {target_day:%d/%m/%Y}"
         )
         if cure["state"] == "cancelled":
             raise OncoError(
-                f"{what} est annulée : il n'y a plus de feu vert à retirer", rule="TRANSITION"
+                f"{what} : cure annulée, il n'y a plus de feu vert à retirer", rule="TRANSITION"
             )
         days = _cure_days(conn, cure["prescription_id"]) if cure["prescription_id"] else []
         if wanted not in days:
@@ -257,7 +257,7 @@ def withdraw_go_ahead(
         if day_state(current) != "go_ahead":
             shown = "aucune décision" if current is None else workflow.label("cure", "withheld")
             raise OncoError(
-                f"{what} n'a pas de feu vert en vigueur ({shown}) : rien à retirer",
+                f"{what} : pas de feu vert en vigueur ({shown}), rien à retirer",
                 field="date",
                 rule="TRANSITION",
             )
