@@ -298,3 +298,29 @@ def test_paths_with_spaces_accents_and_hashes(configure, tmp_path):
     conn.close()
     copy = tmp_path / "Clé USB #1" / "Copie à jour" / "base du jour.sqlite"
     assert content(copy) == content(store)
+
+
+def test_concurrent_processes_leave_an_exact_copy(settings, second, conn, team, store_path):
+    """Four processes click at once: copies are serialized and each copies every row committed
+    before it, so the last copy is exactly the store."""
+    some_actions(conn, team, count=1)
+    script = (
+        "import sys\n"
+        "from oncosecours.services.notes import add_note\n"
+        "from oncosecours.services.patients import record_measurements\n"
+        "from oncosecours.services.users import authenticate\n"
+        "from oncosecours.store.db import connect\n"
+        "conn = connect(sys.argv[1])\n"
+        "who = authenticate(conn, 'IDE', '1234')\n"
+        "for i in range(12):\n"
+        "    add_note(conn, who, f'note {sys.argv[2]} {i}', patient='7000000')\n"
+        "    record_measurements(conn, who, '7000000', weight_kg=60 + int(sys.argv[2]) + i / 10)\n"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, str(store_path), str(n)]) for n in range(4)
+    ]
+    assert [w.wait(timeout=300) for w in workers] == [0, 0, 0, 0]
+    copy = _copy(second, store_path)
+    assert head(copy) == head(store_path)
+    assert content(copy) == content(store_path)
+    assert not replica.read_state(replica.target_for(None, store_path))

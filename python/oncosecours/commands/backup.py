@@ -168,7 +168,12 @@ def _now(args: argparse.Namespace) -> int:
         emit(args, result, text)
         return 0
     replica._pending_warning = None  # said below, not again at exit
-    emit(args, result, replica.warning_text(result["message"]).replace(" L'action", " La base"))
+    emit(
+        args,
+        result,
+        f"COPIE DE SECOURS IMPOSSIBLE : {result['message']}. La base principale n'est pas "
+        "touchée ; réessayer quand le support est disponible.",
+    )
     return 1
 
 
