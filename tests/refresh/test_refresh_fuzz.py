@@ -70,6 +70,7 @@ OPS = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(FILES)), ops=OPS)
 def test_a_mangled_extract_loads_or_is_refused_in_french(base, name, ops):
