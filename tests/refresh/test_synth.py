@@ -116,3 +116,8 @@ def test_history_doses_follow_the_protocol_units(loaded):
     assert (bsa["bsa_dubois"].between(1.2, 2.8)).all()
     assert set(history["unit_code"].dropna()) <= {1, 2, 3, 4, 8, 15, 19}
     assert history.groupby("patient_id").size().min() >= 1
+
+
+def test_backup_date_prefers_the_file_name_on_a_tie(loaded):
+    assert "2026-03-02_300_patients_list.csv" in loaded.backup_date_source
+    assert not any("date de modification" in w for w in loaded.warnings)

@@ -163,7 +163,8 @@ def run_query(query: Query, folder: Path, tables: dict[str, pd.DataFrame], hashe
 
 def _backup_date(files: list[dict], warnings: list[str]) -> tuple[date, str]:
     dated = [(f["date"], f) for f in files]
-    oldest, where = min(dated, key=lambda x: x[0])
+    # the oldest date; on a tie, the one read in a file name (a copy can change an mtime)
+    oldest, where = min(dated, key=lambda x: (x[0], x[1]["date_source"] != "nom"))
     newest = max(d for d, _ in dated)
     by_mtime = [f for f in files if f["date_source"] == "modification"]
     if where["date_source"] == "nom":
