@@ -66,7 +66,7 @@ def test_loads_through_the_shipped_queries_without_surprise(loaded):
     assert loaded.counts == {"patients": 300, "protocols": 40, "protocol_lines": 400,
                              "molecules": 109, "products": 187, "history": 6000}  # fmt: skip
     assert str(loaded.backup_date) == "2026-03-02"
-    unexpected = [w for w in loaded.warnings if "déduite" not in w]
+    unexpected = [w for w in loaded.warnings if "la signification des positions" not in w]
     assert unexpected == []
     patients = loaded.tables["patients"]
     assert patients["ipp"].notna().all() and patients["first_name"].notna().all()
