@@ -322,8 +322,8 @@ def text(result: dict[str, Any]) -> str:
         "  SQLite sur la copie ; complète (pour comparer) : image entière par l'API de sauvegarde.",
         "processus : une commande « oncosecours note add » entière (démarrage, PIN, action, copie",
         "  incrémentale), ce qu'attend un clic du ruban.",
-        "1er clic : le premier de la journée (première copie complète + instantané daté ; au-delà",
-        f"  de {16} Mo l'instantané part dans un processus détaché et le clic ne l'attend pas).",
+        "1er clic : le tout premier vers un support vide (copie complète, et instantané du jour :",
+        "  au-delà de 16 Mo celui-ci part dans un processus détaché que le clic n'attend pas).",
         "Le coût dépend du second support : mesurer le vrai avec --copy-dir (clé USB, partage).",
     ]
     return "\n".join(lines)
