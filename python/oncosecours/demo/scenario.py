@@ -7,8 +7,8 @@ any other refusal stops the demo with its French message.
 
 The day is today, on a simulated clock (:class:`Clock`, 06:30 to 18:30): its time is passed
 to the services as ``now``, and, for the services that take no ``now`` (patients, inclusion,
-prescription, validation, notes, users, refresh), it is what ``oncosecours.store.audit.now_iso``
-returns while the demo plays (restored afterwards). Every record and every audit event of the
+prescription, validation, notes, users, refresh), it is what ``oncosecours.clock`` returns while
+the demo plays. Every record and every audit event of the
 demo store therefore tells one consistent day: a fiche de fabrication never shows a validation
 made hours after the preparation. The audit chain is verified as usual; the real time of the run
 is in ``resume.json``.
@@ -101,16 +101,12 @@ class Clock:
 
 
 @contextmanager
-def _simulated_clock(clock: Clock):
-    """The audit clock of the services reads the demo's clock while the day is played."""
-    from oncosecours.store import audit
+def _simulated_clock(day_clock: Clock):
+    """The application clock reads the demo's clock while the day is played."""
+    from oncosecours import clock
 
-    real = audit.now_iso
-    audit.now_iso = clock.iso
-    try:
+    with clock.use(lambda: day_clock.current):
         yield
-    finally:
-        audit.now_iso = real
 
 
 @contextmanager

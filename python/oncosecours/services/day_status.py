@@ -17,6 +17,7 @@ import sqlite3
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from oncosecours import clock
 from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import fr_datetime, needs_preparation
 
@@ -65,7 +66,7 @@ def day_status(
     """Every line of ``day`` with its state, steps and blocking reason (see module docstring)."""
     wanted = parse_date(day, "date")
     iso_day = wanted.isoformat()
-    moment = now or datetime.now().astimezone()
+    moment = now or clock.now()
     rows: list[dict[str, Any]] = []
 
     # 1. prescribed cures: the lines of their current prescription on that day

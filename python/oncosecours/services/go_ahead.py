@@ -15,6 +15,7 @@ import sqlite3
 from datetime import date, datetime
 from typing import Any
 
+from oncosecours import clock
 from oncosecours.domain import workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import parse_date
@@ -28,7 +29,7 @@ DECISION_STATE = {"given": "go_ahead", "withheld": "withheld"}
 
 def now_or(now: datetime | None) -> datetime:
     """The time of an action: ``now`` (tests, replays) or this computer's clock, with its zone."""
-    return aware(now) if now is not None else datetime.now().astimezone()
+    return aware(now) if now is not None else clock.now()
 
 
 def day_decision(conn: sqlite3.Connection, cure_id: int, admin_date: str) -> dict | None:

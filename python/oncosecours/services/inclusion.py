@@ -7,6 +7,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
+from oncosecours import clock
 from oncosecours.domain import schedule
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import fold, parse_date
@@ -126,7 +127,7 @@ def include_patient(
     Returns the inclusion with its cures.
     """
     start = parse_date(start_date, "date de début")
-    day = today or date.today()
+    day = today or clock.today()
     if abs((start - day).days) > 366:
         raise OncoError(
             f"Date de début invraisemblable : {start.isoformat()} (plus d'un an d'écart)",

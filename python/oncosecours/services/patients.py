@@ -10,6 +10,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
+from oncosecours import clock
 from oncosecours.domain import dosing
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import (
@@ -53,7 +54,7 @@ _CHECKERS["creatinine"] = dosing.check_creatinine
 
 
 def _today(today: date | None) -> date:
-    return today or date.today()
+    return today or clock.today()
 
 
 def _clean_identity(values: dict[str, Any], today: date) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from oncosecours import clock
 from oncosecours.domain import checks, dosing, workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import age_years, fold, parse_date
@@ -482,7 +483,7 @@ def preview_prescription(
         raise TypeError(f"unknown options: {sorted(unknown)}")
     cure = cure_by_id(conn, cure_id)
     return _draft(
-        conn, cure, settings=_load_settings(settings), on_date=today or date.today(), **options
+        conn, cure, settings=_load_settings(settings), on_date=today or clock.today(), **options
     )
 
 
@@ -606,7 +607,7 @@ def prescribe(
         raise TypeError(f"unknown options: {sorted(unknown)}")
     settings = _load_settings(settings)
     with action(conn, actor, "prescrire", PRESCRIBE_ROLES, "prescrire une cure") as act:
-        return _save(act, cure_id, settings, today or date.today(), None, options)
+        return _save(act, cure_id, settings, today or clock.today(), None, options)
 
 
 def transcribe_prescription(
@@ -631,7 +632,7 @@ def transcribe_prescription(
         raise OncoError(
             "Le nom du prescripteur de l'ordonnance papier est obligatoire", field="prescripteur"
         )
-    day = today or date.today()
+    day = today or clock.today()
     written = parse_date(paper_date, "date de l'ordonnance")
     if written > day:
         raise OncoError(

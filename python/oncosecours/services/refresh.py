@@ -131,8 +131,12 @@ def write_snapshot(
     tables = list(model.TABLES.values())
     sql_names = [t.sql for t in tables]
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB while the snapshot is rewritten
     conn.execute("PRAGMA temp_store = MEMORY")
+    # Some SQLite builds zero every freed page: the old snapshot's pages would be written once
+    # more only to be reused at once by the new one. FAST still clears freed cells in place.
+    conn.execute("PRAGMA secure_delete = FAST")
     try:
         with action(conn, actor, "actualiser_sauvegarde", ROLES, ACTION_FR) as act:
             before = _current(conn)
@@ -186,6 +190,7 @@ def write_snapshot(
                 progress("Validation de la transaction…")
     finally:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA secure_delete = {int(secure)}")
 
 
 def refresh_snapshot(

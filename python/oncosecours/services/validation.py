@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from oncosecours import clock
 from oncosecours.domain import checks, workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import Finding
@@ -265,7 +266,7 @@ def findings_for(
         ).fetchone()
         transcriber = f"{row[1]} ({row[0]})" if row else None
     head = {**prescription, "transcriber": transcriber}
-    head["on_date"] = (today or date.today()).isoformat()
+    head["on_date"] = (today or clock.today()).isoformat()
     facts = build_facts(
         conn,
         patient=patient,

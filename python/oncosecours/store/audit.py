@@ -10,8 +10,9 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
+
+from oncosecours import clock
 
 FIELDS = (
     "seq",
@@ -39,7 +40,7 @@ def _hash(row: dict[str, Any]) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+    return clock.now_iso()
 
 
 def append(
