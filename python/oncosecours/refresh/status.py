@@ -31,7 +31,10 @@ def snapshot_status(
     """The loaded backup: ``backup_date`` (ISO), ``age_days``, ``stale``, ``counts``,
     ``warnings``, plus ``loaded``, ``loaded_at``, ``source_dir``, ``threshold_days`` and a
     French ``message``. No snapshot at all counts as stale."""
-    today = today or date.today()
+    if today is None:
+        from oncosecours.clock import today as clock_today
+
+        today = clock_today()
     threshold = _threshold(settings)
     row = conn.execute(
         "SELECT backup_date, loaded_at, source_dir, counts_json, warnings_json, "

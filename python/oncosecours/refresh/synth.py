@@ -974,7 +974,11 @@ def generate(
             hint="Choisir un dossier vide ou inexistant (rien n'est écrasé)",
         )
     out.mkdir(parents=True, exist_ok=True)
-    backup = backup_date or date.today()
+    if backup_date is None:
+        from oncosecours.clock import today
+
+        backup_date = today()
+    backup = backup_date
     n_patients, n_protocols, n_lines, n_molecules, n_products, n_history = SCALES[scale]
     rng = np.random.default_rng(seed)
     molecules = _molecules(rng, n_molecules)
