@@ -178,8 +178,7 @@ def _now(args: argparse.Namespace) -> int:
 
 
 def _snapshot(args: argparse.Namespace) -> int:
-    from datetime import date
-
+    from oncosecours import clock
     from oncosecours.domain.errors import OncoError
     from oncosecours.store import replica
     from oncosecours.store.db import connect, resolve
@@ -196,7 +195,7 @@ def _snapshot(args: argparse.Namespace) -> int:
         )
     conn = connect(store, create=False)
     try:
-        written = replica.write_snapshot(conn, target, date.today())
+        written = replica.write_snapshot(conn, target, clock.today())
     finally:
         conn.close()
     if written.get("instantane"):
@@ -204,7 +203,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     elif written.get("instantane_en_cours"):
         text = "Instantané du jour en cours d'écriture par un autre programme."
     else:
-        text = f"L'instantané du jour existe déjà : {target.snapshot_path(date.today())}"
+        text = f"L'instantané du jour existe déjà : {target.snapshot_path(clock.today())}"
     emit(args, written, text)
     return 0
 

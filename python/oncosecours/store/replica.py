@@ -48,6 +48,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from oncosecours import clock
+
 SNAPSHOT_DIR = "instantanes"
 STATE_SUFFIX = ".copie-secours.json"
 LOCK_SUFFIX = ".copie-secours.lock"
@@ -218,7 +220,7 @@ def replicate(
     ``maintenant`` (if missing, in this process), ``non``."""
     started = time.perf_counter()
     try:
-        result = _sync(conn, target, today or date.today(), snapshot)
+        result = _sync(conn, target, today or clock.today(), snapshot)
     except KeyboardInterrupt:
         error = ReplicaError("divers", "copie interrompue")
         _note_failure(target, error)
@@ -342,7 +344,9 @@ def _backup_to(conn: sqlite3.Connection, final: Path, *, checksum: bool = False)
     try:
         copy_pages(conn, tmp)
         _fsync_file(tmp)
-        if checksum:
+        if checksum:  # a snapshot: dated on the application's clock, like its events
+            stamp = clock.now().timestamp()
+            os.utime(tmp, (stamp, stamp))
             digest = sha256_file(tmp)
             sidecar = checksum_path(final)
             side_tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
@@ -867,7 +871,7 @@ def _classify(exc: BaseException, target: Target) -> ReplicaError:
 
 def _note_failure(target: Target | None, error: ReplicaError) -> None:
     global _pending_warning
-    now = datetime.now().astimezone().isoformat(timespec="seconds")
+    now = clock.now_iso()
     state: dict[str, Any] = {}
     if target is not None:
         state = read_state(target) or {}
@@ -954,7 +958,7 @@ def replica_status(
     ``libre_octets``. Reads only; never raises for a missing medium."""
     from oncosecours.store.db import resolve
 
-    today = today or date.today()
+    today = today or clock.today()
     store_path = resolve(store).resolve()
     target = target_for(settings, store_path)
     status: dict[str, Any] = {
