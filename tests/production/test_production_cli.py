@@ -42,7 +42,7 @@ def test_cli_circuit(cli_day, capsys):
     assert code == 2 and "Refusé : [ROLE]" in err
     run_json(capsys, "goahead", "give", *s, "--user", "DR1", "--cure", cure)
 
-    status = run_json(capsys, "status", *s, "--date", today)
+    status = run_json(capsys, "status", *s, "--date", today)["lignes"]
     line = next(r for r in status if r["needs_preparation"])
     assert line["state"] == "go_ahead" and line["blocking"] == "à préparer"
 

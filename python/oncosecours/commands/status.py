@@ -1,4 +1,5 @@
-"""``oncosecours status --date D``: every cure and line of a day, its state and what blocks it."""
+"""``oncosecours status --date D``: every cure and line of a day, its state and what blocks it,
+under one line on the second copy of the store (``oncosecours backup status`` for the detail)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ STEP_FR = {
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("status", help="état du jour : cures, lignes, blocages")
+    parser = subparsers.add_parser(
+        "status", help="copie de secours et état du jour : cures, lignes, blocages"
+    )
     add_common(parser, user=False)
     parser.add_argument("--date", help="jour (AAAA-MM-JJ ; défaut : aujourd'hui)")
     parser.set_defaults(handler=_status)
@@ -83,8 +86,14 @@ def _status(args: argparse.Namespace) -> int:
     from datetime import date
 
     from oncosecours.services.day_status import day_status
+    from oncosecours.store.replica import main_path, replica_status
 
     conn = open_store(args)
     rows = day_status(conn, args.date or date.today())
-    emit(args, rows, status_text(rows))
+    copy = replica_status(None, main_path(conn))
+    emit(
+        args,
+        {"copie_secours": copy, "lignes": rows},
+        f"{copy['message']}\n\n{status_text(rows)}",
+    )
     return 0

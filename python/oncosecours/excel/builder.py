@@ -46,7 +46,13 @@ STATE_COLOURS = {
 }
 INPUT_FILL = "FFFBE6"
 WARNING_FILL = "C00000"
+ATTENTION_FILL = "FFC000"
 OK_FILL = "C6EFCE"
+NO_COPY_STATUS_YET = (
+    "État de la copie de secours : affiché après la première action du ruban "
+    "(« oncosecours backup status » en ligne de commande)"
+)
+"""Accueil's copy line in a workbook built without a store (the kit's)."""
 
 
 def addin_dir() -> Path:
@@ -320,6 +326,32 @@ def _accueil_extras(wb, ws, sheet: Sheet, st: _Styles) -> None:
             font=white,
         ),
     )
+    _copy_line_colours(ws, sheet, st)
+
+
+def _copy_line_colours(ws, sheet: Sheet, st: _Styles) -> None:
+    """The « Copie de secours » line and its « Niveau » cell: red on alerte, orange on attention,
+    green on ok (the ribbon rewrites the level after every action; the rules stay)."""
+    from openpyxl.formatting.rule import FormulaRule
+
+    line = sheet.field("copie_secours")
+    level = sheet.field("niveau_copie")
+    area = f"{line.cell}:{column_letter(line.column + line.merge)}{line.row} {level.cell}"
+    colours = {
+        "alerte": (WARNING_FILL, st.Font(color="FFFFFF", bold=True)),
+        "attention": (ATTENTION_FILL, st.Font(color="000000", bold=True)),
+        "ok": (OK_FILL, None),
+    }
+    for value, (fill, font) in colours.items():
+        ws.conditional_formatting.add(
+            area,
+            FormulaRule(
+                formula=[f'{_absolute(level.cell)}="{value}"'],
+                fill=st.PatternFill("solid", fgColor=fill, bgColor=fill),
+                font=font,
+                stopIfTrue=True,
+            ),
+        )
 
 
 def write_lists(wb, sheet: Sheet, values: dict[str, list[str]], st: _Styles | None = None) -> None:
@@ -457,7 +489,10 @@ def build_workbook(
         finally:
             conn.close()
     else:
-        contents = {"Paramètres": views.parametres(None, ctx)}  # type: ignore[arg-type]
+        contents = {
+            "Paramètres": views.parametres(None, ctx),  # type: ignore[arg-type]
+            "Accueil": views.SheetContent(fields={"copie_secours": NO_COPY_STATUS_YET}),
+        }
         lists = {
             name: values for name, values in _static_lists(ctx).items() if name in layout.lists
         }

@@ -48,40 +48,89 @@ def run(tag: str, book=None) -> None:
 
 
 def execute(tag: str, book) -> str | None:
-    """The action with its feedback; returns the confirmation message (None if refused)."""
+    """The action with its feedback; returns the confirmation message (None if refused).
+
+    The second copy made after each committed write uses the workbook's settings; when it failed,
+    the confirmation says so (status bar, « Dernière action » and a message box)."""
     from oncosecours.excel.context import Context
+    from oncosecours.store import replica
 
     ctx = Context(book)
     message = None
+    replica.take_pending_warning()  # only this action's copies are reported below
+    saved = replica.use_settings(_WorkbookSettings(ctx))
     try:
         spec, handler = handler_for(tag)
         book.status(f"OncoSecours : {spec.label}…")
         message = handler(ctx)
+        warning = replica.take_pending_warning()
+        if warning:
+            message = f"{message} — {COPY_NOT_MADE}"
         _remember(ctx, message, ok=True)
         book.protect_all()
         book.status(f"OncoSecours : {message}")
+        if warning:
+            book.alert(f"{message}\n\n{warning}", title=COPY_ALERT_TITLE, critical=True)
     except OncoError as error:
         _remember(ctx, f"refusé : {error}", ok=False)
         _safe(book.protect_all)
         _safe(lambda: book.status(None))
-        book.alert(f"Refusé : {error}", title="OncoSecours — action refusée", critical=True)
+        book.alert(
+            f"Refusé : {error}" + _copy_warning(replica),
+            title="OncoSecours — action refusée",
+            critical=True,
+        )
     except Exception:
         where = _log(ctx)
         _safe(book.protect_all)
         _safe(lambda: book.status(None))
         book.alert(
             "Erreur inattendue : rien n'a été enregistré par l'action en cours."
-            + (f"\nDétail technique dans {where}." if where else ""),
+            + (f"\nDétail technique dans {where}." if where else "")
+            + _copy_warning(replica),
             title="OncoSecours — erreur",
             critical=True,
         )
     finally:
+        replica.use_settings(saved)
         ctx.close()
     return message
 
 
+COPY_NOT_MADE = "ATTENTION : copie de secours NON FAITE (voir Accueil)"
+COPY_ALERT_TITLE = "OncoSecours — copie de secours non faite"
+
+
+class _WorkbookSettings:
+    """The workbook's settings (``etablissement.toml`` beside it) for the after-commit copy,
+    parsed only when first needed (by a committed write or the Accueil copy line)."""
+
+    def __init__(self, ctx) -> None:
+        self._ctx = ctx
+
+    def __getitem__(self, section: str):
+        return self._ctx.settings[section]
+
+    @property
+    def source(self):
+        return self._ctx.settings.source
+
+
+def _copy_warning(replica) -> str:
+    """A copy that failed before a refusal or an error (a write was committed): said too."""
+    warning = replica.take_pending_warning()
+    return f"\n\n{warning}" if warning else ""
+
+
 def _remember(ctx, message: str, *, ok: bool) -> None:
-    """Accueil's « Dernière action » line, and the identification result for the VBA module."""
+    """Accueil's « Dernière action » and « Copie de secours » lines, and the identification
+    result for the VBA module."""
+
+    def copy_line() -> None:
+        from oncosecours.excel.views import copy_fields
+
+        fields = copy_fields(_WorkbookSettings(ctx), ctx.store_path)
+        ctx.book.write_fields(ctx.layout.sheet("Accueil"), fields)
 
     def write() -> None:
         stamp = datetime.now().strftime("%d/%m/%Y %H:%M")
@@ -96,6 +145,7 @@ def _remember(ctx, message: str, *, ok: bool) -> None:
             ctx.book.write_fields(ctx.layout.sheet("Paramètres"), {AUTH_CELL: auth})
 
     _safe(write)
+    _safe(copy_line)
 
 
 def _safe(step) -> None:

@@ -133,6 +133,22 @@ def _waiting(row: dict[str, Any]) -> str | None:
 # --- Accueil ---------------------------------------------------------------------------------
 
 
+def copy_fields(settings: Any, store: Any) -> dict[str, Any]:
+    """Accueil's « Copie de secours » line: :func:`replica_status`'s French message and level.
+
+    Never raises: a status that cannot be read is itself an alert."""
+    from oncosecours.store.replica import replica_status
+
+    try:
+        status = replica_status(settings, store)
+    except Exception as exc:  # unreadable settings, store folder gone...
+        return {
+            "copie_secours": f"ÉTAT DE LA COPIE DE SECOURS ILLISIBLE : {exc}",
+            "niveau_copie": "alerte",
+        }
+    return {"copie_secours": status["message"], "niveau_copie": status["niveau"]}
+
+
 def accueil(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
     meta = conn.execute("SELECT backup_date FROM snapshot_meta WHERE id = 1").fetchone()
     backup = meta["backup_date"][:10] if meta else None
@@ -146,6 +162,11 @@ def accueil(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
         for s in DAY_STATES
     ]
     fields = {"date_sauvegarde": backup or "aucune sauvegarde chargée"}
+    from oncosecours.store.replica import main_path
+
+    store = main_path(conn)
+    if store is not None:  # an in-memory store has no copy
+        fields.update(copy_fields(ctx.settings, store))
     return SheetContent(fields=fields, rows=rows)
 
 

@@ -132,10 +132,13 @@ class Target:
 # --- settings -------------------------------------------------------------------------------
 
 
-def use_settings(settings: Any) -> None:
-    """Make the after-commit hook use these settings (default: ``load_settings()`` each time)."""
+def use_settings(settings: Any) -> Any:
+    """Make the after-commit hook use these settings (default: ``load_settings()`` each time);
+    returns the settings used until now (None: the default), to put them back."""
     global _settings_override
+    previous = _settings_override
     _settings_override = settings
+    return previous
 
 
 def _section(settings: Any) -> Mapping[str, Any]:
@@ -923,6 +926,14 @@ def warning_text(message: str, failures: int = 1) -> str:
 def pending_warning() -> str | None:
     """The warning of this process's last failed copy, None once a later copy succeeded."""
     return _pending_warning
+
+
+def take_pending_warning() -> str | None:
+    """:func:`pending_warning`, then forgotten: for a shell that shows it to the user itself (the
+    ribbon's confirmation), so that it is not printed again at exit."""
+    global _pending_warning
+    warning, _pending_warning = _pending_warning, None
+    return warning
 
 
 def _register_exit_warning() -> None:
