@@ -230,18 +230,36 @@ def _current_findings(conn: sqlite3.Connection, prescription_id: int, ctx: ViewC
     return json.dumps([f.to_dict() for f in found], ensure_ascii=False)
 
 
+def _cancellation(cure: sqlite3.Row) -> str:
+    """``cure annulée par DR1 le 02/03/2026 10:15 : motif``."""
+    text = "cure annulée"
+    if cure["cancelled_by_initials"]:
+        text += f" par {cure['cancelled_by_initials']}"
+    when = cure["cancelled_at"]
+    if when:
+        text += f" le {_fr_date(when[:10])} {when[11:16]}"
+    if cure["cancel_reason"]:
+        text += f" : {cure['cancel_reason']}"
+    return text
+
+
 def validation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
-    """Prescriptions waiting for a pharmacist, then the decisions taken on the day."""
+    """Prescriptions waiting for a pharmacist (as ``services.queries.pending_validations``: not
+    those of a cancelled cure), then the decisions taken on the day (« annulée » when the cure
+    was cancelled since)."""
     day = ctx.day.isoformat()
     rows = []
     query = (
         "SELECT pr.id, pr.state, pr.prescriber_name, pr.findings_json, pr.transcribed, c.cycle, "
-        "c.planned_date, i.protocol_name, pa.ipp, pa.birth_name, pa.usual_name, pa.first_name "
+        "c.planned_date, c.state AS cure_state, c.cancelled_at, c.cancelled_by_initials, "
+        "c.cancel_reason, i.protocol_name, pa.ipp, pa.birth_name, "
+        "pa.usual_name, pa.first_name, "
+        "(pr.state = 'prescribed' AND c.state != 'cancelled') AS waiting "
         "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
         "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
-        "WHERE pr.state = 'prescribed' OR EXISTS (SELECT 1 FROM validations v WHERE "
-        "v.prescription_id = pr.id AND substr(v.decided_at, 1, 10) = ?) "
-        "ORDER BY pr.state != 'prescribed', c.planned_date, pr.id"
+        "WHERE (pr.state = 'prescribed' AND c.state != 'cancelled') OR EXISTS (SELECT 1 FROM "
+        "validations v WHERE v.prescription_id = pr.id AND substr(v.decided_at, 1, 10) = ?) "
+        "ORDER BY NOT waiting, c.planned_date, pr.id"
     )
     for r in conn.execute(query, (day,)).fetchall():
         decision = ""
@@ -251,16 +269,19 @@ def validation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
             "WHERE v.prescription_id = ? ORDER BY v.id DESC LIMIT 1",
             (r["id"],),
         ).fetchone()
-        if r["state"] == "prescribed":
+        if r["waiting"]:
             findings_json = _current_findings(conn, r["id"], ctx)
         else:
             findings_json = last["findings_json"] if last else r["findings_json"]
-        if last is not None and r["state"] != "prescribed":
+        if last is not None and not r["waiting"]:
             verdict = "validée" if last["decision"] == "validated" else "refusée"
             when = last["decided_at"]
             decision = f"{verdict} par {last['initials']} le {_fr_date(when[:10])} {when[11:16]}"
             if last["comment"]:
                 decision += f" : {last['comment']}"
+        cancelled = r["cure_state"] == "cancelled"
+        if cancelled:
+            decision = " — ".join(p for p in (decision, _cancellation(r)) if p)
         alerts, blocking = _findings_text(findings_json)
         rows.append(
             {
@@ -272,7 +293,7 @@ def validation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
                 "date": r["planned_date"],
                 "prescripteur": r["prescriber_name"]
                 + (" (transcription)" if r["transcribed"] else ""),
-                "etat": _cure_label(r["state"]),
+                "etat": _cure_label("cancelled" if cancelled else r["state"]),
                 "alertes": alerts,
                 "bloquantes": blocking,
                 "decision": decision,
