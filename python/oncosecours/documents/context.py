@@ -19,6 +19,10 @@ TITLES = {
 }
 
 CATEGORIES = {1: "Chimiothérapie", 2: "Prémédication", 3: "Rinçage"}
+BOX_DONE = "☒"
+"""A check box of the fiche ticked: the step is recorded in the store."""
+BOX_TODO = "☐"
+"""An empty check box of the fiche: not recorded (yet), to tick by hand on paper."""
 _HYDRATION_WORDS = (
     "nacl",
     "chlorure de sodium",
@@ -543,6 +547,8 @@ def preparation(
                 "poids_mesure_g": num(measured, 1),
                 "resultat": result,
                 "controleur": controller,
+                "case_visuel": BOX_DONE if control else BOX_TODO,
+                "case_double": BOX_DONE if _g(control, "double_checker_initials") else BOX_TODO,
             },
             "lots": lots,
             "lots_texte": " ; ".join(

@@ -406,7 +406,8 @@ def fabrication(path: Path) -> None:
             (
                 "Contrôleur",
                 "{% if controle.controleur %}{{ controle.controleur }}{% endif %}\n"
-                "☐ contrôle visuel  ☐ double contrôle\nVisa :",
+                "{{ controle.case_visuel }} contrôle visuel  "
+                "{{ controle.case_double }} double contrôle\nVisa :",
             ),
         ],
     )
