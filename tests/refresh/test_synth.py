@@ -64,7 +64,7 @@ def test_files_have_chimio_names_columns_and_separators(small_synth):
 
 def test_loads_through_the_shipped_queries_without_surprise(loaded):
     assert loaded.counts == {"patients": 300, "protocols": 40, "protocol_lines": 400,
-                             "molecules": 109, "products": 187, "history": 6000}  # fmt: skip
+                             "molecules": 108, "products": 188, "history": 6000}  # fmt: skip
     assert str(loaded.backup_date) == "2026-03-02"
     unexpected = [w for w in loaded.warnings if "la signification des positions" not in w]
     assert unexpected == []
@@ -121,3 +121,70 @@ def test_history_doses_follow_the_protocol_units(loaded):
 def test_backup_date_prefers_the_file_name_on_a_tie(loaded):
     assert "2026-03-02_300_patients_list.csv" in loaded.backup_date_source
     assert not any("date de modification" in w for w in loaded.warnings)
+
+
+def _repeats(lines, protocols) -> list[tuple]:
+    """(protocol, day, product) of every supportive product given twice on one day."""
+    seen = set()
+    found = []
+    for row in lines[lines["line_type"] != 1].itertuples():
+        for day in json.loads(row.days_json):
+            if (row.protocol_id, day, row.product_id) in seen:
+                found.append((protocols[row.protocol_id], day, row.product_id))
+            seen.add((row.protocol_id, day, row.product_id))
+    return found
+
+
+def test_no_protocol_gives_a_supportive_product_twice_on_a_day(loaded):
+    lines = loaded.tables["protocol_lines"]
+    names = loaded.tables["protocols"].set_index("protocol_id")["name"].to_dict()
+    supportive = lines[lines["line_type"] != 1]
+    assert supportive["product_id"].notna().all()
+    assert _repeats(lines, names) == []
+    # the drugs of one group (5-HT3, corticosteroid, NK1...) at most once a day
+    from oncosecours.refresh.synth import GROUPS
+
+    products = loaded.tables["products"].set_index("product_id")["molecule_id"]
+    molecules = loaded.tables["molecules"].set_index("molecule_id")["name"]
+    taken = set()
+    for row in supportive.itertuples():
+        group = GROUPS.get(molecules[products[row.product_id]])
+        for day in json.loads(row.days_json) if group else []:
+            assert (row.protocol_id, day, group) not in taken, (names[row.protocol_id], day)
+            taken.add((row.protocol_id, day, group))
+    # R-CHOP: its premedication once, prednisone J1-J5, the rinse after the bags
+    rchop = lines[lines["protocol_id"] == loaded.tables["protocols"].set_index("name").loc[
+        "R-CHOP 21", "protocol_id"]]  # fmt: skip
+    given = [molecules[products[p]] for p in rchop["product_id"].dropna()]
+    assert given.count("Paracétamol") == 1 and given.count("Chlorure de sodium 0,9 %") == 2
+    support = rchop[rchop["line_type"] != 1]
+    prednisone = support[
+        support["product_id"].map(lambda p: molecules[products[p]]) == "Prednisone"
+    ]
+    assert json.loads(prednisone["days_json"].iloc[0]) == [1, 2, 3, 4, 5]
+
+
+def test_large_scale_protocols_are_sized_5_to_20_and_total_exactly():
+    """The large thésaurus (protocols only, no files): 1 500 protocols, 15 000 lines."""
+    import numpy as np
+
+    from oncosecours.refresh import synth
+
+    _, n_protocols, n_lines, n_molecules, n_products, _ = synth.SCALES["large"]
+    rng = np.random.default_rng(1)
+    molecules = synth._molecules(rng, n_molecules)
+    products = synth._products(rng, molecules, n_products)
+    protocols, lines = synth._protocols(rng, molecules, products, n_protocols, n_lines)
+    assert (len(molecules), len(products), len(protocols), len(lines)) == (200, 2000, 1500, 15000)
+    demo = {p[0] for p in synth.DEMO_PROTOCOLS}
+    sizes = [len(p["lines"]) for p in protocols if p["name"] not in demo]
+    assert 5 <= min(sizes) and max(sizes) <= 20 and len(set(sizes)) >= 12  # varied
+    for protocol in protocols:
+        seen = set()
+        for line in protocol["lines"]:
+            if line["type"] == 1:
+                continue
+            for day in synth._days(line["mask"]):
+                assert (day, line["product"]) not in seen, (protocol["name"], line["name"], day)
+                seen.add((day, line["product"]))
+        assert max(len(line["mask"]) for line in protocol["lines"]) <= protocol["cycle"]

@@ -7,6 +7,22 @@ protocols. Deterministic: the same seed and backup date give the same bytes.
 1,000,000 history lines), written with vectorised numpy/pyarrow code.
 
 The values are plausible, not clinical references: never use them to treat anybody.
+
+Keys are drawn from ranges far from a real Chimio extract's (HEGP: molecules -1 to 92, products
+61 728 to 232 489 and 999 229 999, protocols 922 to 2 290, lines 5 777 to 24 449, patients
+1111111111 to 5555555555, history rows 6 454 to 1 129 867), so that a synthetic backup can be
+refreshed together with a real one into one snapshot (see :data:`KEY_RANGES`). The "(sans)"
+pseudo-molecule -1 of Chimio's DCI table is therefore not written: the synthetic lines without
+a molecule still say -1, as Chimio does.
+
+Protocols are built like a thésaurus: the anticancer lines, then the supportive lines their
+regimen calls for (garde-veine, antiemetics by emetogenic level, premedication of taxanes and
+antibodies, hydration and electrolytes of cisplatin, folinate, mesna, growth factors, rinse),
+each on the days it is given. On any day of a protocol a supportive product appears at most
+once, and a supportive drug (a 5-HT3 antagonist, a corticosteroid, an NK1 antagonist, an
+antihistamine, a folinate, a growth factor) at most once: fluids differ by their volume
+(NaCl 0,9 % 250 mL garde-veine, 50 mL rinse). Generated protocols have 5 to 20 lines, sized
+so that the scale's total is exact.
 """
 
 from __future__ import annotations
@@ -25,6 +41,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from oncosecours.domain.errors import OncoError
+
+KEY_RANGES = {
+    # Chimio key: (first, last) value used by the synthetic backup
+    "DCCLEUNIK": (9_001, 9_999),
+    "CODEPDT": (9_000_001, 9_899_999),
+    "PRCLEUNIK": (900_001, 959_999),
+    "LICLEUNIK": (9_000_001, 9_899_999),
+    "ROW_NUM": (900_000_001, 999_999_999),
+    "PATIENT_NUM": (9_900_000_000, 9_999_999_999),  # ten digits starting with 99
+}
+"""Ranges of the synthetic keys, chosen far from the keys of a real Chimio extract."""
 
 SCALES = {
     # patients, protocols, protocol lines, molecules, products, history lines
@@ -292,7 +319,8 @@ CATALOGUE: tuple[Mol, ...] = (
       strengths=((0.25, 5),)),
     M("Fosaprépitant", "FOS", "A04AD12", "S", 150, 3, "IV", 30, "3", "14",
       strengths=((150, 5),)),
-    M("Aprépitant", "APR", "A04AD12", "S", 125, 3, "PO", 0, "", "", strengths=((125, 0),)),
+    M("Aprépitant", "APR", "A04AD12", "S", 125, 3, "PO", 0, "", "",
+      strengths=((125, 0), (80, 0))),
     M("Dexaméthasone", "DXM", "H02AB02", "S", 20, 3, "IV", 15, "34", "14",
       strengths=((4, 1), (20, 5))),
     M("Méthylprednisolone", "MPS", "H02AB04", "S", 40, 3, "IV", 15, "34", "14",
@@ -338,49 +366,48 @@ LABS = ("ACCORD", "MYLAN", "TEVA", "SANDOZ", "FRESENIUS", "HOSPIRA", "EBEWE", "M
         "ARROW", "VIATRIS", "SUN", "ZENTIVA", "BIOGARAN", "PFIZER", "SEACROSS")  # fmt: skip
 
 # The demonstration protocols: (name, cycle days, cycles, localisation,
-#   [(molecule, dose, unit code, day mask, max dose per line), ...], supportive set)
+#   [(molecule, dose, unit code, day mask, max dose per line), ...]); their supportive lines
+#   are those their regimen calls for (:func:`_support_for`)
 DEMO_PROTOCOLS = (
     ("CARBOPLATINE AUC5 - PACLITAXEL 175 J1=J21", 21, 6, "OVAIRE",
-     [("Paclitaxel", 175, 2, "O", 0), ("Carboplatine", 5, 8, "O", 0)], "taxane"),
+     [("Paclitaxel", 175, 2, "O", 0), ("Carboplatine", 5, 8, "O", 0)]),
     ("R-CHOP 21", 21, 6, "LYMPHOME",
      [("Rituximab", 375, 2, "O", 0), ("Cyclophosphamide", 750, 2, "O", 0),
-      ("Doxorubicine", 50, 2, "O", 0), ("Vincristine", 1.4, 2, "O", 2)], "chop"),
+      ("Doxorubicine", 50, 2, "O", 0), ("Vincristine", 1.4, 2, "O", 2)]),
     ("mFOLFOX6", 14, 12, "COLON-RECTUM",
      [("Oxaliplatine", 85, 2, "O", 0), ("Fluorouracile", 400, 2, "O", 0),
-      ("Fluorouracile", 2400, 2, "O", 0)], "folfox"),
+      ("Fluorouracile", 2400, 2, "O", 0)]),
     ("FOLFIRI", 14, 12, "COLON-RECTUM",
      [("Irinotécan", 180, 2, "O", 0), ("Fluorouracile", 400, 2, "O", 0),
-      ("Fluorouracile", 2400, 2, "O", 0)], "folfiri"),
+      ("Fluorouracile", 2400, 2, "O", 0)]),
     ("EC 100 J1=J21", 21, 4, "SEIN",
-     [("Épirubicine", 100, 2, "O", 0), ("Cyclophosphamide", 500, 2, "O", 0)], "emeto"),
+     [("Épirubicine", 100, 2, "O", 0), ("Cyclophosphamide", 500, 2, "O", 0)]),
     ("PACLITAXEL 80 HEBDOMADAIRE J1 J8 J15 =J21", 21, 4, "SEIN",
-     [("Paclitaxel", 80, 2, "ONNNNNNONNNNNNO", 0)], "taxane"),
+     [("Paclitaxel", 80, 2, "ONNNNNNONNNNNNO", 0)]),
     ("GEMCITABINE 1000 J1 J8 J15 =J28", 28, 6, "PANCREAS et VOIES BILIAIRES",
-     [("Gemcitabine", 1000, 2, "ONNNNNNONNNNNNO", 0)], "light"),
+     [("Gemcitabine", 1000, 2, "ONNNNNNONNNNNNO", 0)]),
     ("CISPLATINE 80 - VINORELBINE 30 J1 J8", 21, 4, "RESPIRATOIRE et THORACIQUE",
-     [("Cisplatine", 80, 2, "O", 0), ("Vinorelbine", 30, 2, "ONNNNNNO", 0)], "cisplatin"),
+     [("Cisplatine", 80, 2, "O", 0), ("Vinorelbine", 30, 2, "ONNNNNNO", 0)]),
     ("ABVD J1 J15 =J28", 28, 6, "LYMPHOME",
      [("Doxorubicine", 25, 2, "ONNNNNNNNNNNNNO", 0), ("Bléomycine", 10, 2,
        "ONNNNNNNNNNNNNO", 0), ("Vinblastine", 6, 2, "ONNNNNNNNNNNNNO", 0),
-      ("Dacarbazine", 375, 2, "ONNNNNNNNNNNNNO", 0)], "emeto"),
+      ("Dacarbazine", 375, 2, "ONNNNNNNNNNNNNO", 0)]),
     ("VINCRISTINE 1,4 mg/m² (max 2 mg) J1 J8 J15 J22", 28, 4, "LYMPHOME",
-     [("Vincristine", 1.4, 2, "ONNNNNNONNNNNNONNNNNNO", 2)], "light"),
+     [("Vincristine", 1.4, 2, "ONNNNNNONNNNNNONNNNNNO", 2)]),
     ("CARBOPLATINE AUC5 - ÉTOPOSIDE 100 J1-J3", 21, 4, "RESPIRATOIRE et THORACIQUE",
-     [("Carboplatine", 5, 8, "O", 0), ("Étoposide", 100, 2, "OOO", 0)], "emeto"),
-    ("TRASTUZUMAB 6 mg/kg J1=J21", 21, 17, "SEIN", [("Trastuzumab", 6, 1, "O", 0)], "none"),
+     [("Carboplatine", 5, 8, "O", 0), ("Étoposide", 100, 2, "OOO", 0)]),
+    ("TRASTUZUMAB 6 mg/kg J1=J21", 21, 17, "SEIN", [("Trastuzumab", 6, 1, "O", 0)]),
     ("PEMBROLIZUMAB 200 mg J1=J21", 21, 35, "RESPIRATOIRE et THORACIQUE",
-     [("Pembrolizumab", 200, 3, "O", 0)], "none"),
+     [("Pembrolizumab", 200, 3, "O", 0)]),
     ("AZACITIDINE 75 mg/m² SC J1-J7 =J28", 28, 6, "LEUCEMIE",
-     [("Azacitidine", 75, 2, "OOOOOOO", 0)], "light"),
-    ("INTERFÉRON ALFA 3 MUI SC", 7, 12, "MELANOME", [("Interféron alfa-2b", 3, 19, "O", 0)],
-     "none"),
-    ("ASPARAGINASE 1000 UI/kg J1", 14, 2, "LEUCEMIE", [("Asparaginase", 1000, 4, "O", 0)],
-     "light"),
+     [("Azacitidine", 75, 2, "OOOOOOO", 0)]),
+    ("INTERFÉRON ALFA 3 MUI SC", 7, 12, "MELANOME", [("Interféron alfa-2b", 3, 19, "O", 0)]),
+    ("ASPARAGINASE 1000 UI/kg J1", 14, 2, "LEUCEMIE", [("Asparaginase", 1000, 4, "O", 0)]),
     ("DOCÉTAXEL 75 - CYCLOPHOSPHAMIDE 600 (TC)", 21, 4, "SEIN",
-     [("Docétaxel", 75, 2, "O", 0), ("Cyclophosphamide", 600, 2, "O", 0)], "gcsf"),
+     [("Docétaxel", 75, 2, "O", 0), ("Cyclophosphamide", 600, 2, "O", 0)]),
     ("BEP 3 JOURS", 21, 3, "TESTICULE",
      [("Bléomycine", 30, 3, "ONNNNNNONNNNNNO", 0), ("Étoposide", 100, 2, "OOOOO", 0),
-      ("Cisplatine", 20, 2, "OOOOO", 0)], "cisplatin"),
+      ("Cisplatine", 20, 2, "OOOOO", 0)]),
 )  # fmt: skip
 
 LOCALISATIONS = ("SEIN", "COLON-RECTUM", "RESPIRATOIRE et THORACIQUE", "LYMPHOME", "OVAIRE",
@@ -480,12 +507,14 @@ class Synth:
 
 def _molecules(rng: np.random.Generator, wanted: int | None) -> list[dict]:
     catalogue = list(CATALOGUE)
-    ids = rng.choice(np.arange(2, 900), size=max(wanted or 0, len(catalogue)) + 5, replace=False)
+    first, last = KEY_RANGES["DCCLEUNIK"]
+    ids = rng.choice(np.arange(first, last + 1), size=max(wanted or 0, len(catalogue)),
+                     replace=False)  # fmt: skip
     molecules = []
     for index, mol in enumerate(catalogue):
         molecules.append({"id": int(ids[index]), "mol": mol, "name": mol.name})
     trial = 0
-    while wanted and len(molecules) < wanted - 1:
+    while wanted and len(molecules) < wanted:
         trial += 1
         code = f"ESSAI ONCO-{1000 + trial * 37 % 9000:04d}"
         base = catalogue[int(rng.integers(0, 48))]
@@ -493,7 +522,6 @@ def _molecules(rng: np.random.Generator, wanted: int | None) -> list[dict]:
                   base.unit, "IV", base.minutes, base.diluents, base.containers,
                   strengths=((100, 10),))  # fmt: skip
         molecules.append({"id": int(ids[len(molecules)]), "mol": mol, "name": mol.name})
-    molecules.append({"id": -1, "mol": None, "name": "(sans)"})
     return molecules
 
 
@@ -549,8 +577,10 @@ def _products(rng: np.random.Generator, molecules: list[dict], wanted: int | Non
     base = sum(len(m["mol"].strengths) for m in real)
     total = max(wanted or 0, base)
     weights = np.array([len(m["mol"].strengths) for m in real], dtype=float)
-    counts = _spread(total, weights, 1, rng)
-    codes = rng.choice(np.arange(100_000, 999_999), size=total, replace=False)
+    # every strength of a molecule has its product (fluids are chosen by their volume)
+    counts = weights.astype(np.int64) + _spread(total - base, weights, 0, rng)
+    first, last = KEY_RANGES["CODEPDT"]
+    codes = rng.choice(np.arange(first, last + 1), size=total, replace=False)
     products = []
     for entry, count in zip(real, counts, strict=True):
         mol: Mol = entry["mol"]
@@ -609,78 +639,312 @@ def _product_rows(products: list[dict], day: date) -> list[list[str]]:
 
 # --- protocols ---------------------------------------------------------------------------------
 
-SUPPORT = {
-    # set: list of (molecule name, dose, unit, type, minutes before (-) or after T0)
-    "none": [("Chlorure de sodium 0,9 %", 250, 3, 2, -30)],
-    "light": [("Ondansétron", 8, 3, 2, -15), ("Chlorure de sodium 0,9 %", 50, 3, 3, 60)],
-    "emeto": [("Ondansétron", 8, 3, 2, -30), ("Dexaméthasone", 20, 3, 2, -30),
-              ("Fosaprépitant", 150, 3, 2, -45), ("Chlorure de sodium 0,9 %", 50, 3, 3, 120)],
-    "taxane": [("Dexaméthasone", 20, 3, 2, -30), ("Dexchlorphéniramine", 5, 3, 2, -30),
-               ("Ondansétron", 8, 3, 2, -30), ("Chlorure de sodium 0,9 %", 50, 3, 3, 240)],
-    "chop": [("Paracétamol", 1000, 3, 2, -60), ("Dexchlorphéniramine", 5, 3, 2, -60),
-             ("Méthylprednisolone", 40, 3, 2, -45), ("Ondansétron", 8, 3, 2, -30),
-             ("Chlorure de sodium 0,9 %", 50, 3, 3, 300), ("Prednisone", 100, 3, 2, 0)],
-    "folfox": [("Ondansétron", 8, 3, 2, -30), ("Dexaméthasone", 8, 3, 2, -30),
-               ("Acide folinique", 400, 2, 2, 0), ("Glucose 5 %", 50, 3, 3, 120),
-               ("Chlorure de sodium 0,9 %", 50, 3, 3, 130)],
-    "folfiri": [("Ondansétron", 8, 3, 2, -30), ("Dexaméthasone", 8, 3, 2, -30),
-                ("Atropine", 0.25, 3, 2, -15), ("Acide folinique", 400, 2, 2, 0),
-                ("Chlorure de sodium 0,9 %", 50, 3, 3, 120)],
-    "cisplatin": [("Ondansétron", 8, 3, 2, -60), ("Dexaméthasone", 20, 3, 2, -60),
-                  ("Chlorure de potassium", 1000, 3, 2, -120),
-                  ("Sulfate de magnésium", 2000, 3, 2, -120), ("Mannitol", 250, 3, 2, -30),
-                  ("Chlorure de sodium 0,9 %", 1000, 3, 2, 60)],
-    "gcsf": [("Dexaméthasone", 8, 3, 2, -30), ("Ondansétron", 8, 3, 2, -30),
-             ("Filgrastim", 5, 15, 2, 1440), ("Chlorure de sodium 0,9 %", 50, 3, 3, 90)],
+
+@dataclass(frozen=True)
+class Support:
+    """A supportive line a regimen may call for."""
+
+    name: str  # molecule of the catalogue
+    dose: float
+    unit: int
+    kind: int  # TYPELIGNE: 2 supportive, 3 rinse
+    offset: int  # minutes from T0 (HEUREADM), "after" lines are placed after the last bag
+    days: str  # "cure": the anticancer days, "j1": the first, "suite": the others, "après+N":
+    #            N days after the last (growth factors), "après+NxK": K days from there, or a mask
+    volume: float = 0  # fluids: the product is chosen by its volume (NaCl 250 mL, 50 mL...)
+    minutes: int | None = None  # infusion time when not the molecule's
+    after: bool = False  # placed after the last bag of the day
+    comment: str = " "
+    follows: str | None = None  # the anticancer drug whose days "cure"/"j1"/"suite" mean
+
+
+S = Support
+FLUIDS = ("Chlorure de sodium 0,9 %", "Glucose 5 %")
+ONCE_PER_CYCLE = ("G-CSF", "NK1")
+GROUPS = {
+    # a regimen gives at most one drug of a group on a given day
+    "Ondansétron": "5-HT3", "Granisétron": "5-HT3", "Palonosétron": "5-HT3",
+    "Dexaméthasone": "corticoïde", "Méthylprednisolone": "corticoïde", "Prednisone": "corticoïde",
+    "Fosaprépitant": "NK1", "Aprépitant": "NK1",
+    "Dexchlorphéniramine": "antihistaminique", "Hydroxyzine": "antihistaminique",
+    "Acide folinique": "folinate", "Lévofolinate de calcium": "folinate",
+    "Filgrastim": "G-CSF", "Pegfilgrastim": "G-CSF",
 }  # fmt: skip
+GARDE_VEINE = S("Chlorure de sodium 0,9 %", 250, 3, 2, -60, "cure", 250, 60,
+                comment="Garde-veine")  # fmt: skip
+GARDE_VEINE_G5 = S("Glucose 5 %", 250, 3, 2, -60, "cure", 250, 60, comment="Garde-veine (G5 %)")
+RINSE_NACL = S("Chlorure de sodium 0,9 %", 50, 3, 3, 0, "cure", 50, 15, True, "Rinçage de la ligne")
+RINSE_G5 = S("Glucose 5 %", 50, 3, 3, 0, "cure", 50, 15, True, "Rinçage de la ligne (G5 %)")
+HIGH = {"Cisplatine", "Dacarbazine", "Carmustine", "Streptozocine", "Melphalan", "Carboplatine"}
+MODERATE = {"Oxaliplatine", "Irinotécan", "Doxorubicine", "Épirubicine", "Daunorubicine",
+            "Idarubicine", "Cyclophosphamide", "Ifosfamide", "Bendamustine", "Trabectédine",
+            "Azacitidine", "Busulfan", "Thiotépa", "Clofarabine", "Méthotrexate",
+            "Cytarabine", "Doxorubicine liposomale pégylée", "Mitoxantrone"}  # fmt: skip
+ANTHRACYCLINES = {"Doxorubicine", "Épirubicine", "Daunorubicine", "Idarubicine"}
+TAXANES = {"Paclitaxel", "Docétaxel", "Cabazitaxel"}
+INFUSION_REACTIONS = {"Rituximab", "Obinutuzumab", "Daratumumab", "Trastuzumab", "Cétuximab",
+                      "Brentuximab védotine", "Sacituzumab govitécan", "Carfilzomib"}  # fmt: skip
+
+
+def _emetogenic(drugs: list[tuple]) -> str:
+    names = {d[0] for d in drugs}
+    if names & HIGH or (names & ANTHRACYCLINES and "Cyclophosphamide" in names):
+        return "élevé"
+    if names & MODERATE:
+        return "modéré"
+    if any(BY_NAME.get(n) is None or BY_NAME[n].kind == "C" for n in names):
+        return "faible"  # other cytotoxics, trial molecules
+    return "minime"
+
+
+def _setron(name: str) -> Support:
+    dose = {"Ondansétron": 8, "Granisétron": 3, "Palonosétron": 0.25}[name]
+    return S(name, dose, 3, 2, -30, "cure")
+
+
+def _support_for(drugs: list[tuple], loc: str, setron: str, rng: np.random.Generator | None
+                 ) -> tuple[list[Support], list[Support], list[Support]]:  # fmt: skip
+    """(core, optional, fillers): the supportive lines a regimen calls for, those it may have
+    (by priority), and generic ones a unit may add to any protocol given by vein.
+
+    ``rng`` None: a demonstration protocol (a pegfilgrastim rather than a filgrastim)."""
+    names = {d[0] for d in drugs}
+    doses = {d[0]: d[1] for d in drugs}
+    by_vein = any(BY_NAME.get(n) is None or BY_NAME[n].route == "IV" for n in names)
+    core: list[Support] = []
+    optional: list[Support] = []
+    level = _emetogenic(drugs)
+    if by_vein:
+        if "Oxaliplatine" in names:  # never NaCl in the oxaliplatin line
+            core += [GARDE_VEINE_G5, RINSE_G5]
+        else:
+            core += [GARDE_VEINE, RINSE_NACL]
+    if names & {"Rituximab", "Obinutuzumab"} and names & {"Cyclophosphamide", "Bendamustine"}:
+        core.append(S("Prednisone", 100, 3, 2, 0, "OOOOO"))  # the P of R-CHOP, J1 to J5
+    for taxane in sorted(names & TAXANES)[:1]:
+        core += [S("Dexaméthasone", 20, 3, 2, -30, "cure", follows=taxane),
+                 S("Dexchlorphéniramine", 5, 3, 2, -30, "cure", follows=taxane)]  # fmt: skip
+    for antibody in sorted(names & INFUSION_REACTIONS)[:1]:
+        core += [S("Paracétamol", 1000, 3, 2, -60, "j1", minutes=15, follows=antibody),
+                 S("Dexchlorphéniramine", 5, 3, 2, -60, "j1", follows=antibody),
+                 S("Méthylprednisolone", 40, 3, 2, -45, "j1", follows=antibody)]  # fmt: skip
+    if level == "élevé":
+        core += [_setron(setron), S("Dexaméthasone", 20, 3, 2, -30, "j1"),
+                 S("Fosaprépitant", 150, 3, 2, -45, "j1")]  # fmt: skip
+        optional.append(S("Dexaméthasone", 8, 3, 2, -30, "suite"))
+    elif level == "modéré":
+        core += [_setron(setron), S("Dexaméthasone", 12, 3, 2, -30, "j1")]
+        optional.append(S("Dexaméthasone", 8, 3, 2, -30, "suite"))
+    elif level == "faible":
+        core.append(S("Dexaméthasone", 8, 3, 2, -30, "cure"))
+    if "Cisplatine" in names:
+        cis = "Cisplatine"
+        core += [S("Chlorure de potassium", 1000, 3, 2, -120, "cure", minutes=60, follows=cis),
+                 S("Sulfate de magnésium", 2000, 3, 2, -120, "cure", minutes=60, follows=cis),
+                 S("Chlorure de sodium 0,9 %", 1000, 3, 2, 0, "cure", 1000, 120, True,
+                   "Hydratation après le cisplatine", cis)]  # fmt: skip
+        optional += [S("Mannitol", 250, 3, 2, -30, "cure", follows=cis),
+                     S("Glucose 5 %", 500, 3, 2, 0, "cure", 500, 120, True, "Hydratation", cis),
+                     S("Furosémide", 20, 3, 2, 0, "cure", after=True, follows=cis)]  # fmt: skip
+    alkylant = "Ifosfamide" if "Ifosfamide" in names else "Cyclophosphamide"
+    if alkylant == "Ifosfamide" or doses.get("Cyclophosphamide", 0) >= 1000:
+        core.append(S("Mesna", 1500, 2, 2, 0, "cure", minutes=180, follows=alkylant))
+        optional.append(S("Chlorure de sodium 0,9 %", 1000, 3, 2, 0, "cure", 1000, 180, True,
+                          "Hydratation", alkylant))  # fmt: skip
+    if "Fluorouracile" in names:
+        core.append(S("Acide folinique", 400, 2, 2, 0, "cure", minutes=120,
+                      follows="Fluorouracile"))  # fmt: skip
+    if "Irinotécan" in names:
+        core.append(S("Atropine", 0.25, 3, 2, -15, "cure", follows="Irinotécan"))
+    if doses.get("Méthotrexate", 0) >= 500:
+        core.append(S("Lévofolinate de calcium", 15, 3, 2, 0, "après+1x4", minutes=15,
+                      comment="Sauvetage folinique", follows="Méthotrexate"))  # fmt: skip
+    if names & {"Docétaxel", "Ifosfamide"} or level == "élevé":
+        pegylated = rng is None or rng.random() < 0.5
+        optional.append(S("Pegfilgrastim", 6, 3, 2, 0, "après+1") if pegylated
+                        else S("Filgrastim", 5, 15, 2, 0, "après+4x5"))  # fmt: skip
+    if names & {"Rituximab", "Obinutuzumab", "Cytarabine", "Fludarabine", "Bendamustine"}:
+        optional.append(S("Rasburicase", 0.2, 1, 2, -30, "j1"))
+    fillers: list[Support] = []
+    if by_vein:
+        fillers = [
+            _setron(setron),  # refused where a 5-HT3 antagonist is already given
+            S("Paracétamol", 1000, 3, 2, -60, "cure", minutes=15),
+            S("Hydroxyzine", 25, 3, 2, -60, "cure"),
+            S("Glucose 5 %", 250, 3, 2, 0, "cure", 250, 60, True, "Hydratation"),
+            S("Chlorure de sodium 0,9 %", 500, 3, 2, 0, "cure", 500, 120, True, "Hydratation"),
+            S("Glucose 5 %", 100, 3, 3, 0, "cure", 100, 15, True, "Rinçage de fin de cure"),
+            S("Filgrastim", 5, 15, 2, 0, "après+4x5"),
+        ]
+        if loc in ("MYELOME", "PROSTATE", "SEIN"):
+            fillers.append(S("Acide zolédronique", 4, 3, 2, 0, "j1", after=True))
+        if rng is not None:  # each unit words its thésaurus its own way
+            fillers = [fillers[int(i)] for i in rng.permutation(len(fillers))]
+    return core, optional, fillers
+
+
+def _days(mask: str) -> list[int]:
+    return [i for i, c in enumerate(mask, start=1) if c == "O"]
+
+
+def _mask_of(days: list[int]) -> str:
+    chosen = set(days)
+    return "".join("O" if d in chosen else "N" for d in range(1, max(days) + 1))
+
+
+class _Regimen:
+    """The lines of one protocol, refusing a supportive line that would repeat a product, or a
+    drug of the same group, on a day where it is already given."""
+
+    def __init__(self, drugs: list[tuple], product_of) -> None:
+        self.drug_days = {}
+        for drug in drugs:
+            self.drug_days.setdefault(drug[0], set()).update(_days(drug[3]))
+        self.cure_days = sorted(set().union(*self.drug_days.values()))
+        self.product_of = product_of
+        self.taken: dict[int, set] = {}
+        self.lines: list[Support] = []
+
+    def days(self, item: Support) -> list[int]:
+        cure = sorted(self.drug_days[item.follows]) if item.follows else self.cure_days
+        if item.days == "cure":
+            return cure
+        if item.days == "j1":
+            return cure[:1]
+        if item.days == "suite":
+            return cure[1:]
+        if item.days.startswith("après+"):
+            # growth factors and rescues: only after a block of days from J1 (not weekly)
+            if cure != list(range(1, len(cure) + 1)):
+                return []
+            start, _, count = item.days[6:].partition("x")
+            first = cure[-1] + int(start)
+            return list(range(first, first + int(count or 1)))
+        return _days(item.days)
+
+    def keys(self, item: Support) -> set:
+        keys = {("produit", self.product_of(item))}
+        if item.name not in FLUIDS:
+            keys.add(("groupe", GROUPS.get(item.name, item.name)))
+        return keys
+
+    def add(self, item: Support) -> bool:
+        days = self.days(item)
+        keys = self.keys(item)
+        group = GROUPS.get(item.name)
+        if group in ONCE_PER_CYCLE:  # one growth factor, one NK1 antagonist per cycle
+            days_checked = [0, *days]
+        else:
+            days_checked = days
+        if not days or any(keys & self.taken.get(d, set()) for d in days):
+            return False
+        if group in ONCE_PER_CYCLE and ("groupe", group) in self.taken.get(0, set()):
+            return False
+        for d in days_checked:
+            self.taken.setdefault(d, set()).update(keys)
+        self.lines.append(item)
+        return True
+
+
+def _specs(rng: np.random.Generator, molecules: list[dict], n_protocols: int) -> list[tuple]:
+    anticancer = [m for m in molecules if m["mol"] is not None and m["mol"].kind in "CAP"]
+    by_vein = [m for m in anticancer if m["mol"].route == "IV"]
+    specs = [(name, cycle, cycles, loc, drugs, True)
+             for name, cycle, cycles, loc, drugs in DEMO_PROTOCOLS]  # fmt: skip
+    serial = 0
+    while len(specs) < n_protocols:
+        serial += 1
+        k = int(rng.choice([1, 1, 2, 2, 2, 3]))
+        picks = [anticancer[int(p)] for p in rng.choice(len(anticancer), size=k, replace=False)]
+        if all(p["mol"].route != "IV" for p in picks):  # oral or SC drugs: with a drug by vein
+            partner = by_vein[int(rng.integers(0, len(by_vein)))]
+            if partner not in picks:
+                picks.append(partner)
+        drugs = []
+        for entry in picks:
+            mol: Mol = entry["mol"]
+            factor = float(rng.choice([0.5, 0.75, 1.0, 1.0, 1.0, 1.25]))
+            dose = mol.dose * factor if mol.unit not in (8, 7) else float(rng.choice([2, 4, 5, 6]))
+            dose = round(dose, 2 if dose < 10 else 0)
+            mask = "O" if mol.kind == "A" else str(rng.choice(MASKS))
+            drugs.append((entry["name"], dose, mol.unit, mask, mol.max_dose))
+        cycle = int(rng.choice(CYCLES))
+        title = " - ".join(f"{d[0].upper()} {_num(d[1])}" for d in drugs)
+        specs.append((f"{title} (V{serial})", cycle, int(rng.integers(1, 13)),
+                      LOCALISATIONS[int(rng.integers(0, len(LOCALISATIONS)))], drugs,
+                      False))  # fmt: skip
+    return specs[:n_protocols]
+
+
+def _sizes(rng: np.random.Generator, low: np.ndarray, high: np.ndarray, total: int) -> np.ndarray:
+    """Protocol sizes within [low, high] summing exactly to ``total``, varied."""
+    if low.sum() > total or high.sum() < total:
+        raise ValueError(f"cannot size {len(low)} protocols to {total} lines "
+                         f"(between {low.sum()} and {high.sum()})")  # fmt: skip
+    sizes = np.array([int(rng.integers(lo, hi + 1)) for lo, hi in zip(low, high, strict=True)])
+    while sizes.sum() != total:
+        if sizes.sum() > total:
+            room = np.flatnonzero(sizes > low)
+            sizes[room[int(rng.integers(0, len(room)))]] -= 1
+        else:
+            room = np.flatnonzero(sizes < high)
+            sizes[room[int(rng.integers(0, len(room)))]] += 1
+    return sizes
+
+
+MIN_LINES, MAX_LINES = 5, 20
 
 
 def _protocols(rng: np.random.Generator, molecules: list[dict], products: list[dict],
                n_protocols: int, n_lines: int) -> tuple[list[dict], list[dict]]:  # fmt: skip
     mol_id = {m["name"]: m["id"] for m in molecules}
-    first_product = {}
+    by_volume: dict[tuple[int, float], int] = {}
+    first_product: dict[int, int] = {}
     for p in products:
         if not p["inactive"]:
             first_product.setdefault(p["molecule"], p["code"])
-    anticancer = [m for m in molecules if m["mol"] is not None and m["mol"].kind in "CAP"]
-    supportive_sets = list(SUPPORT)
-    specs = []
-    for name, cycle, cycles, loc, drugs, support in DEMO_PROTOCOLS:
-        specs.append((name, cycle, cycles, loc, drugs, support))
-    serial = 0
-    while len(specs) < n_protocols:
-        serial += 1
-        k = int(rng.choice([1, 1, 2, 2, 2, 3]))
-        picks = rng.choice(len(anticancer), size=k, replace=False)
-        drugs = []
-        for p in picks:
-            mol: Mol = anticancer[int(p)]["mol"]
-            factor = float(rng.choice([0.5, 0.75, 1.0, 1.0, 1.0, 1.25]))
-            dose = mol.dose * factor if mol.unit not in (8, 7) else float(rng.choice([2, 4, 5, 6]))
-            dose = round(dose, 2 if dose < 10 else 0)
-            mask = "O" if mol.kind == "A" else str(rng.choice(MASKS))
-            drugs.append((mol.name, dose, mol.unit, mask, mol.max_dose))
-        cycle = int(rng.choice(CYCLES))
-        title = " - ".join(f"{d[0].upper()} {_num(d[1])}" for d in drugs)
-        specs.append((f"{title} (V{serial})", cycle, int(rng.integers(1, 13)),
-                      LOCALISATIONS[int(rng.integers(0, len(LOCALISATIONS)))], drugs,
-                      supportive_sets[int(rng.integers(0, len(supportive_sets)))]))  # fmt: skip
-    specs = specs[:n_protocols]
-    natural = np.array([len(s[4]) + len(SUPPORT[s[5]]) for s in specs], dtype=float)
-    minimum = np.array([len(s[4]) for s in specs])
-    counts = _spread(n_lines, natural, 1, rng)
-    counts = np.maximum(counts, minimum)
-    while counts.sum() > n_lines:  # give back lines taken by the minimums
-        i = int(np.argmax(counts - minimum))
-        counts[i] -= 1
+            by_volume.setdefault((p["molecule"], p["volume"]), p["code"])
+
+    def product_of(item: Support) -> int:
+        molecule = mol_id[item.name]
+        if item.volume:
+            return by_volume[(molecule, item.volume)]
+        return first_product[molecule]
+
+    setrons = ("Ondansétron", "Granisétron", "Palonosétron")
+    plans = []
+    for name, cycle, cycles, loc, drugs, demo in _specs(rng, molecules, n_protocols):
+        setron = "Ondansétron" if demo else setrons[int(rng.integers(0, 3))]
+        core, optional, fillers = _support_for(drugs, loc, setron, None if demo else rng)
+        regimen = _Regimen(drugs, product_of)
+        for item in core:
+            regimen.add(item)
+        fixed = len(regimen.lines)
+        for item in optional + ([] if demo else fillers):
+            regimen.add(item)
+        plans.append((name, cycle, cycles, loc, drugs, demo, regimen.lines[:fixed],
+                      regimen.lines[fixed:]))  # fmt: skip
+    low, high = [], []
+    for _name, _cycle, _cycles, _loc, drugs, demo, core, extra in plans:
+        fixed = len(drugs) + len(core)
+        if demo:  # a demonstration protocol gets everything its regimen calls for
+            low.append(fixed + len(extra))
+            high.append(fixed + len(extra))
+        else:
+            low.append(max(MIN_LINES, fixed))
+            high.append(min(MAX_LINES, fixed + len(extra)))
+    sizes = _sizes(rng, np.array(low), np.array(high), n_lines)
+    first, last = KEY_RANGES["PRCLEUNIK"]
+    proto_ids = rng.choice(np.arange(first, last + 1), size=len(plans), replace=False)
+    first, last = KEY_RANGES["LICLEUNIK"]
+    line_ids = iter(rng.choice(np.arange(first, last + 1), size=n_lines, replace=False).tolist())
     protocols, lines = [], []
-    proto_ids = rng.choice(np.arange(900, 60_000), size=len(specs), replace=False)
-    line_ids = iter(rng.choice(np.arange(5_000, 900_000), size=n_lines, replace=False).tolist())
-    for spec, count, pid in zip(specs, counts, proto_ids, strict=True):
-        name, cycle, cycles, loc, drugs, support = spec
+    for plan, size, pid in zip(plans, sizes, proto_ids, strict=True):
+        name, cycle, cycles, loc, drugs, _demo, core, optional = plan
         protocol = {"id": int(pid), "name": name, "cycle": cycle, "cycles": cycles, "loc": loc,
                     "lines": []}  # fmt: skip
         offset = 0
+        end = 0
         for mname, dose, unit, mask, cap in drugs:
             mol = BY_NAME.get(mname) or next(m["mol"] for m in molecules if m["name"] == mname)
             diffuser = mname == "Fluorouracile" and dose >= 1000
@@ -693,20 +957,27 @@ def _protocols(rng: np.random.Generator, molecules: list[dict], products: list[d
                 "comment": "Diffuseur portable 46 h" if diffuser else
                 ("Dans 250 mL de glucose 5 % uniquement" if mname == "Oxaliplatine" else " "),
             })  # fmt: skip
-            offset += max(minutes, 15) if minutes < 600 else 0
-        pool = SUPPORT[support]
-        extra = int(count) - len(drugs)
-        for k in range(extra):
-            sname, sdose, sunit, stype, soffset = pool[k % len(pool)]
-            code = first_product[mol_id[sname]]
+            if minutes < 600:
+                offset += max(minutes, 15)
+                end = offset
+        support = core + optional[: int(size) - len(drugs) - len(core)]
+        regimen = _Regimen(drugs, product_of)
+        for item in support:
+            days = regimen.days(item)
+            mol = BY_NAME[item.name]
+            start = end if item.after else item.offset
             protocol["lines"].append({
-                "id": next(line_ids), "molecule": -1, "product": code, "dose": sdose,
-                "unit": sunit, "route": BY_NAME[sname].route, "minutes": BY_NAME[sname].minutes,
-                "mask": protocol["lines"][0]["mask"] if stype == 3 else "O",
-                "offset": soffset + 5 * (k // len(pool)), "type": stype, "cap": 20 if
-                sname == "Ondansétron" else 0, "volume": 0, "name": sname,
-                "comment": "Rinçage de la ligne" if stype == 3 else " ",
+                "id": next(line_ids), "molecule": -1, "product": product_of(item),
+                "dose": item.dose, "unit": item.unit, "route": mol.route,
+                "minutes": item.minutes if item.minutes is not None else mol.minutes,
+                "mask": _mask_of(days), "offset": start, "type": item.kind, "cap": 0,
+                "volume": item.volume, "name": item.name, "comment": item.comment,
             })  # fmt: skip
+            if item.after:
+                end = start + max(item.minutes or mol.minutes, 15)
+        longest = max(len(line["mask"]) for line in protocol["lines"])
+        if longest > cycle:  # e.g. a growth factor J5-J9 in a weekly protocol
+            protocol["cycle"] = next(c for c in (14, 21, 28, 35, 42) if c >= longest)
         order = rng.permutation(len(protocol["lines"]))  # Chimio does not sort its lines
         protocol["lines"] = [protocol["lines"][int(i)] for i in order]
         protocols.append(protocol)
@@ -765,7 +1036,8 @@ def _patients(rng: np.random.Generator, n: int, backup: date):
     married = sex_f & (rng.random(n) < 0.45)
     usual = np.where(married, rng.integers(0, len(SURNAMES), n), surname)
     first = np.where(sex_f, rng.integers(0, len(FIRST_F), n), rng.integers(0, len(FIRST_M), n))
-    numbers = 1_000_000_000 + rng.choice(8_999_999_999, size=n, replace=False)
+    first, last = KEY_RANGES["PATIENT_NUM"]
+    numbers = first + rng.choice(last - first + 1, size=n, replace=False)
     ipp = 800_000_000 + rng.choice(99_999_999, size=n, replace=False)
     return {
         "sex_f": sex_f,
@@ -864,7 +1136,7 @@ def _write_history(out: Path, rng: np.random.Generator, pat: dict, protocols: li
     p_ids = np.where(old[patient], p_id[pp] + 100_000, p_id[pp])
     creat_null = rng.random(n_lines) < 0.05
     columns = [
-        _text(200_000 + np.arange(n_lines)),
+        _text(KEY_RANGES["ROW_NUM"][0] + np.arange(n_lines)),
         _dates(pat["birth"][patient]),
         pc.if_else(pa.array(no_death), pa.scalar(None, pa.string()),
                    _dates(np.where(no_death, np.datetime64(backup, "D"), death_l))),
