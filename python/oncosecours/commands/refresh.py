@@ -27,10 +27,17 @@ def register(subparsers) -> None:
             "Lit les cinq sauvegardes Chimio du dossier avec les requêtes de queries/, les "
             "vérifie, puis remplace l'instantané de la base en une seule transaction. En cas "
             "de problème, rien n'est modifié et le message dit quel fichier, quelle ligne, "
-            "quelle colonne et quelle étape."
+            "quelle colonne et quelle étape. Plusieurs --backups forment un seul instantané "
+            "(tables mises bout à bout, une même clé dans deux dossiers est refusée, date de la "
+            "plus ancienne sauvegarde)."
         ),
     )
-    parser.add_argument("--backups", metavar="DOSSIER", help="dossier des sauvegardes Chimio")
+    parser.add_argument(
+        "--backups",
+        metavar="DOSSIER",
+        action="append",
+        help="dossier des sauvegardes Chimio (répéter l'option pour réunir plusieurs dossiers)",
+    )
     add_store(parser)
     parser.add_argument(
         "--user",
@@ -98,13 +105,17 @@ def _refresh(args: argparse.Namespace) -> int:
     result = refresh_snapshot(
         conn,
         user,
-        args.backups,
+        args.backups,  # one folder, or several made into one snapshot
         settings=settings,
         queries_dir=args.queries,
         progress=_progress(args.quiet),
     )
+    several = len(result["dossiers"]) > 1
     if args.json:
         shape = {k: result[k] for k in ("tables", "backup_date", "warnings")}
+        if several:  # one folder: exactly the agreed shape
+            shape["dossiers"] = [{"dossier": d["dossier"], "tables": d["lignes"]}
+                                 for d in result["dossiers"]]  # fmt: skip
         print(json.dumps(shape, ensure_ascii=False, indent=2))
         return 0
     day = result["backup_date"]
@@ -114,6 +125,13 @@ def _refresh(args: argparse.Namespace) -> int:
     )
     for key, label in LABELS:
         print(f"  {label:<22} {result['tables'][key]:>10,}".replace(",", " "))
+    if several:
+        print("Dont, par dossier :")
+        for folder in result["dossiers"]:
+            counts = ", ".join(
+                f"{folder['lignes'][key]:,} {label}".replace(",", " ") for key, label in LABELS
+            )
+            print(f"  {folder['dossier']} : {counts}")
     warnings = result["warnings"]
     if warnings:
         print(f"Avertissements ({len(warnings)}) :")

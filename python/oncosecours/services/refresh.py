@@ -1,7 +1,8 @@
 """« Actualiser » : reload the Chimio backups into the store's snapshot, as one audited action.
 
-The backup is read and checked entirely in memory first (:func:`oncosecours.refresh.engine.
-load_backup`): a refusal there has not touched the store at all. Only then one transaction
+The backup (one folder, or several made into one snapshot) is read and checked entirely in
+memory first (:func:`oncosecours.refresh.engine.load_backup`): a refusal there has not touched
+the store at all. Only then one transaction
 replaces every ``ref_*`` table and ``snapshot_meta`` and appends the audit event; readers keep
 seeing the previous snapshot until the commit (WAL). Crisis data (every other table) is never
 touched: it holds natural keys and copies, never a foreign key to the snapshot.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,7 @@ def write_snapshot(
                     "avertissements": len(snapshot.warnings),
                     "empreinte": snapshot.sha256,
                     "requetes": snapshot.queries,
+                    **({"dossiers": snapshot.folders} if len(snapshot.folders) > 1 else {}),
                 },
             )
             if progress:
@@ -196,16 +198,17 @@ def write_snapshot(
 def refresh_snapshot(
     conn: sqlite3.Connection,
     actor: Actor,
-    backups: str | Path,
+    backups: str | Path | Sequence[str | Path],
     *,
     settings: Any = None,
     queries_dir: str | Path | None = None,
     progress: Progress | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
-    """Load the backup folder ``backups`` and replace the snapshot; refuse and write nothing on
-    any problem. Returns ``tables`` (counts), ``backup_date``, ``warnings`` (the stale-backup
-    warning first), ``stale``, ``age_days``, ``timings``."""
+    """Load the backup folder ``backups`` (or several folders, into one snapshot) and replace
+    the snapshot; refuse and write nothing on any problem. Returns ``tables`` (counts),
+    ``backup_date``, ``warnings`` (the stale-backup warning first), ``stale``, ``age_days``,
+    ``timings``, and ``dossiers`` (each folder and its counts)."""
     from oncosecours.refresh.engine import load_backup
     from oncosecours.refresh.status import snapshot_status
 
@@ -232,4 +235,5 @@ def refresh_snapshot(
         "backup_date_source": snapshot.backup_date_source,
         "sha256": snapshot.sha256,
         "timings": {"lecture_s": loaded - started, "ecriture_s": written - loaded},
+        "dossiers": snapshot.folders,
     }
