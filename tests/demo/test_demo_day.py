@@ -1,6 +1,6 @@
 """``oncosecours demo`` run for real (a subprocess, as a new user runs it), then every output
 read back: the store and its audit chain, the ordonnancier, the Word documents, the workbook,
-the second copy, the HEGP store, and the printed summary."""
+the second copy, the HEGP extracts loaded with the synthetic backup, and the printed summary."""
 
 from __future__ import annotations
 
@@ -261,7 +261,7 @@ def test_workbook_is_a_macro_workbook_filled_from_the_store(demo):
     assert any(first in v for v in cells("Administration"))
 
 
-def test_second_copy_and_hegp_store(demo):
+def test_second_copy(demo):
     from oncosecours.store import audit
 
     out = demo["out"]
@@ -277,29 +277,58 @@ def test_second_copy_and_hegp_store(demo):
     copy.close()
     settings = (out / "etablissement-demo.toml").read_text(encoding="utf-8")
     assert "[copie_secours]" in settings and "copie-secours" in settings
-    hegp = _conn(out / "hegp" / "oncosecours-hegp.sqlite")
-    counts = json.loads(hegp.execute("SELECT counts_json FROM snapshot_meta").fetchone()[0])
-    assert counts == {
-        "patients": 5,
-        "protocols": 5,
-        "protocol_lines": 53,
-        "molecules": 8,
-        "products": 42,
-        "history": 493,
-    }
+
+
+HEGP_COUNTS = {"patients": 5, "protocols": 5, "protocol_lines": 53, "molecules": 8,
+               "products": 42, "history": 493}  # fmt: skip
+
+
+def test_hegp_extracts_are_refreshed_with_the_synthetic_backup_into_the_day_store(demo):
+    """One store: the synthetic backup and the packaged HEGP copy in one snapshot."""
+    out = demo["out"]
+    facts = demo["facts"]
+    assert not (out / "hegp").exists()  # no second store any more
+    conn = _conn(out / "oncosecours.sqlite")
+    meta = conn.execute("SELECT * FROM snapshot_meta").fetchone()
+    counts = json.loads(meta["counts_json"])
+    synthetic = facts["sauvegarde_synthetique"]["lignes"]
+    assert counts == {k: synthetic[k] + HEGP_COUNTS[k] for k in HEGP_COUNTS}
+    folders = facts["actualisation"]["dossiers"]
+    assert [f["lignes"] for f in folders] == [synthetic, HEGP_COUNTS]
+    assert facts["hegp"]["lignes"] == HEGP_COUNTS
+    # the extracts were read from the package's copy, not from ../shared
+    sources = meta["source_dir"].split(" + ")
+    assert [Path(s).name for s in sources] == ["chimio-synthetique", "chimio-hegp"]
+    assert all("shared" not in Path(s).parts for s in sources)
+    # dated by the oldest backup, HEGP's, and flagged as stale
+    assert meta["backup_date"] == "2023-09-07" and facts["actualisation"]["ancienne"] is True
+    out_text = " ".join(demo["run"].stdout.replace("\u00a0", " ").split())
+    assert "dont HEGP 5 patients, 5 protocoles (53 lignes)" in out_text
+    assert "signalé ANCIENNE" in out_text
+    # the real protocols are in the day's store beside the synthetic ones
+    assert {p["nom"]: p["lignes"] for p in facts["hegp"]["protocoles"]}["FOLFOX 4 Simplifié"] == 16
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM ref_protocol_lines l JOIN ref_protocols p USING (protocol_id) "
+            "WHERE p.name = 'FOLFOX 4 Simplifié'"
+        ).fetchone()[0]
+        == 16
+    )
     # a real HEGP protocol dosed for a synthetic patient (preview), the stale backup flagged
+    from oncosecours.demo.identities import HEGP_PATIENT
     from oncosecours.domain.dosing import body_surface_area
 
-    preview = demo["facts"]["hegp"]["prescription_test"]
+    preview = facts["hegp"]["prescription_test"]
     bsa = round(body_surface_area(172.0, 70.0, "dubois"), 2)
     doses = dict(preview["doses"])
     assert preview["protocole"] == "FOLFOX 4 Simplifié"
     assert doses["Oxaliplatine"] == pytest.approx(85 * bsa, abs=0.01)
     assert "SAUVEGARDE_ANCIENNE" in [rule for rule, _message in preview["alertes"]]
-    # the extracts were read from the package's copy, not from ../shared
-    source = hegp.execute("SELECT source_dir FROM snapshot_meta").fetchone()[0]
-    assert "shared" not in Path(source).parts and Path(source).name == "chimio-hegp"
-    hegp.close()
+    # the preview wrote nothing in the day's store
+    assert not conn.execute(
+        "SELECT 1 FROM patients WHERE ipp = ?", (HEGP_PATIENT["ipp"],)
+    ).fetchone()
+    conn.close()
 
 
 def test_timing_is_reported(demo):

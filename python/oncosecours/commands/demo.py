@@ -10,8 +10,8 @@ def register(subparsers) -> None:
         "demo",
         help="jouer une journée de crise de démonstration (données fictives)",
         description=(
-            "Génère une sauvegarde Chimio synthétique, la recharge (avec les extraits réels de "
-            "l'HEGP dans une seconde base), crée l'équipe, puis joue une journée de crise "
+            "Génère une sauvegarde Chimio synthétique, la recharge avec les extraits réels de "
+            "l'HEGP en un seul instantané, crée l'équipe, puis joue une journée de crise "
             "complète par les mêmes services que la ligne de commande et le ruban : patients "
             "(un homonyme détecté), inclusions, prescriptions, validation (un refus, une "
             "justification), feu vert, fabrication et ordonnancier, contrôle (une poche hors "

@@ -126,8 +126,8 @@ FALLBACK_HOMONYM = {
     "ipp": "D0000199",
 }
 
-# A synthetic patient prescribed (preview only, nothing saved) on the REAL HEGP thesaurus, in
-# the second store that holds the HEGP extracts.
+# A synthetic patient prescribed (preview only, on a scratch copy of the store: nothing saved)
+# on the REAL HEGP thesaurus, loaded with the synthetic backup into the day's store.
 HEGP_PATIENT = {
     "birth_name": "MERCIER",
     "first_name": "Paul",

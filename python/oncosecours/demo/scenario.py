@@ -279,102 +279,104 @@ class CrisisDay:
         )
         self.story.tell("equipe", f"Équipe créée par {admin.initials} (administrateur) : {listed}.")
 
-    # -- 3. refresh: the synthetic backup into the store, the real HEGP extracts beside it ----
+    # -- 3. refresh: the synthetic backup and the real HEGP extracts, one snapshot ------------
 
     def refresh(self) -> None:
+        from oncosecours.refresh import synth
         from oncosecours.resources import data
         from oncosecours.services.refresh import refresh_snapshot
-        from oncosecours.services.users import bootstrap_admin
-        from oncosecours.store.db import connect
 
+        # The real, public HEGP extracts (pseudonymised, MIT) are loaded as they are, through
+        # the same queries, together with the synthetic backup: one snapshot, the synthetic keys
+        # being far from Chimio's (see refresh/synth.py KEY_RANGES).
+        hegp_dir = data("demo", "chimio-hegp")
         self.clock.set("06:45")
         result = refresh_snapshot(
-            self.conn, self.team["PH1"], self.paths.backup, settings=self.settings,
+            self.conn, self.team["PH1"], [self.paths.backup, hegp_dir], settings=self.settings,
             today=self.today,
         )  # fmt: skip
+        synthetic, real = (folder["lignes"] for folder in result["dossiers"])
         self.story.facts["actualisation"] = {
             "lignes": result["tables"],
             "date_sauvegarde": result["backup_date"],
+            "origine_date": result["backup_date_source"],
             "ancienne": result["stale"],
             "avertissements": len(result["warnings"]),
+            "dossiers": result["dossiers"],
         }
+        synthetic_date = self.story.facts["sauvegarde_synthetique"]["date"]
         self.story.tell(
             "actualisation",
-            f"Sauvegarde Chimio synthétique du {_fr_day(result['backup_date'])} générée puis "
-            f"rechargée par PH1 (« Actualiser ») : {_counts_fr(result['tables'])}.",
+            f"Sauvegarde Chimio synthétique du {_fr_day(synthetic_date)} générée, puis "
+            f"rechargée par PH1 (« Actualiser ») avec les extraits réels de Chimio de l'HEGP "
+            f"(publics, pseudonymisés), en un seul instantané : {_counts_fr(result['tables'])}, "
+            f"dont HEGP {_counts_fr(real)}.",
         )
-        self.say(f"  base de crise : {_counts_fr(result['tables'])}")
-
-        # The real, public HEGP extracts (pseudonymised, MIT): loaded as they are, through the
-        # same queries, into a second store (the engine reads one backup folder per snapshot).
-        hegp_dir = data("demo", "chimio-hegp")
-        self.clock.set("06:50")
-        hegp = connect(self.paths.hegp_store)
-        try:
-            admin = bootstrap_admin(hegp, ids.ADMIN.initials, ids.ADMIN.name, ids.DEMO_PIN)
-            real = refresh_snapshot(hegp, admin, hegp_dir, settings=self.settings, today=self.today)
-            preview = self._hegp_preview(hegp, admin)
-            protocols = [
-                {"nom": r[0], "lignes": r[1]}
-                for r in hegp.execute(
-                    "SELECT p.name, count(l.line_id) FROM ref_protocols p LEFT JOIN "
-                    "ref_protocol_lines l ON l.protocol_id = p.protocol_id GROUP BY p.protocol_id "
-                    "ORDER BY p.name"
-                )
-            ]
-        finally:
-            hegp.close()
+        self.story.tell(
+            "hegp",
+            f"L'instantané prend la date de la plus ancienne des deux sauvegardes, celle de "
+            f"l'HEGP du {_fr_day(result['backup_date'])}"
+            + (" : il est signalé ANCIENNE (alerte SAUVEGARDE_ANCIENNE sur chaque prescription)"
+               if result["stale"] else "")
+            + f" ; {len(result['warnings'])} avertissements de chargement.",
+        )  # fmt: skip
+        self.say(f"  synthétique : {_counts_fr(synthetic)}")
+        self.say(f"  extraits HEGP : {_counts_fr(real)}")
+        preview = self._hegp_preview()
+        first, last = synth.KEY_RANGES["PRCLEUNIK"]
+        protocols = [  # the real ones: outside the synthetic key range
+            {"nom": r[0], "lignes": r[1]}
+            for r in self.conn.execute(
+                "SELECT p.name, count(l.line_id) FROM ref_protocols p LEFT JOIN "
+                "ref_protocol_lines l ON l.protocol_id = p.protocol_id WHERE p.protocol_id NOT "
+                "BETWEEN ? AND ? GROUP BY p.protocol_id ORDER BY p.name",
+                (first, last),
+            )
+        ]
         self.story.facts["hegp"] = {
             "dossier": str(hegp_dir),
-            "base": str(self.paths.hegp_store),
-            "lignes": real["tables"],
-            "date_sauvegarde": real["backup_date"],
-            "ancienne": real["stale"],
-            "avertissements": len(real["warnings"]),
+            "lignes": real,
             "protocoles": protocols,
             "prescription_test": preview,
         }
-        self.story.tell(
-            "hegp",
-            "Extraits réels de Chimio de l'HEGP (publics, pseudonymisés) rechargés tels quels "
-            f"dans une seconde base : {_counts_fr(real['tables'])} ; sauvegarde du "
-            f"{_fr_day(real['backup_date'])}"
-            + (" signalée ANCIENNE" if real["stale"] else "")
-            + f", {len(real['warnings'])} avertissements.",
-        )
-        self.say(f"  extraits HEGP : {_counts_fr(real['tables'])}")
         doses = ", ".join(f"{name} {_fr(dose)} mg" for name, dose in preview["doses"])
         alerts = " ; ".join(f"[{rule}] {message}" for rule, message in preview["alertes"])
         self.story.tell(
             "hegp_prescription",
-            f"Sur ce thésaurus réel, « {preview['protocole']} » calculé pour un patient fictif "
-            f"(aperçu, rien n'est enregistré) : {doses}"
+            f"Sur le thésaurus réel de l'HEGP, « {preview['protocole']} » calculé pour un patient "
+            f"fictif (aperçu, rien n'est enregistré) : {doses}"
             + (f" ; alerte {alerts}" if alerts else "")
             + ".",
         )
 
-    def _hegp_preview(self, conn: sqlite3.Connection, admin) -> dict[str, Any]:
-        """Dose a real HEGP protocol for a synthetic patient (a preview: no prescription)."""
+    def _hegp_preview(self) -> dict[str, Any]:
+        """Dose a real HEGP protocol for a synthetic patient: a preview on a scratch copy of the
+        store (in memory), so that the day's store holds no patient of the preview."""
         from oncosecours.services.inclusion import find_protocol, include_patient
         from oncosecours.services.patients import create_patient
         from oncosecours.services.prescription import preview_prescription
-        from oncosecours.services.users import create_user
 
-        member = next(m for m in ids.TEAM if m.role == "prescripteur")
-        doctor = create_user(conn, admin, member.initials, member.name, member.role, ids.DEMO_PIN)
-        person = dict(ids.HEGP_PATIENT)
-        self.clock.tick(1)
-        patient = create_patient(
-            conn, doctor, **person, ward=ids.WARD, measured_on=self.today, today=self.today
-        )
-        protocol = find_protocol(conn, ids.HEGP_PROTOCOL)
-        self.clock.tick(1)
-        inclusion = include_patient(
-            conn, doctor, patient["id"], protocol["protocol_id"], self.today, today=self.today
-        )
-        draft = preview_prescription(
-            conn, inclusion["cures"][0]["id"], settings=self.settings, today=self.today
-        )
+        scratch = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            self.conn.backup(scratch)
+            scratch.row_factory = sqlite3.Row
+            scratch.execute("PRAGMA foreign_keys=ON")
+            doctor = self.team[next(m.initials for m in ids.TEAM if m.role == "prescripteur")]
+            person = dict(ids.HEGP_PATIENT)
+            patient = create_patient(
+                scratch, doctor, **person, ward=ids.WARD, measured_on=self.today,
+                today=self.today,
+            )  # fmt: skip
+            protocol = find_protocol(scratch, ids.HEGP_PROTOCOL)
+            inclusion = include_patient(
+                scratch, doctor, patient["id"], protocol["protocol_id"], self.today,
+                today=self.today,
+            )  # fmt: skip
+            draft = preview_prescription(
+                scratch, inclusion["cures"][0]["id"], settings=self.settings, today=self.today
+            )
+        finally:
+            scratch.close()
         return {
             "protocole": protocol["name"],
             "patient": _name(patient),

@@ -57,7 +57,6 @@ def text(paths: Paths, story, seconds: float) -> str:
         places.append(("PDF", docs["pdf_note"]))
     places += [
         ("Base de la journée (SQLite)", str(paths.store)),
-        ("Base chargée avec les extraits HEGP", str(paths.hegp_store)),
         ("Copie de secours", str(paths.replica)),
         ("Paramètres de la démonstration", str(paths.settings)),
         ("Ce résumé", str(paths.summary_text)),

@@ -43,10 +43,6 @@ class Paths:
         return self.root / "sauvegardes" / "chimio-synthetique"
 
     @property
-    def hegp_store(self) -> Path:
-        return self.root / "hegp" / "oncosecours-hegp.sqlite"
-
-    @property
     def workbook(self) -> Path:
         return self.root / "OncoSecours.xlsm"
 
