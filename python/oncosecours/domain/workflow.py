@@ -48,6 +48,18 @@ PREPARATION_TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 
+DAY_STATES_FR = {
+    **{state: CURE_STATES[state] for state in ("planned", "prescribed", "refused", "validated")},
+    "withheld": CURE_STATES["withheld"],
+    "go_ahead": CURE_STATES["go_ahead"],
+    **{
+        state: PREPARATION_STATES[state]
+        for state in ("prepared", "controlled", "released", "dispensed", "administered")
+    },
+    "cancelled": CURE_STATES["cancelled"],
+}
+"""The state of a line on the day's view, in circuit order: its cure's, then its bag's."""
+
 _MACHINES = {
     "cure": (CURE_STATES, CURE_TRANSITIONS),
     "preparation": (PREPARATION_STATES, PREPARATION_TRANSITIONS),

@@ -15,34 +15,8 @@ from typing import Any
 
 from oncosecours.domain import workflow
 
-DAY_STATES = (
-    "planned",
-    "prescribed",
-    "refused",
-    "validated",
-    "withheld",
-    "go_ahead",
-    "prepared",
-    "controlled",
-    "released",
-    "dispensed",
-    "administered",
-    "cancelled",
-)
-DAY_STATES_FR = {
-    "planned": "planifiée",
-    "prescribed": "prescrite",
-    "refused": "refusée",
-    "validated": "validée",
-    "withheld": "feu vert refusé",
-    "go_ahead": "feu vert",
-    "prepared": "préparée",
-    "controlled": "contrôlée",
-    "released": "libérée",
-    "dispensed": "dispensée",
-    "administered": "administrée",
-    "cancelled": "annulée",
-}
+DAY_STATES = tuple(workflow.DAY_STATES_FR)
+DAY_STATES_FR = workflow.DAY_STATES_FR
 
 FEU_VERT_CHOICES = ("Feu vert", "Différer")
 LIBERATION_CHOICES = ("Libérer", "Refuser")

@@ -20,21 +20,9 @@ from typing import Any
 from oncosecours import clock
 from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import fr_datetime, needs_preparation
+from oncosecours.domain.workflow import DAY_STATES_FR
 
-STATES_FR = {
-    "planned": "planifiée",
-    "prescribed": "prescrite",
-    "refused": "refusée",
-    "validated": "validée",
-    "withheld": "feu vert refusé",
-    "go_ahead": "feu vert",
-    "prepared": "préparée",
-    "controlled": "contrôlée",
-    "released": "libérée",
-    "dispensed": "dispensée",
-    "administered": "administrée",
-    "cancelled": "annulée",
-}
+STATES_FR = DAY_STATES_FR
 
 
 def _in(ids: list[int]) -> str:
