@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -76,29 +77,34 @@ def test_installer_refers_only_to_files_inside_the_kit(kit):
         first = ref.split("\\")[0]
         assert first in created or (out / first).exists(), ref
     assert 'set "VENV=%KIT%python"' in text
+    assert "--interpreter" not in text  # the workbook keeps the kit-relative interpreter
 
 
-def test_kit_configure_writes_the_interpreter_into_the_workbook(kit, tmp_path):
-    out, _ = kit
-    workbook = tmp_path / "OncoSecours.xlsm"
-    shutil.copy2(out / "OncoSecours.xlsm", workbook)
-    interpreter = r"E:\OncoSecours-kit\python\Scripts\python.exe"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "oncosecours",
-            "kit-configure",
-            "--workbook",
-            str(workbook),
-            "--interpreter",
-            interpreter,
-        ],
+def _configure(workbook: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "oncosecours", "kit-configure", "--workbook", str(workbook), *extra],
         capture_output=True,
         text=True,
     )
+
+
+def test_kit_configure_writes_the_kit_relative_interpreter(kit, tmp_path):
+    out, _ = kit
+    workbook = tmp_path / "OncoSecours.xlsm"
+    shutil.copy2(out / "OncoSecours.xlsm", workbook)
+    before = workbook.read_bytes()
+    refused = _configure(workbook)  # the kit's Python is not installed yet
+    assert refused.returncode == 2 and "Interpréteur Python introuvable" in refused.stderr
+    assert workbook.read_bytes() == before
+    python = tmp_path / "python" / "Scripts" / "python.exe"
+    python.parent.mkdir(parents=True)
+    python.write_bytes(b"")
+    result = _configure(workbook)
     assert result.returncode == 0, result.stderr
-    assert conf_values(workbook)["INTERPRETER_WIN"] == interpreter
+    assert (
+        conf_values(workbook)["INTERPRETER_WIN"] == r"%ONCOSECOURS_DIR%\python\Scripts\python.exe"
+    )
+    assert "xl/vbaProject.bin" in zipfile.ZipFile(workbook).namelist()
 
 
 def test_kit_refuses_a_non_empty_folder(tmp_path):

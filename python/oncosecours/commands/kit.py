@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,11 @@ def register(subparsers) -> None:
     )
     configure.add_argument("--workbook", required=True, metavar="FICHIER", help="classeur .xlsm")
     configure.add_argument(
-        "--interpreter", required=True, metavar="PYTHON", help="chemin de python.exe"
+        "--interpreter",
+        metavar="PYTHON",
+        help="python.exe ; défaut : le Python du kit, à côté du classeur, en chemin relatif "
+        "(%%ONCOSECOURS_DIR%%\\python\\Scripts\\python.exe), qui suit le kit si la lettre du "
+        "lecteur change",
     )
     configure.add_argument("--pythonpath", default="", metavar="CHEMIN", help="PYTHONPATH")
     configure.set_defaults(handler=_configure)
@@ -52,8 +57,21 @@ def _kit(args: argparse.Namespace) -> int:
 
 
 def _configure(args: argparse.Namespace) -> int:
-    from oncosecours.excel.builder import set_xlwings_conf
+    from oncosecours.domain.errors import OncoError
+    from oncosecours.excel.builder import DEFAULT_INTERPRETER, set_xlwings_conf
 
-    set_xlwings_conf(Path(args.workbook), args.interpreter, args.pythonpath)
-    print(f"Classeur configuré : interpréteur {args.interpreter}")
+    workbook = Path(args.workbook)
+    if not workbook.is_file():
+        raise OncoError("Classeur introuvable", file=str(workbook))
+    interpreter = args.interpreter or DEFAULT_INTERPRETER
+    on_disk = interpreter.replace("%ONCOSECOURS_DIR%", str(workbook.resolve().parent))
+    on_disk_path = Path(on_disk.replace("\\", os.sep))
+    if not on_disk_path.is_file():
+        raise OncoError(
+            "Interpréteur Python introuvable : le classeur n'a pas été modifié",
+            file=on_disk,
+            hint="Relancer installer.bat depuis le dossier du kit",
+        )
+    set_xlwings_conf(workbook, interpreter, args.pythonpath)
+    print(f"Classeur configuré : interpréteur {interpreter}")
     return 0

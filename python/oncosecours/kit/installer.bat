@@ -14,7 +14,7 @@ if not defined PY (
 )
 if not defined PY (
   echo ERREUR : Python {PYVER} pour Windows est introuvable sur ce poste.
-  echo Installez-le depuis le dossier python-installeur du kit s'il y est, puis relancez installer.bat.
+  echo Installez Python {PYVER} pour Windows 64 bits (installeur officiel, à garder avec le kit^), puis relancez installer.bat.
   pause
   exit /b 1
 )
@@ -28,7 +28,8 @@ echo Installation des paquets depuis "%KIT%wheelhouse" (sans réseau) ...
 "%VENV%\Scripts\python.exe" -m pip install --no-index --find-links "%KIT%wheelhouse" --upgrade oncosecours || goto :echec
 
 echo Configuration du classeur (interpréteur Python dans xlwings.conf) ...
-"%VENV%\Scripts\python.exe" -m oncosecours kit-configure --workbook "%KIT%OncoSecours.xlsm" --interpreter "%VENV%\Scripts\python.exe" || goto :echec
+rem Chemin relatif au classeur (%ONCOSECOURS_DIR% = son dossier) : le kit reste valable si la lettre du lecteur change.
+"%VENV%\Scripts\python.exe" -m oncosecours kit-configure --workbook "%KIT%OncoSecours.xlsm" || goto :echec
 
 echo.
 echo Installation terminée. Ouvrez OncoSecours.xlsm et activez les macros.
