@@ -411,6 +411,12 @@ def _parse(
     return pacsv.read_csv(pa.py_buffer(buffer), read, parse, convert)
 
 
+def _load(path: str) -> tuple[str, bytes, float]:
+    """(path, bytes, modification time) of a file, read unbuffered in one call."""
+    with open(path, "rb", buffering=0) as handle:
+        return path, handle.readall(), os.fstat(handle.fileno()).st_mtime
+
+
 def read_source(
     folder: Path,
     source: Source,
@@ -434,10 +440,7 @@ def read_source(
     tables: list[pa.Table] = []
     row = 0
     check_bytes = source.encoding != "utf-8"  # UTF-8 is checked by the parser itself
-    for path in paths:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-            mtime = os.fstat(handle.fileno()).st_mtime
+    for path, raw, mtime in map(_load, paths):
         name = os.path.basename(path)
         if hasher is not None:
             hasher.update(name.encode("utf-8", "replace") + b"\0")

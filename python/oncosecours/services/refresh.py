@@ -58,62 +58,92 @@ def _snapshot_indexes(conn: sqlite3.Connection, tables: list[str]) -> list[tuple
 NAN = float("nan")
 
 
-def _values(column) -> list:
-    """One column as Python values for ``executemany``, nulls as NaN.
+class _Rows:
+    """The columns of one table prepared for ``executemany``: ``chunk(rows)`` gives, for a
+    slice or an index array of rows, each column's values as a Python list, nulls as NaN.
 
     SQLite stores a NaN it is given as NULL, and Python's sqlite3 binds floats several times
     faster than None (None goes through the adapter look-up). Integers with nulls travel as
-    floats (exact below 2**53): INTEGER columns store 3.0 as the integer 3.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    floats (exact below 2**53): INTEGER columns store 3.0 as the integer 3. Text is dictionary
+    encoded once: each distinct value becomes one Python string, shared by its rows.
 
-    kind = column.type
-    if pa.types.is_null(kind):
-        return [NAN] * len(column)
-    if pa.types.is_integer(kind):
-        if column.null_count == 0:
-            return column.to_numpy().tolist()
-        kind = pa.float64()
-        column = column.cast(kind)
-    if pa.types.is_floating(kind):
-        return pc.fill_null(column, NAN).to_numpy().tolist()
-    # text: each distinct value becomes one Python string, shared by its rows
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    strings = np.array([*encoded.dictionary.to_pylist(), NAN], dtype=object)
-    indices = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
-    return strings[indices].tolist()
+    Rows go in the order of an INTEGER PRIMARY KEY (SQLite's rowid) when the table has one:
+    appended at the end of the table's B-tree instead of inserted at random places, they are
+    written noticeably faster, and a rowid table is stored in key order whatever the insertion
+    order, so nothing a reader sees changes.
+    """
+
+    def __init__(self, table, frame) -> None:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from oncosecours.refresh.steps import arrow
+
+        columns = {name: arrow(frame[name]) for name in table.names}
+        # a column empty on every row is left to its NULL default: nothing to bind
+        self.names = [n for n, c in columns.items() if c.null_count < len(c) or not len(c)]
+        if not self.names:
+            self.names = table.names[:1]
+        self.total = len(frame)
+        self.order = None
+        key = table.key[0] if len(table.key) == 1 else None
+        if key and table.by_name[key].kind == "integer" and self.total > 1:
+            values = columns[key].to_numpy()
+            if not (values[1:] > values[:-1]).all():
+                self.order = np.argsort(values, kind="stable")
+        self.sources = []
+        for name in self.names:
+            column = columns[name]
+            kind = column.type
+            if pa.types.is_null(kind):
+                self.sources.append((None, None))
+                continue
+            if pa.types.is_integer(kind) and column.null_count:
+                column, kind = column.cast(pa.float64()), pa.float64()
+            if pa.types.is_integer(kind):
+                self.sources.append((column.to_numpy(), None))
+            elif pa.types.is_floating(kind):
+                self.sources.append((pc.fill_null(column, NAN).to_numpy(), None))
+            else:
+                encoded = pc.dictionary_encode(column).combine_chunks()
+                strings = np.array([*encoded.dictionary.to_pylist(), NAN], dtype=object)
+                codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
+                self.sources.append((codes, strings))
+
+    def chunk(self, start: int, stop: int) -> list[list]:
+        rows = slice(start, stop) if self.order is None else self.order[start:stop]
+        out = []
+        for values, strings in self.sources:
+            if values is None:
+                out.append([NAN] * (stop - start))
+            elif strings is None:
+                out.append(values[rows].tolist())
+            else:
+                out.append(strings[values[rows]].tolist())
+        return out
 
 
 def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -> None:
-    """Insert ``frame`` in chunks; the next chunk is converted to Python values in a thread
-    while SQLite writes the current one (sqlite3 releases the GIL while it steps)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Insert ``frame`` (a data frame, or a future of its :class:`_Rows` already being
+    prepared) in chunks; the next chunk is converted to Python values in a thread while SQLite
+    writes the current one (sqlite3 releases the GIL while it steps)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    from oncosecours.refresh.steps import arrow
-
-    columns = {name: arrow(frame[name]) for name in table.names}
-    # a column empty on every row is left to its NULL default: nothing to bind
-    names = [n for n, c in columns.items() if c.null_count < len(c) or not len(c)]
-    if not names:
-        names = table.names[:1]
+    rows = frame.result() if isinstance(frame, Future) else _Rows(table, frame)
+    names = rows.names
     sql = f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    total = len(frame)
+    total = rows.total
     started = time.perf_counter()
-
-    def chunk(start: int) -> list[list]:
-        return [_values(columns[name].slice(start, CHUNK)) for name in names]
-
     starts = list(range(0, total, CHUNK))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(chunk, starts[0]) if starts else None
+        pending = pool.submit(rows.chunk, starts[0], CHUNK) if starts else None
         for index, start in enumerate(starts):
-            rows = pending.result()
+            values = pending.result()
             if index + 1 < len(starts):
-                pending = pool.submit(chunk, starts[index + 1])
-            conn.executemany(sql, zip(*rows, strict=True))
-            del rows
+                pending = pool.submit(rows.chunk, starts[index + 1], starts[index + 1] + CHUNK)
+            conn.executemany(sql, zip(*values, strict=True))
+            del values
             done = min(start + CHUNK, total)
             if progress and total > CHUNK and time.perf_counter() - started > 1:
                 progress(f"  {table.label} : {done:,}/{total:,} lignes écrites".replace(",", " "))
@@ -127,10 +157,16 @@ def write_snapshot(
     progress: Progress | None = None,
 ) -> None:
     """Replace the snapshot with ``snapshot`` in one audited transaction."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from oncosecours.refresh import model
 
     tables = list(model.TABLES.values())
     sql_names = [t.sql for t in tables]
+    # The rows are prepared in a thread (numpy and pyarrow, off the store) while the old
+    # snapshot is deleted and the first tables are written.
+    pool = ThreadPoolExecutor(max_workers=1)
+    prepared = {t.name: pool.submit(_Rows, t, snapshot.tables[t.name]) for t in tables}
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB while the snapshot is rewritten
@@ -150,7 +186,7 @@ def write_snapshot(
                 conn.execute(f"DELETE FROM {table.sql}")
             conn.execute("DELETE FROM snapshot_meta")
             for table in tables:
-                _insert(conn, table, snapshot.tables[table.name], progress)
+                _insert(conn, table, prepared.pop(table.name), progress)
             if progress and indexes:
                 progress(f"Reconstruction des index ({len(indexes)})…")
             for _, sql in indexes:
@@ -191,6 +227,9 @@ def write_snapshot(
             if progress:
                 progress("Validation de la transaction…")
     finally:
+        for future in prepared.values():
+            future.cancel()
+        pool.shutdown()
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
         conn.execute(f"PRAGMA secure_delete = {int(secure)}")
 
