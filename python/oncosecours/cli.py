@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import pkgutil
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -34,20 +35,43 @@ class _FrenchParser(argparse.ArgumentParser):
         self._positionals.title = "arguments"
         self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
 
-    def error(self, message: str) -> None:  # argparse's own messages, translated where common
-        for english, french in (
-            ("the following arguments are required", "arguments obligatoires manquants"),
-            ("unrecognized arguments", "arguments non reconnus"),
-            ("invalid choice", "choix invalide"),
-            ("expected one argument", "une valeur est attendue"),
-            ("argument ", "argument "),
-            ("not allowed with argument", "incompatible avec l'argument"),
-            ("invalid int value", "entier invalide"),
-            ("invalid float value", "nombre invalide"),
-        ):
-            message = message.replace(english, french)
+    def error(self, message: str) -> None:  # argparse's own messages, in French
         self.print_usage(sys.stderr)
-        self.exit(EXIT_REFUSED, f"{self.prog} : erreur : {message}\n")
+        self.exit(EXIT_REFUSED, f"{self.prog} : erreur : {french_error(message)}\n")
+
+
+_ARGPARSE_FR = (
+    (re.compile(r"^argument (\S+): "), r"argument \1 : "),
+    (re.compile(r"the following arguments are required: "), "arguments obligatoires manquants : "),
+    (
+        re.compile(r"one of the arguments (.+) is required"),
+        r"l'un des arguments \1 est obligatoire",
+    ),
+    (re.compile(r"unrecognized arguments: "), "arguments non reconnus : "),
+    (
+        re.compile(r"invalid choice: (.+?) \(choose from (.*)\)"),
+        r"choix invalide : \1 (choix possibles : \2)",
+    ),
+    (re.compile(r"expected one argument"), "une valeur est attendue"),
+    (re.compile(r"expected at most one argument"), "une valeur au plus est attendue"),
+    (re.compile(r"expected at least one argument"), "au moins une valeur est attendue"),
+    (re.compile(r"not allowed with argument"), "incompatible avec l'argument"),
+    (
+        re.compile(r"ambiguous option: (\S+) could match (.+)"),
+        r"option ambiguë : \1 peut désigner \2",
+    ),
+    (re.compile(r"ignored explicit argument"), "valeur non attendue"),
+    (re.compile(r"invalid int value: "), "entier invalide : "),
+    (re.compile(r"invalid float value: "), "nombre invalide : "),
+    (re.compile(r"invalid (\w+) value: "), r"valeur invalide (\1) : "),
+)
+
+
+def french_error(message: str) -> str:
+    """argparse's English error message, in French (unknown ones are left as they are)."""
+    for pattern, french in _ARGPARSE_FR:
+        message = pattern.sub(french, message)
+    return message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +92,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+UNEXPECTED = (
+    "Erreur inattendue : l'action en cours n'a pas pu se terminer ; vérifier son état "
+    "(oncosecours status / audit) avant de la refaire."
+)
+
+
+def _tolerant_streams() -> None:
+    """A console or a redirect in a narrow encoding (cp1252, cp850) shows « ? » for a character
+    it cannot encode (→, ², ≥) instead of failing after the action has been recorded."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -84,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Refusé : {error}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
-        print("Interrompu : l'action en cours n'a pas été enregistrée.", file=sys.stderr)
+        print(
+            "Interrompu : l'action en cours n'a peut-être pas été enregistrée ; vérifier son "
+            "état (oncosecours status / audit) avant de la refaire.",
+            file=sys.stderr,
+        )
         return 130
     except Exception:
         log = Path.home() / ".oncosecours-erreurs.log"
@@ -94,8 +139,5 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             log = None
         where = f" Détail technique dans {log}." if log else ""
-        print(
-            "Erreur inattendue : rien n'a été enregistré par l'action en cours." + where,
-            file=sys.stderr,
-        )
+        print(UNEXPECTED + where, file=sys.stderr)
         return EXIT_UNEXPECTED

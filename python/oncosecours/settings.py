@@ -137,7 +137,59 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise OncoError("Fichier de paramètres introuvable", file=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise OncoError(f"Fichier de paramètres illisible : {exc}", file=str(path)) from None
+        raise _syntax_error(exc, path) from None
+
+
+_TOML_FR = (  # tomllib's English messages (Python 3.11), most frequent first
+    ("Expected ']' at the end of a table declaration", "« ] » attendu à la fin du nom de section"),
+    ("Expected ']]'", "« ]] » attendu"),
+    ("Expected '=' after a key", "« = » attendu après le nom de la clé"),
+    ("Expected newline or end of document", "fin de ligne attendue après la valeur"),
+    ("Expected ']'", "« ] » attendu (liste non fermée ?)"),
+    ("Unclosed array", "liste non fermée (« ] » manquant)"),
+    ("Unclosed inline table", "table non fermée (« } » manquant)"),
+    ("Unterminated string", "texte non fermé (guillemet manquant)"),
+    ("Invalid value", "valeur invalide (texte sans guillemets ?)"),
+    ("Invalid statement", "ligne incompréhensible"),
+    ("Invalid initial character for a key", "caractère interdit au début d'un nom de clé"),
+    ("Cannot declare", "section ou clé déclarée deux fois"),
+    ("Cannot overwrite a value", "clé définie deux fois"),
+    ("Cannot redefine namespace", "section déclarée deux fois"),
+    ("Duplicate inline table key", "clé définie deux fois"),
+    ("Invalid date or datetime", "date invalide"),
+    ("Illegal character", "caractère interdit"),
+    ("Found invalid character", "caractère interdit"),
+    ("Unescaped '\\'", "barre oblique inverse « \\ » à doubler dans un texte (ou « / »)"),
+)
+
+
+def _syntax_error(exc: tomllib.TOMLDecodeError, path: Path) -> OncoError:
+    """A French message for tomllib's error, with its line and column (parsed from the message:
+    Python 3.11's TOMLDecodeError has no lineno/colno attributes)."""
+    import re
+
+    text = str(exc)
+    what = next((fr for en, fr in _TOML_FR if text.startswith(en)), "erreur de syntaxe TOML")
+    line = getattr(exc, "lineno", None)
+    column = getattr(exc, "colno", None)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    if line is None and found:
+        line, column = int(found.group(1)), int(found.group(2))
+    if line is None:
+        where = "à la fin du fichier" if "end of document" in text else ""
+        return OncoError(
+            f"Fichier de paramètres illisible : {what} {where}".rstrip(), file=str(path)
+        )
+    try:
+        content = path.read_text(encoding="utf-8").splitlines()[line - 1].strip()
+    except (OSError, UnicodeDecodeError, IndexError):
+        content = ""
+    return OncoError(
+        f"Fichier de paramètres illisible : {what} à la colonne {column}",
+        file=str(path),
+        line=line,
+        hint=f"Ligne {line} : « {content} »" if content else None,
+    )
 
 
 def _validate(raw: dict[str, Any], path: Path) -> None:
@@ -205,4 +257,53 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         _validate(override, source)
         for section, values in override.items():
             merged.setdefault(section, {}).update(values)
+    _check_ordonnancier(merged["production"], source or defaults_path)
     return Settings(merged, source)
+
+
+def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:
+    """The register's number format, tried at load on sample values: an unknown placeholder or
+    a bad format spec is refused now, not at the first preparation of the crisis."""
+    from oncosecours.domain.production import check_ordonnancier_format
+
+    key = "production.format_ordonnancier"
+    fmt = production["format_ordonnancier"]
+    reset = production["remise_a_zero_annuelle"]
+    try:
+        sample = fmt.format(annee=2026, numero=123)
+        distinct = fmt.format(annee=2026, numero=124) != sample
+        years = fmt.format(annee=2027, numero=123) != sample
+    except Exception as exc:  # KeyError, IndexError, ValueError, AttributeError, TypeError
+        if isinstance(exc, KeyError):
+            detail = f"champ inconnu {{{exc.args[0]}}}"
+        elif isinstance(exc, IndexError):
+            detail = "champ sans nom {}"
+        elif isinstance(exc, ValueError):
+            detail = "accolade mal fermée ou format de nombre invalide après « : »"
+        else:
+            detail = "champ mal écrit"
+        raise OncoError(
+            f"Format inutilisable pour {key} : {fmt!r} ({detail} ; "
+            "champs permis : {annee} et {numero}, ex. {annee}-{numero:06d})",
+            file=str(path),
+            field=key,
+        ) from None
+    try:
+        check_ordonnancier_format(fmt, reset)
+    except OncoError as error:
+        raise OncoError(error.message, file=str(path), field=key) from None
+    if not distinct:
+        raise OncoError(
+            f"Format inutilisable pour {key} : {fmt!r} donne « {sample} » pour les numéros "
+            "123 et 124 (deux préparations auraient le même numéro)",
+            file=str(path),
+            field=key,
+        )
+    if reset and not years:
+        raise OncoError(
+            f"Avec production.remise_a_zero_annuelle = true, {key} doit contenir {{annee}} : "
+            f"{fmt!r} donne « {sample} » en 2026 comme en 2027 (numéros répétés d'une année "
+            "à l'autre)",
+            file=str(path),
+            field=key,
+        )

@@ -41,10 +41,42 @@ def add_common(parser: argparse.ArgumentParser, *, user: bool = True) -> None:
     add_json(parser)
 
 
-def open_store(args: argparse.Namespace) -> sqlite3.Connection:
+def nombre(text: str) -> float:
+    """argparse type of every decimal option: « 60,5 » (virgule française) or « 60.5 »."""
+    import math
+
+    cleaned = text.strip().replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        value = math.nan
+    if not cleaned or cleaned.count(".") > 1 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"nombre invalide : « {text} » (ex. 60,5 ou 60.5)")
+    return value
+
+
+nombre.__name__ = "nombre"
+
+
+def heure(text: str) -> str:
+    """argparse type of a time of day: « 08:30 », « 8h30 » -> "08:30" (00:00 to 23:59)."""
+    from oncosecours.documents.context import parse_t0
+    from oncosecours.domain.errors import OncoError
+
+    try:
+        return parse_t0(text)
+    except OncoError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+
+
+def open_store(args: argparse.Namespace, *, create: bool = False) -> sqlite3.Connection:
+    """The store named by ``--store`` (else ``$ONCOSECOURS_STORE``, else the workbook's).
+
+    A missing file is refused in French (a typo must not start an empty store, nor an empty
+    store overwrite the second copy); only ``user init`` passes ``create=True``."""
     from oncosecours.store.db import connect
 
-    return connect(getattr(args, "store", None))
+    return connect(getattr(args, "store", None), create=create)
 
 
 def read_pin(initials: str) -> str:

@@ -13,21 +13,32 @@ def register(subparsers) -> None:
     )
     add_common(parser)
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--prep", help="numéro d'ordonnancier de la poche (étiquette)")
-    target.add_argument("--line", type=int, help="numéro de la ligne (lignes sans poche)")
-    parser.add_argument("--start", required=True, help="début (HH:MM ou AAAA-MM-JJ HH:MM)")
-    parser.add_argument("--end", required=True, help="fin (HH:MM ou AAAA-MM-JJ HH:MM)")
+    target.add_argument(
+        "--prep", metavar="NUMERO", help="numéro d'ordonnancier de la poche (étiquette)"
+    )
+    target.add_argument(
+        "--line", metavar="N", type=int, help="numéro de la ligne (lignes sans poche)"
+    )
+    parser.add_argument(
+        "--start", metavar="DEBUT", required=True, help="début (HH:MM ou AAAA-MM-JJ HH:MM)"
+    )
+    parser.add_argument(
+        "--end", metavar="FIN", required=True, help="fin (HH:MM ou AAAA-MM-JJ HH:MM)"
+    )
     parser.add_argument(
         "--incident",
+        metavar="TYPE:COMMENTAIRE",
         action="append",
         default=[],
         help="incident, répétable : arret|extravasation|reaction:commentaire",
     )
-    parser.add_argument("--access", help="voie d'abord (PAC, VVP, PICC...)")
+    parser.add_argument("--access", metavar="VOIE", help="voie d'abord (PAC, VVP, PICC...)")
     parser.add_argument(
-        "--justification", help="justification si la poche a dépassé sa date limite"
+        "--justification",
+        metavar="TEXTE",
+        help="justification si la poche a dépassé sa date limite",
     )
-    parser.add_argument("--comment", help="commentaire")
+    parser.add_argument("--comment", metavar="TEXTE", help="commentaire")
     parser.set_defaults(handler=_administer)
 
 

@@ -49,7 +49,9 @@ def register(subparsers) -> None:
     add_bench_options(refresh)
     refresh.add_argument("--scale", choices=("small", "large"), default="large",
                          help="taille du jeu synthétique (défaut : large)")  # fmt: skip
-    refresh.add_argument("--seed", type=int, default=1, help="graine du jeu synthétique")
+    refresh.add_argument(
+        "--seed", metavar="GRAINE", type=int, default=1, help="graine du jeu synthétique"
+    )
     refresh.add_argument(
         "--keep",
         metavar="DOSSIER",

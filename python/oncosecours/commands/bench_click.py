@@ -22,7 +22,11 @@ def register_bench(sub) -> None:
     )
     add_bench_options(parser)
     parser.add_argument(
-        "--runs", type=int, default=7, help="processus par mesure (médiane ; défaut : 7)"
+        "--runs",
+        metavar="N",
+        type=int,
+        default=7,
+        help="processus par mesure (médiane ; défaut : 7)",
     )
     parser.add_argument(
         "--action",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import add_json, emit
+from oncosecours.commands._common import add_json, emit, nombre
 
 
 def register(subparsers) -> None:
@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--resolution",
         metavar="PPP",
-        type=float,
+        type=nombre,
         default=96,
         help="résolution des images en points par pouce (défaut : 96)",
     )

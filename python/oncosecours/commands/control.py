@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
 
 
 def register(subparsers) -> None:
@@ -12,8 +12,12 @@ def register(subparsers) -> None:
         "control", help="contrôler une poche : poids mesuré, contrôle visuel, double contrôle"
     )
     add_common(parser)
-    parser.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
-    parser.add_argument("--weight", type=float, required=True, help="poids net mesuré (g)")
+    parser.add_argument(
+        "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
+    )
+    parser.add_argument(
+        "--weight", metavar="GRAMMES", type=nombre, required=True, help="poids net mesuré (g)"
+    )
     parser.add_argument(
         "--visual",
         choices=("conforme", "non-conforme"),
@@ -21,7 +25,9 @@ def register(subparsers) -> None:
         help="résultat du contrôle visuel",
     )
     parser.add_argument("--double-check", metavar="INITIALES", help="second contrôleur")
-    parser.add_argument("--comment", help="commentaire (obligatoire si non conforme)")
+    parser.add_argument(
+        "--comment", metavar="TEXTE", help="commentaire (obligatoire si non conforme)"
+    )
     parser.set_defaults(handler=_control)
 
 

@@ -10,13 +10,21 @@ from oncosecours.commands._common import actor, add_common, emit, open_store
 def register(subparsers) -> None:
     parser = subparsers.add_parser("dispense", help="dispenser une poche libérée au service")
     add_common(parser)
-    parser.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
-    parser.add_argument("--recipient", required=True, help="qui reçoit la poche (nom)")
-    parser.add_argument("--ward", help="service destinataire (défaut : celui du patient)")
     parser.add_argument(
-        "--at", help="heure de remise (HH:MM ou AAAA-MM-JJ HH:MM ; défaut : maintenant)"
+        "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
     )
-    parser.add_argument("--comment", help="commentaire")
+    parser.add_argument(
+        "--recipient", metavar="NOM", required=True, help="qui reçoit la poche (nom)"
+    )
+    parser.add_argument(
+        "--ward", metavar="SERVICE", help="service destinataire (défaut : celui du patient)"
+    )
+    parser.add_argument(
+        "--at",
+        metavar="HEURE",
+        help="heure de remise (HH:MM ou AAAA-MM-JJ HH:MM ; défaut : maintenant)",
+    )
+    parser.add_argument("--comment", metavar="TEXTE", help="commentaire")
     parser.set_defaults(handler=_dispense)
 
 

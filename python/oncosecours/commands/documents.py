@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import add_json, add_store, emit, open_store
+from oncosecours.commands._common import add_json, add_store, emit, heure, open_store
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -76,13 +76,23 @@ def register(subparsers) -> None:
     care = sub.add_parser("care-plan", help="plans de soins d'un jour (un par patient)")
     care.add_argument("--date", metavar="AAAA-MM-JJ", required=True, help="jour d'administration")
     care.add_argument("--patient", metavar="IPP", help="un seul patient (IPP ou #id)")
-    care.add_argument("--t0", metavar="HH:MM", default="", help="heure de T0 (sinon à compléter)")
+    care.add_argument(
+        "--t0",
+        metavar="HH:MM",
+        type=heure,
+        default="",
+        help="heure de T0, de 00:00 à 23:59 (sinon à compléter à la main)",
+    )
     _common(care)
     care.set_defaults(handler=_care_plan)
 
     register_ = sub.add_parser("ordonnancier", help="extrait de l'ordonnancier d'une période")
-    register_.add_argument("--from", dest="date_from", required=True, help="du (AAAA-MM-JJ)")
-    register_.add_argument("--to", dest="date_to", required=True, help="au (AAAA-MM-JJ, inclus)")
+    register_.add_argument(
+        "--from", dest="date_from", metavar="AAAA-MM-JJ", required=True, help="du (AAAA-MM-JJ)"
+    )
+    register_.add_argument(
+        "--to", dest="date_to", metavar="AAAA-MM-JJ", required=True, help="au (AAAA-MM-JJ, inclus)"
+    )
     register_.add_argument(
         "--by",
         choices=("date", "patient", "drug"),
@@ -200,7 +210,11 @@ def register_bench(sub) -> None:
     )
     add_bench_options(parser)
     parser.add_argument(
-        "--count", type=int, default=350, help="nombre de fiches (défaut : 350, une grande unité)"
+        "--count",
+        metavar="N",
+        type=int,
+        default=350,
+        help="nombre de fiches (défaut : 350, une grande unité)",
     )
     parser.add_argument("--out", metavar="DOSSIER", help="garder les fichiers produits ici")
     parser.add_argument(

@@ -13,15 +13,21 @@ def register(subparsers) -> None:
 
     give = sub.add_parser("give", help="donner le feu vert d'une cure validée, le jour même")
     add_common(give)
-    give.add_argument("--cure", type=int, required=True, help="numéro de la cure")
-    give.add_argument("--date", help="jour de la cure concerné (défaut : aujourd'hui)")
+    give.add_argument("--cure", metavar="N", type=int, required=True, help="numéro de la cure")
+    give.add_argument(
+        "--date", metavar="AAAA-MM-JJ", help="jour de la cure concerné (défaut : aujourd'hui)"
+    )
     give.set_defaults(handler=_give)
 
     withhold = sub.add_parser("withhold", help="refuser le feu vert (motif obligatoire)")
     add_common(withhold)
-    withhold.add_argument("--cure", type=int, required=True, help="numéro de la cure")
-    withhold.add_argument("--reason", required=True, help="motif (ex. neutropénie grade 3)")
-    withhold.add_argument("--date", help="jour de la cure concerné (défaut : aujourd'hui)")
+    withhold.add_argument("--cure", metavar="N", type=int, required=True, help="numéro de la cure")
+    withhold.add_argument(
+        "--reason", metavar="MOTIF", required=True, help="motif (ex. neutropénie grade 3)"
+    )
+    withhold.add_argument(
+        "--date", metavar="AAAA-MM-JJ", help="jour de la cure concerné (défaut : aujourd'hui)"
+    )
     withhold.set_defaults(handler=_withhold)
 
     withdraw = sub.add_parser(
@@ -29,14 +35,18 @@ def register(subparsers) -> None:
         help="retirer un feu vert donné (motif obligatoire), tant qu'aucune poche du jour n'existe",
     )
     add_common(withdraw)
-    withdraw.add_argument("--cure", type=int, required=True, help="numéro de la cure")
-    withdraw.add_argument("--reason", required=True, help="motif (ex. fièvre à l'arrivée)")
-    withdraw.add_argument("--date", help="jour de la cure concerné (défaut : aujourd'hui)")
+    withdraw.add_argument("--cure", metavar="N", type=int, required=True, help="numéro de la cure")
+    withdraw.add_argument(
+        "--reason", metavar="MOTIF", required=True, help="motif (ex. fièvre à l'arrivée)"
+    )
+    withdraw.add_argument(
+        "--date", metavar="AAAA-MM-JJ", help="jour de la cure concerné (défaut : aujourd'hui)"
+    )
     withdraw.set_defaults(handler=_withdraw)
 
     waiting = sub.add_parser("list", help="cures validées du jour en attente de feu vert")
     add_common(waiting, user=False)
-    waiting.add_argument("--date", help="jour (défaut : aujourd'hui)")
+    waiting.add_argument("--date", metavar="AAAA-MM-JJ", help="jour (défaut : aujourd'hui)")
     waiting.set_defaults(handler=_list)
 
 

@@ -15,8 +15,12 @@ def register(subparsers) -> None:
 
     export = sub.add_parser("export", help="imprimer l'ordonnancier d'une période")
     add_common(export, user=False)
-    export.add_argument("--from", dest="date_from", required=True, help="du (AAAA-MM-JJ)")
-    export.add_argument("--to", dest="date_to", required=True, help="au (AAAA-MM-JJ, inclus)")
+    export.add_argument(
+        "--from", dest="date_from", metavar="AAAA-MM-JJ", required=True, help="du (AAAA-MM-JJ)"
+    )
+    export.add_argument(
+        "--to", dest="date_to", metavar="AAAA-MM-JJ", required=True, help="au (AAAA-MM-JJ, inclus)"
+    )
     export.add_argument(
         "--by", choices=tuple(BY), default="date", help="tri : date (défaut), patient ou drug"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
 
 PATIENT_HELP = "patient : IPP, ou #numéro de dossier (ex. #12)"
 
@@ -24,9 +24,9 @@ def _identity_options(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _measure_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weight", metavar="KG", type=float, help="poids en kg")
-    parser.add_argument("--height", metavar="CM", type=float, help="taille en cm")
-    parser.add_argument("--creatinine", metavar="UMOL_L", type=float, help="créatinine en µmol/L")
+    parser.add_argument("--weight", metavar="KG", type=nombre, help="poids en kg")
+    parser.add_argument("--height", metavar="CM", type=nombre, help="taille en cm")
+    parser.add_argument("--creatinine", metavar="UMOL_L", type=nombre, help="créatinine en µmol/L")
     parser.add_argument(
         "--measured-on", metavar="DATE", help="date des mesures (défaut : aujourd'hui)"
     )

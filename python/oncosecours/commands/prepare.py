@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
 
 LOT_HELP = (
     "lot utilisé, répétable : nature:produit:lot:péremption[:quantité] "
-    "(ex. flacon:OXALIPLATINE 100 mg/20 mL:AB123:06/2027 ou diluant:Glucose 5 %:G77:2027-01-31)"
+    "(ex. flacon:OXALIPLATINE 100 mg/20 mL:AB123:06/2027 ou diluant:Glucose 5 %%:G77:2027-01-31)"
 )
 
 
@@ -20,35 +20,51 @@ def register(subparsers) -> None:
 
     make = sub.add_parser("make", help="préparer une ligne (attribue le numéro d'ordonnancier)")
     add_common(make)
-    make.add_argument("--line", type=int, required=True, help="numéro de la ligne prescrite")
-    make.add_argument("--lot", action="append", default=[], help=LOT_HELP)
-    make.add_argument("--diluent", help="diluant (défaut : celui de la ligne)")
-    make.add_argument("--bag-volume", type=float, help="volume de la poche en mL")
-    make.add_argument("--container", help="contenant (défaut : celui de la ligne)")
-    make.add_argument("--stability-h", type=float, help="stabilité après dilution (heures)")
-    make.add_argument("--justification", help="source de la stabilité saisie (obligatoire avec)")
+    make.add_argument(
+        "--line", metavar="N", type=int, required=True, help="numéro de la ligne prescrite"
+    )
+    make.add_argument("--lot", metavar="LOT", action="append", default=[], help=LOT_HELP)
+    make.add_argument("--diluent", metavar="DILUANT", help="diluant (défaut : celui de la ligne)")
+    make.add_argument("--bag-volume", metavar="ML", type=nombre, help="volume de la poche en mL")
+    make.add_argument(
+        "--container", metavar="CONTENANT", help="contenant (défaut : celui de la ligne)"
+    )
+    make.add_argument(
+        "--stability-h", metavar="HEURES", type=nombre, help="stabilité après dilution (heures)"
+    )
+    make.add_argument(
+        "--justification", metavar="TEXTE", help="source de la stabilité saisie (obligatoire avec)"
+    )
     make.set_defaults(handler=_make)
 
     lots = sub.add_parser("lots", help="saisir les lots d'une préparation (avant contrôle)")
     add_common(lots)
-    lots.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
-    lots.add_argument("--lot", action="append", required=True, help=LOT_HELP)
+    lots.add_argument(
+        "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
+    )
+    lots.add_argument("--lot", metavar="LOT", action="append", required=True, help=LOT_HELP)
     lots.set_defaults(handler=_lots)
 
     cancel = sub.add_parser("cancel", help="annuler une préparation (elle garde son numéro)")
     add_common(cancel)
-    cancel.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
-    cancel.add_argument("--reason", required=True, help="motif de l'annulation")
+    cancel.add_argument(
+        "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
+    )
+    cancel.add_argument("--reason", metavar="MOTIF", required=True, help="motif de l'annulation")
     cancel.set_defaults(handler=_cancel)
 
     preview = sub.add_parser("preview", help="calculer la préparation d'une ligne sans l'écrire")
     add_common(preview, user=False)
-    preview.add_argument("--line", type=int, required=True, help="numéro de la ligne prescrite")
+    preview.add_argument(
+        "--line", metavar="N", type=int, required=True, help="numéro de la ligne prescrite"
+    )
     preview.set_defaults(handler=_preview)
 
     show = sub.add_parser("show", help="afficher la fiche d'une préparation")
     add_common(show, user=False)
-    show.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
+    show.add_argument(
+        "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
+    )
     show.set_defaults(handler=_show)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
 
 KEY_HELP = "CLE = * (toutes les lignes anticancéreuses), numéro de ligne ou nom de molécule"
 
@@ -12,12 +12,12 @@ KEY_HELP = "CLE = * (toutes les lignes anticancéreuses), numéro de ligne ou no
 def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cure", metavar="N", type=int, required=True, help="numéro de la cure")
     parser.add_argument(
-        "--weight", metavar="KG", type=float, help="poids du jour en kg (défaut : le dernier)"
+        "--weight", metavar="KG", type=nombre, help="poids du jour en kg (défaut : le dernier)"
     )
     parser.add_argument(
-        "--height", metavar="CM", type=float, help="taille en cm (défaut : la dernière)"
+        "--height", metavar="CM", type=nombre, help="taille en cm (défaut : la dernière)"
     )
-    parser.add_argument("--creatinine", metavar="UMOL_L", type=float, help="créatinine en µmol/L")
+    parser.add_argument("--creatinine", metavar="UMOL_L", type=nombre, help="créatinine en µmol/L")
     parser.add_argument(
         "--creatinine-date", metavar="DATE", help="date de la créatinine (défaut : aujourd'hui)"
     )

@@ -12,9 +12,13 @@ def register(subparsers) -> None:
         "release", help="libération pharmaceutique d'une poche contrôlée (pharmacien)"
     )
     add_common(parser)
-    parser.add_argument("--prep", required=True, help="numéro d'ordonnancier (ou #id)")
     parser.add_argument(
-        "--justification", help="justification écrite (obligatoire si poids hors tolérance)"
+        "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
+    )
+    parser.add_argument(
+        "--justification",
+        metavar="TEXTE",
+        help="justification écrite (obligatoire si poids hors tolérance)",
     )
     parser.add_argument("--refuse", metavar="MOTIF", help="refuser la poche avec ce motif")
     parser.set_defaults(handler=_release)

@@ -26,7 +26,9 @@ def register(subparsers) -> None:
         "status", help="copie de secours et état du jour : cures, lignes, blocages"
     )
     add_common(parser, user=False)
-    parser.add_argument("--date", help="jour (AAAA-MM-JJ ; défaut : aujourd'hui)")
+    parser.add_argument(
+        "--date", metavar="AAAA-MM-JJ", help="jour (AAAA-MM-JJ ; défaut : aujourd'hui)"
+    )
     parser.set_defaults(handler=_status)
 
 

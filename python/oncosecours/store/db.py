@@ -49,7 +49,10 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
     """Open (and migrate) the store. Autocommit mode: transactions are explicit."""
     target = resolve(path)
     if not create and not target.exists():
-        raise OncoError("Base introuvable", file=str(target))
+        raise OncoError(
+            f"Base introuvable : {target} (vérifier --store / {ENV_VAR} ; "
+            "pour créer une base : oncosecours user init)"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(target, isolation_level=None, timeout=30.0)
