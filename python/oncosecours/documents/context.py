@@ -131,6 +131,27 @@ def clock(t0: str, minutes: Any) -> str:
     return text if day == 0 else f"{text} (J+{day})"
 
 
+def parse_t0(text: Any) -> str:
+    """The T0 of a plan de soins: « 08:30 », « 8h30 », « 8h » -> "08:30"; "" stays "" (to fill
+    in by hand); anything else (25:00, 99:99, abc) is refused in French."""
+    import re
+
+    raw = str(text or "").strip()
+    if not raw:
+        return ""
+    match = re.fullmatch(r"(\d{1,2})\s*(?::\s*(\d{2})|[hH]\s*(\d{2})?)", raw)
+    hours = int(match.group(1)) if match else 99
+    minutes = int(match.group(2) or match.group(3) or 0) if match else 99
+    if hours > 23 or minutes > 59:
+        from oncosecours.domain.errors import OncoError
+
+        raise OncoError(
+            f"Heure de T0 invalide : « {raw} » (attendu HH:MM entre 00:00 et 23:59, ex. 08:30)",
+            field="t0",
+        )
+    return f"{hours:02d}:{minutes:02d}"
+
+
 def rate(volume_ml: Any, duration_min: Any) -> str:
     """Infusion rate in mL/h from volume and duration; "" when either is missing."""
     if volume_ml in (None, "") or duration_min in (None, "") or float(duration_min) <= 0:
@@ -601,7 +622,7 @@ def care_plan(
     )
     preparations = record.get("preparations") or {}
     incl = record.get("inclusion_lines") or {}
-    t0 = str(record.get("t0") or "")
+    t0 = parse_t0(record.get("t0"))
     administrations = []
     for index, line in enumerate(lines_, start=1):
         prep = preparations.get(line.get("id")) or {}

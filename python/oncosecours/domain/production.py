@@ -428,6 +428,12 @@ class Gravimetry:
         return {**asdict(self), "message": self.message()}
 
 
+KG_LIKE_BELOW_G = 10.0
+"""A measured weight under 10 g whose value in grams × 1000 falls near the target was typed in
+kilograms (0,309 for a 309 g bag): refused with the value to type. A small syringe (target under
+10 g, weighed in grams) is not affected."""
+
+
 def gravimetric_check(
     measured_g: object, target_g: float, min_g: float, max_g: float
 ) -> Gravimetry:
@@ -444,6 +450,13 @@ def gravimetric_check(
         raise OncoError(
             f"Poids cible inconnu ({target_g!r}) : contrôle gravimétrique impossible",
             rule="GRAVIMETRIE",
+        )
+    if measured < KG_LIKE_BELOW_G and target_g / 2 <= measured * 1000 <= target_g * 2:
+        raise OncoError(
+            f"Poids mesuré {fr_num(measured, 4)} g pour une cible de {fr_num(target_g, 1)} g : "
+            f"ressemble à des kilogrammes : saisir {fr_num(measured * 1000, 1)} g",
+            field="poids mesuré",
+            rule="GRAVIMETRIE_UNITE",
         )
     deviation = (measured - target_g) / target_g * 100
     return Gravimetry(measured, target_g, min_g, max_g, deviation, min_g <= measured <= max_g)
