@@ -117,14 +117,25 @@ def test_history_loads_whole_with_its_unknown_protocols_and_products(snapshot):
     assert history["row_id"].is_unique
     first = history.set_index("row_id").loc[6468]
     assert first["product_id"] == 18603 and first["molecule_id"] is pd_na()
-    assert first["duration_min"] == 60 and first["unit"] == "mg"
+    assert first["duration_min"] == 60 and first["unit_code"] == 3  # mg
     assert first["start_date"] == "2004-11-23"
     reductions = set(history["reduction_pct"].dropna())
     assert {25.0, 25.26, -1.5228, 100.0} <= reductions
     assert history["creatinine_umol_l"].min() > 0  # CREAT 0 means "not measured"
-    chatelut = history[history["unit_code"].isin([7, 8])]
-    assert len(chatelut) and set(chatelut["clearance_formula"]) == {"chatelut"}
-    assert set(chatelut["unit"]) == {"AUC"}
+    assert len(history[history["unit_code"].isin([7, 8])])  # carboplatin by AUC (Chatelut)
+    assert "unit" not in history and "clearance_formula" not in history  # decoded when read
     # protocols of the history are not all in the thésaurus: loaded anyway, no warning
     assert not set(history["protocol_id"]) <= set(snapshot.tables["protocols"]["protocol_id"])
     assert not any(w.startswith("Historique") for w in snapshot.warnings)
+
+
+def test_unknown_history_unit_is_a_warning_and_the_row_keeps_its_code(hegp):
+    path = hegp / "cures" / "1111111111.csv"
+    text = path.read_text(encoding="utf-8")
+    assert ";2.35;3;106\n" in text
+    path.write_text(text.replace(";2.35;3;106\n", ";2.35;42;106\n", 1), encoding="utf-8")
+    loaded = load_backup(hegp)
+    assert loaded.counts["history"] == 493
+    assert loaded.tables["history"].set_index("row_id").loc[6468, "unit_code"] == 42
+    (warning,) = [w for w in loaded.warnings if w.startswith("Historique")]
+    assert "UNITE" in warning and "« 42 » (1 ligne(s))" in warning

@@ -112,7 +112,7 @@ def test_demo_protocols_carboplatin_auc_and_vincristine(loaded):
 
 def test_history_doses_follow_the_protocol_units(loaded):
     history = loaded.tables["history"]
-    bsa = history[history["unit"] == "mg/m2"]
+    bsa = history[history["unit_code"] == 2]  # mg/m²
     assert (bsa["bsa_dubois"].between(1.2, 2.8)).all()
     assert set(history["unit_code"].dropna()) <= {1, 2, 3, 4, 8, 15, 19}
     assert history.groupby("patient_id").size().min() >= 1

@@ -217,8 +217,8 @@ HISTORY = Table(
         C("bsa_real", "real", doc="surface réelle (SCREELPATPRE)"),
         C("bsa_boyd", "real", doc="surface Boyd (SCPATBOYD)"),
         C("unit_code", "integer", doc="code d'unité (UNITE)"),
-        C("unit", "text", doc="unité décodée"),
-        C("clearance_formula", "text", doc="formule de clairance imposée par l'unité"),
+        # No decoded unit here (unlike protocol lines): nothing reads it, and a million rows
+        # write faster without it; the query still checks the codes (warning when unknown).
     ),
 )
 

@@ -136,8 +136,6 @@ CREATE TABLE ref_history (
     bsa_dubois          REAL,                  -- SCPATPRE
     bsa_real            REAL,                  -- SCREELPATPRE
     bsa_boyd            REAL,                  -- SCPATBOYD
-    unit_code           INTEGER,
-    unit                TEXT,                  -- decoded (NULL when the code is unknown)
-    clearance_formula   TEXT
+    unit_code           INTEGER                -- UNITE (decoded units: queries/_dictionnaires.toml)
 );
 CREATE INDEX ref_history_patient ON ref_history(patient_id, start_date);
