@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from oncosecours.domain.display import fr_dose, fr_dose_unit
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import fr_num
 
@@ -132,7 +133,7 @@ def findings_block(findings: list[dict[str, Any]]) -> str:
 
 
 def _dose(value: float, unit: str) -> str:
-    return f"{fr_num(value, 3 if abs(value) < 10 else 2)} {unit}"
+    return fr_dose_unit(value, unit)
 
 
 def lines_block(lines: list[dict[str, Any]]) -> str:
@@ -157,7 +158,7 @@ def lines_block(lines: list[dict[str, Any]]) -> str:
         extra = f" [{'; '.join(flags)}]" if flags else ""
         out.append(
             f"  L{line['line_no']:<2} J{line['day']:<2} {line['admin_date']}  "
-            f"{line['molecule_name']} {fr_num(line['protocol_dose'])} {line['protocol_unit']} → "
+            f"{line['molecule_name']} {fr_dose(line['protocol_dose'])} {line['protocol_unit']} → "
             f"{_dose(line['dose'], line['unit'])}{extra}"
         )
         out.append(

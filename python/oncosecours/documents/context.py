@@ -2,7 +2,8 @@
 
 The formatting helpers are shared by the samples and by the store mapping. Values are
 formatted, never rounded beyond what the dose engine decided (doses keep up to 3 decimals,
-volumes 2), so what is printed is what was computed.
+volumes 2), so what is printed is what was computed. Doses go through the one dose formatter
+(:func:`oncosecours.domain.display.fr_dose`), the same as the CLI and the workbook.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+
+from oncosecours.domain.display import care_amount, fr_dose
+from oncosecours.domain.production import vinca_route_mention
 
 TITLES = {
     "fabrication": "Fiche de fabrication",
@@ -51,7 +55,8 @@ def num(value: Any, decimals: int = 2) -> str:
 
 
 def dose(value: Any) -> str:
-    return num(value, 3)
+    """A dose as everywhere else (CLI, workbook): ``73.755 -> "73,755"``, ``1470.0 -> "1470"``."""
+    return fr_dose(value)
 
 
 def concentration(value: Any) -> str:
@@ -543,6 +548,7 @@ def preparation(
             "filtre": f"{num(filter_um)} µm" if filter_um else "",
             "protection_lumiere": "Oui" if int(_g(prep, "light_protect", 0) or 0) else "Non",
             "voie": route,
+            "alerte_voie": vinca_route_mention(prep.get("molecule_name"), route),
             "duree": duration(prep.get("duration_min")),
             "peremption": {
                 "date_heure": datetime(prep.get("use_by")),
@@ -644,7 +650,9 @@ def care_plan(
                 "heure": clock(t0, line.get("time_offset_min") or 0),
                 "categorie": category(line_type, name),
                 "produit": name.upper() if int(line_type or 1) == 1 else name,
-                "dose": f"{dose(line.get('dose'))} {unit(line.get('unit'))}".strip(),
+                "dose": care_amount(
+                    line.get("dose"), unit(line.get("unit")), name, int(line_type or 1) == 1
+                ),
                 "voie": str(line.get("route") or ""),
                 "duree": duration(duration_min),
                 "debit": rate(volume, duration_min),

@@ -276,6 +276,11 @@ def fabrication(path: Path) -> None:
         align="center",
         space_after=2,
     )
+    _para(doc, "{%p if alerte_voie %}")
+    _para(
+        doc, "⚠ {{ alerte_voie }} ⚠", bold=True, size=13, color=RED, align="center", space_after=2
+    )
+    _para(doc, "{%p endif %}")
     calc = _table(doc, 2, [38, 45, 30, 40, 37])
     for index, title in enumerate(
         ["Dose du protocole", "Base de calcul", "Dose calculée", "Réduction", "Arrondi / plafond"]
@@ -471,6 +476,9 @@ def etiquette(path: Path) -> None:
     _para(left, "{{ composition }}", size=7)
     _cell_text(right, "{{ code_barre }}", align="center")
     _para(right, "{{ ordonnancier.numero }}", bold=True, size=7, align="center")
+    _para(doc, "{%p if alerte_voie %}")
+    _para(doc, "{{ alerte_voie }}", bold=True, size=8.5, color=RED, align="center")
+    _para(doc, "{%p endif %}")
     _para(
         doc,
         "{{ forme }} — voie {{ voie }}{% if duree %} — durée {{ duree }}{% endif %}"

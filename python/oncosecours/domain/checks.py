@@ -29,6 +29,9 @@ DOUBLON                     bloquant      the same molecule twice on the same da
 SAUVEGARDE_ANCIENNE         avertissement snapshot older than the threshold (or absent)
 REDUCTION_DOSE              avertissement a reduction was applied (shows %, reason, origin)
 TRANSCRIPTION               avertissement paper prescription transcribed: check the original
+VINCA_VOIE_NON_IV           bloquant,     an injectable vinca alkaloid by another route than
+                            never         IV (intrathecal: fatal), or with no route: a
+                            justified     validation is refused even with a justification
 ==========================  ============  ===================================================
 """
 
@@ -43,6 +46,7 @@ from oncosecours.domain.cumulative import cumulative_findings, molecule_key
 from oncosecours.domain.dosing import deviation_finding
 from oncosecours.domain.findings import Finding, fr_num
 from oncosecours.domain.identity import fold
+from oncosecours.domain.production import is_intravenous, is_oral, is_vinca_alkaloid
 
 BLOCKING = "bloquant"
 WARNING = "avertissement"
@@ -68,7 +72,10 @@ RULES_FR = {
     "SAUVEGARDE_ANCIENNE": "sauvegarde ancienne",
     "REDUCTION_DOSE": "réduction de dose",
     "TRANSCRIPTION": "prescription retranscrite",
+    "VINCA_VOIE_NON_IV": "vinca-alcaloïde par une autre voie que la voie intraveineuse",
 }
+NEVER_JUSTIFIED = frozenset({"VINCA_VOIE_NON_IV"})
+"""Blocking rules no justification can lift: the prescription must be refused and corrected."""
 
 
 # --- diluents and containers ---------------------------------------------------------------
@@ -130,6 +137,7 @@ class LineFacts:
     reduction_reason: str | None = None
     reduction_source: str | None = None
     overridden: bool = False
+    route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -626,6 +634,35 @@ def check_transcription(transcribed: bool, by: str | None) -> list[Finding]:
     ]
 
 
+def check_vinca_route(lines: Iterable[LineFacts]) -> list[Finding]:
+    """VINCA_VOIE_NON_IV (never justified): an injectable vinca alkaloid must go IV (WHO / ISMP;
+    intrathecal vincristine is fatal). Oral vinorelbine capsules are not concerned."""
+    findings = []
+    seen: set[tuple] = set()
+    for line in lines:
+        if not is_vinca_alkaloid(line.molecule) or is_oral(line.route):
+            continue
+        if is_intravenous(line.route):
+            continue
+        key = (line.molecule, line.route)
+        if key in seen:
+            continue
+        seen.add(key)
+        route = (line.route or "").strip()
+        shown = f"voie « {route} »" if route else "voie non renseignée"
+        findings.append(
+            Finding(
+                "VINCA_VOIE_NON_IV",
+                BLOCKING,
+                f"{line.molecule} (ligne {line.line_no}) : {shown} ; un vinca-alcaloïde "
+                "s'administre uniquement par voie intraveineuse (mortel par une autre voie, "
+                "notamment intrathécale)",
+                {"molecule": line.molecule, "voie": route or None, "ligne": line.line_no},
+            )
+        )
+    return findings
+
+
 def run_all(facts: PrescriptionFacts, limits: Limits) -> list[Finding]:
     """Every check, blocking findings first (stable order within a severity)."""
     lines = list(facts.lines)
@@ -655,6 +692,7 @@ def run_all(facts: PrescriptionFacts, limits: Limits) -> list[Finding]:
         ),
         *check_bsa(facts.bsa_m2, limits.bsa_alert_m2),
         *check_les_codes(lines),
+        *check_vinca_route(lines),
         *check_diluents_and_containers(lines),
         *check_duplicates(lines, facts.others),
         *check_backup_age(facts.backup_date, facts.on_date, limits.backup_max_age_days),

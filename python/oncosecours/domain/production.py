@@ -237,7 +237,7 @@ class Lot:
     component: str  # product or diluent name, as on the fiche
     lot: str
     expiry: date
-    quantity: int = 1
+    quantity: int | None = None  # None = not typed: see resolve_lot_quantities
     product_id: int | None = None
     opened_at: datetime | None = None  # leftover (reliquat) vial opened before this preparation
 
@@ -267,8 +267,12 @@ def parse_lot(raw: Mapping | Lot, index: int = 0) -> Lot:
             f"Numéro de lot invalide : {number!r} (1 à 40 lettres, chiffres, espace . _ / -)",
             field=where,
         )
-    quantity = raw.get("quantity", 1)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+    quantity = raw.get("quantity")
+    if isinstance(quantity, str) and not quantity.strip():
+        quantity = None
+    if quantity is not None and (
+        isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1
+    ):
         try:
             quantity = int(str(quantity))
         except ValueError:
@@ -310,18 +314,92 @@ def component_key(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count > 1 else ''}"
+
+
+def lot_quantity_problems(
+    lots: Sequence[tuple[str, str, int | None]], vials: Mapping[str, int]
+) -> list[str]:
+    """What is wrong with the vial quantities of the lots (French, one sentence per product).
+
+    ``lots``: (component, lot number, quantity or None) of the **vial** lots; ``vials``: the
+    number of vials the plan opens per product (new vials plus leftover vials it draws from).
+    For each product the quantities of its lots must add up to the vials opened; one lot
+    without quantity stands for all of them; several lots of a product need each its quantity.
+    A product without any lot is not reported here (see :func:`check_lots`, LOTS_MANQUANTS).
+    """
+    by_product: dict[str, list[tuple[str, str, int | None]]] = {}
+    for item in lots:
+        by_product.setdefault(component_key(item[0]), []).append(item)
+    problems = []
+    for name, opened in vials.items():
+        given = by_product.get(component_key(name), [])
+        if not given or (len(given) == 1 and given[0][2] is None):
+            continue
+        listed = ", ".join(
+            f"lot {number} × {quantity if quantity is not None else '?'}"
+            for _, number, quantity in given
+        )
+        if any(quantity is None for _, _, quantity in given):
+            problems.append(
+                f"« {name} » : {_plural(opened, 'flacon')} "
+                f"ouvert{'s' if opened > 1 else ''} pour la préparation, "
+                f"{len(given)} lots saisis dont au moins un sans quantité ({listed}) : "
+                "préciser la quantité de chaque lot"
+            )
+            continue
+        total = sum(quantity for _, _, quantity in given)
+        if total != opened:
+            problems.append(
+                f"« {name} » : {_plural(opened, 'flacon')} "
+                f"ouvert{'s' if opened > 1 else ''} pour la préparation, quantité"
+                f"{'s' if len(given) > 1 else ''} saisie{'s' if len(given) > 1 else ''} "
+                f"{total} ({listed})"
+            )
+    return problems
+
+
+def resolve_lot_quantities(lots: Sequence[Lot], vials: Mapping[str, int] | None) -> list[Lot]:
+    """The lots with every quantity set: a product's only lot typed without quantity takes the
+    number of vials opened (``vials``); a diluent lot without quantity counts 1; without
+    ``vials`` (plan unknown) a missing quantity counts 1. Mismatches are not checked here."""
+    from dataclasses import replace
+
+    counts: dict[str, int] = {}
+    for lot in lots:
+        if lot.kind == "flacon":
+            key = component_key(lot.component)
+            counts[key] = counts.get(key, 0) + 1
+    opened = {component_key(name): count for name, count in (vials or {}).items()}
+    resolved = []
+    for lot in lots:
+        if lot.quantity is None:
+            key = component_key(lot.component)
+            quantity = 1
+            if lot.kind == "flacon" and counts.get(key) == 1 and key in opened:
+                quantity = opened[key]
+            lot = replace(lot, quantity=quantity)
+        resolved.append(lot)
+    return resolved
+
+
 def check_lots(
     lots: Sequence[Lot],
     required: Sequence[tuple[str, str]],
     prepared_at: datetime,
     use_by: datetime,
-) -> None:
-    """Refuse (all problems in one message) missing, unknown, expired or too-short lots.
+    vials: Mapping[str, int] | None = None,
+) -> list[Lot]:
+    """Refuse (all problems in one message) missing, unknown, expired or too-short lots, and
+    vial quantities that do not match the vials opened; return the lots with their quantities.
 
     ``required`` lists (kind, component) pairs the plan uses: each needs at least one lot, and
     each lot must name one of them. A lot is good through its expiry day; it is refused when
     already expired at preparation (rule LOT_PERIME) or expiring before the bag's use-by time
-    (rule LOT_PEREMPTION_AVANT_POCHE).
+    (rule LOT_PEREMPTION_AVANT_POCHE). ``vials`` (product name -> vials the plan opens,
+    leftover vials included): the quantities of each product's lots must add up to it (rule
+    LOT_QUANTITE, see :func:`lot_quantity_problems`); a single lot without quantity takes it.
     """
     if not lots:
         raise OncoError(
@@ -333,14 +411,21 @@ def check_lots(
     problems: list[str] = []
     rules: list[str] = []
     wanted = {(kind, component_key(name)): name for kind, name in required}
+    opened = {component_key(name): count for name, count in (vials or {}).items()}
+
+    def shown(kind: str, key: str, name: str) -> str:
+        count = opened.get(key) if kind == "flacon" else None
+        return f"{kind} « {name} »" + (f" ({_plural(count, 'flacon')})" if count else "")
+
     seen: set[tuple[str, str]] = set()
     for lot in lots:
         key = (lot.kind, component_key(lot.component))
         if key not in wanted:
-            names = ", ".join(f"{k} « {n} »" for (k, _), n in wanted.items()) or "aucun"
+            names = ", ".join(shown(k, c, n) for (k, c), n in wanted.items()) or "aucun"
+            typed = f" × {lot.quantity}" if lot.quantity is not None else ""
             problems.append(
-                f"{lot.kind} « {lot.component} » (lot {lot.lot}) n'est pas dans la préparation "
-                f"(attendus : {names})"
+                f"{lot.kind} « {lot.component} » (lot {lot.lot}{typed}) n'est pas dans la "
+                f"préparation (attendus : {names})"
             )
             rules.append("LOT_INCONNU")
             continue
@@ -362,12 +447,20 @@ def check_lots(
         if key not in seen:
             problems.append(f"lot manquant pour le {key[0]} « {name} »")
             rules.append("LOTS_MANQUANTS")
+    if vials is not None:
+        quantity_problems = lot_quantity_problems(
+            [(lot.component, lot.lot, lot.quantity) for lot in lots if lot.kind == "flacon"],
+            vials,
+        )
+        problems += quantity_problems
+        rules += ["LOT_QUANTITE"] * len(quantity_problems)
     if problems:
         raise OncoError(
             "Lots refusés : " + " ; ".join(problems),
             rule=rules[0] if len(set(rules)) == 1 else ",".join(dict.fromkeys(rules)),
             field="lots",
         )
+    return resolve_lot_quantities(lots, vials)
 
 
 def leftover_limits(
@@ -467,11 +560,79 @@ def gravimetric_check(
 ORAL_ROUTES = {"PO", "PER OS", "ORAL", "ORALE", "VO"}
 
 
+def is_oral(route: str | None) -> bool:
+    return (route or "").strip().upper() in ORAL_ROUTES
+
+
 def needs_preparation(line_type: int | None, route: str | None, molecule_id: int | None) -> bool:
     """Anticancer lines (type 1) of a molecule, by any route but the oral one, are compounded."""
     if line_type != 1 or molecule_id is None:
         return False
-    return (route or "").strip().upper() not in ORAL_ROUTES
+    return not is_oral(route)
+
+
+# --- vinca alkaloids: intravenous only ---------------------------------------------------------
+
+VINCA_ALKALOIDS = (
+    "VINCRISTINE",
+    "VINBLASTINE",
+    "VINORELBINE",
+    "VINDESINE",
+    "VINFLUNINE",
+    # French brand names, when a line names the product rather than the molecule
+    "ONCOVIN",
+    "VELBE",
+    "NAVELBINE",
+    "ELDISINE",
+    "JAVLOR",
+)
+VINCA_ROUTE_MENTION = "VOIE INTRAVEINEUSE STRICTE — MORTEL PAR UNE AUTRE VOIE"
+"""Printed on the label and the fiche of every vinca alkaloid bag (WHO / ISMP: vinca alkaloids
+in a mini-bag, never in a syringe; given by any other route, intrathecal above all, they kill)."""
+_IV_HEAD = re.compile(r"(IV|IVL|IVD|IVC|IVSE|IVDL|IVP|INTRAVEINEUSE|INTRAVEINEUX|PERF|PERFUSION)")
+_NOT_IV_WORD = re.compile(
+    r"(IT|IM|SC|ID|IP|IA|IO|IVT|IVES|PO|VO|INTRA\w*|SOUS\w*|SUB\w*|ORAL\w*|PER|OS|"
+    r"INTRATHECAL\w*|INTRAMUSCULAIRE|SOUSCUTANEE|INTRAVESICALE|INTRAPERITONEALE|"
+    r"INTRAARTERIELLE|INTRAPLEURALE|INTRAVENTRICULAIRE|RACHI\w*|PERIDURAL\w*|EPIDURAL\w*)"
+)
+
+
+def is_vinca_alkaloid(name: str | None) -> bool:
+    """Vincristine, vinblastine, vinorelbine, vindesine, vinflunine (or a brand of them)."""
+    import unicodedata
+
+    folded = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKD", str(name or "")).upper()
+        if ch.isalnum() and not unicodedata.combining(ch)
+    )
+    return any(word in folded for word in VINCA_ALKALOIDS)
+
+
+def is_intravenous(route: str | None) -> bool:
+    """``IV``, ``IVL``, ``IVD``, ``IVSE``, ``IV lente``, ``intraveineuse``, ``perfusion IV``...
+    (not ``IT``, ``IM``, ``SC``, ``IVT`` intravitreal, nor an empty route)."""
+    import unicodedata
+
+    text = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKD", str(route or "")).upper().strip()
+        if not unicodedata.combining(ch)
+    )
+    if not text or not re.fullmatch(r"[A-Z0-9' -]+", text):
+        return False  # empty, or several routes ("IV/IT", "IV, IT", "IV+IT")
+    words = text.replace("-", "").replace("'", " ").split()
+    if not words or not _IV_HEAD.fullmatch(words[0]):
+        return False
+    return not any(_NOT_IV_WORD.fullmatch(word) for word in words[1:])
+
+
+def vinca_route_mention(molecule_name: str | None, route: str | None) -> str:
+    """The route mention a bag of ``molecule_name`` must carry ("" when none): every injectable
+    vinca alkaloid (oral vinorelbine capsules excepted) gets :data:`VINCA_ROUTE_MENTION`."""
+    if is_vinca_alkaloid(molecule_name) and not is_oral(route):
+        return VINCA_ROUTE_MENTION
+    return ""
 
 
 # --- administration -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from oncosecours.domain import workflow
+from oncosecours.domain.display import fr_dose
 
 DAY_STATES = tuple(workflow.DAY_STATES_FR)
 DAY_STATES_FR = workflow.DAY_STATES_FR
@@ -350,7 +351,7 @@ def fabrication(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
                 "patient": r["patient_name"],
                 "date": r["date"],
                 "molecule": r["molecule"],
-                "dose": r["dose"],
+                "dose": fr_dose(r["dose"]),
                 "unite": r["unit"],
                 "etat": r["state_fr"],
                 "a_tracer": _to_trace(conn, prep),
@@ -370,7 +371,7 @@ def _prep_base(r: dict[str, Any]) -> dict[str, Any]:
         "patient": r["patient_name"],
         "ipp": r["ipp"],
         "molecule": r["molecule"],
-        "dose": r["dose"],
+        "dose": fr_dose(r["dose"]),
         "unite": r["unit"],
         "etat": r["state_fr"],
         "utiliser_avant": r["use_by"],

@@ -137,6 +137,9 @@ def include_patient(
         raise OncoError(f"Premier cycle impossible : {first_cycle}", field="premier cycle")
     with action(conn, actor, "inclure_patient", INCLUDE_ROLES, "inclure un patient") as act:
         person = resolve_patient(conn, patient)
+        from oncosecours.services.patients import refuse_deceased
+
+        refuse_deceased(conn, person, "inclusion dans un protocole")
         proto = find_protocol(conn, protocol)
         total = schedule.choose_cycles(cycles, proto["default_cycles"], proto["max_cycles"])
         if first_cycle > total:

@@ -57,6 +57,53 @@ def _today(today: date | None) -> date:
     return today or clock.today()
 
 
+# --- deceased patients (rule PATIENT_DECEDE) ------------------------------------------------------
+
+
+def _fr_day(iso_text: str) -> str:
+    try:
+        return date.fromisoformat(iso_text[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso_text
+
+
+def backup_death(conn: sqlite3.Connection, patient: dict[str, Any]) -> dict[str, Any] | None:
+    """The backup patient with a death date that a crisis patient is linked to, if any.
+
+    Linked means: brought in from that backup patient (``ref_patient_id``), or carrying its IPP
+    (a refresh may bring a patient created during the crisis). ``None`` when the backup knows
+    no death for this patient.
+    """
+    ipp = (patient.get("ipp") or "").strip().upper() or None
+    return row_dict(
+        conn.execute(
+            "SELECT * FROM ref_patients WHERE death_date IS NOT NULL AND trim(death_date) != '' "
+            "AND (patient_id = ? OR (? IS NOT NULL AND (upper(ipp) = ? OR patient_id = ?))) "
+            "ORDER BY death_date LIMIT 1",
+            (patient.get("ref_patient_id"), ipp, ipp, ipp),
+        ).fetchone()
+    )
+
+
+def _deceased_error(who: str, death: dict[str, Any], doing: str) -> OncoError:
+    return OncoError(
+        f"{who} est décédé(e) le {_fr_day(str(death['death_date']))} selon la sauvegarde Chimio "
+        f"(patient n° {death['patient_id']}) : {doing} refusé(e)",
+        field="patient",
+        rule="PATIENT_DECEDE",
+        hint="Vérifier l'identité (homonyme, erreur d'IPP, mauvais dossier) : un patient décédé "
+        "ne reçoit jamais de prescription",
+    )
+
+
+def refuse_deceased(conn: sqlite3.Connection, patient: dict[str, Any], doing: str) -> None:
+    """Refuse (rule PATIENT_DECEDE, with the date) an action for a patient the backup gives as
+    deceased. ``doing``: the action in French (``"inclusion"``, ``"prescription"``...)."""
+    death = backup_death(conn, patient)
+    if death is not None:
+        raise _deceased_error(patient_label(patient), death, doing)
+
+
 def _clean_identity(values: dict[str, Any], today: date) -> dict[str, Any]:
     clean = {
         "ipp": check_ipp(values.get("ipp")),
@@ -103,11 +150,13 @@ def _homonyms(
         (values["birth_date"], exclude_ref),
     ):
         if same_person_suspected(me, _identity(dict(row))):
+            death = row["death_date"]
             found.append(
                 {
                     "origine": "sauvegarde",
                     "label": f"{row['birth_name']} {row['first_name']}, né(e) le "
-                    f"{row['birth_date'][:10]}, IPP {row['ipp'] or row['patient_id']}",
+                    f"{row['birth_date'][:10]}, IPP {row['ipp'] or row['patient_id']}"
+                    + (f", DÉCÉDÉ(E) le {_fr_day(str(death))}" if death else ""),
                     "id": row["patient_id"],
                 }
             )
@@ -316,6 +365,12 @@ def import_patient(
             rule="PATIENT_INCONNU",
             hint="Vérifier l'IPP, ou créer le patient avec « oncosecours patient add »",
         )
+    if ref.get("death_date") and str(ref["death_date"]).strip():
+        shown = " ".join(
+            str(part) for part in (ref.get("birth_name"), ref.get("first_name")) if part
+        )
+        who = f"Le patient {shown or ref['patient_id']}, né(e) le {(ref.get('birth_date') or '?')[:10]}"
+        raise _deceased_error(who, ref, "reprise du dossier")
     given = {"birth_name": birth_name, "first_name": first_name, "usual_name": usual_name}
     merged: dict[str, Any] = {}
     for field, value in given.items():

@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from oncosecours.domain import workflow
+from oncosecours.domain.display import fr_dose
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import fr_num
 from oncosecours.domain.identity import parse_date
@@ -39,8 +40,11 @@ from oncosecours.domain.production import (
     component_key,
     compute_use_by,
     fr_datetime,
+    is_intravenous,
+    is_vinca_alkaloid,
     iso,
     leftover_limits,
+    lot_quantity_problems,
     needs_preparation,
     parse_lot,
 )
@@ -85,7 +89,7 @@ def describe(prep: dict[str, Any]) -> str:
     """``La préparation n° 2026-000123 (OXALIPLATINE 170 mg, MARTIN Jeanne)``."""
     return (
         f"La préparation n° {prep['ord_number']} ({prep['molecule_name']} "
-        f"{fr_num(prep['dose'])} {prep['unit']}, {prep['patient_birth_name']} "
+        f"{fr_dose(prep['dose'])} {prep['unit']}, {prep['patient_birth_name']} "
         f"{prep['patient_first_name']})"
     )
 
@@ -130,6 +134,19 @@ def required_components(prep: dict[str, Any]) -> list[tuple[str, str]]:
     if prep["diluent"]:
         needed.append(("diluant", prep["diluent"]))
     return list(dict.fromkeys(needed))
+
+
+def required_vials(prep: dict[str, Any]) -> dict[str, int]:
+    """Vials the plan opens, per product: the new vials (``products_json`` counts) plus one per
+    leftover vial it draws from (``plan_json`` ``leftover_used``). The lots of a product must
+    add up to this number (see :func:`oncosecours.domain.production.check_lots`)."""
+    vials: dict[str, int] = {}
+    for product in json.loads(prep["products_json"]):
+        vials[product["name"]] = vials.get(product["name"], 0) + int(product["count"])
+    plan = json.loads(prep["plan_json"] or "{}")
+    for used in plan.get("leftover_used", []):
+        vials[used["product"]] = vials.get(used["product"], 0) + 1
+    return vials
 
 
 def live_preparation(conn: sqlite3.Connection, line_id: int) -> dict[str, Any] | None:
@@ -178,7 +195,7 @@ def line_context(conn: sqlite3.Connection, line_id: int) -> dict[str, Any]:
         conn.execute("SELECT * FROM inclusions WHERE id = ?", (cure["inclusion_id"],)).fetchone()
     )
     what = (
-        f"La ligne n° {line_id} ({line['molecule_name']} {fr_num(line['dose'])} {line['unit']}, "
+        f"La ligne n° {line_id} ({line['molecule_name']} {fr_dose(line['dose'])} {line['unit']}, "
         f"J{line['day']} du {date.fromisoformat(line['admin_date']):%d/%m/%Y}) de "
         f"{patient_label(patient)}"
     )
@@ -362,6 +379,19 @@ def _check_line(conn: sqlite3.Connection, ctx: dict[str, Any], moment: datetime)
             f"{what} n'est pas préparée par la pharmacie (ligne de support, rinçage ou voie orale)",
             rule="LIGNE_NON_PREPAREE",
         )
+    if is_vinca_alkaloid(line["molecule_name"]) and not is_intravenous(line["route"]):
+        route = (line["route"] or "").strip()
+        raise OncoError(
+            f"{what} : vinca-alcaloïde par "
+            + (f"voie « {route} »" if route else "une voie non renseignée")
+            + " : préparation refusée, un vinca-alcaloïde ne se prépare que pour la voie "
+            "intraveineuse (mini-poche, jamais de seringue ; mortel par une autre voie)",
+            rule="VINCA_VOIE_NON_IV",
+            hint="Faire corriger la prescription (voie IV) : aucune justification ne lève cette règle",
+        )
+    from oncosecours.services.patients import refuse_deceased
+
+    refuse_deceased(conn, ctx["patient"], "préparation")
     decision = day_decision(conn, cure["id"], line["admin_date"])
     if decision is None or decision["decision"] != "given":
         detail = (
@@ -496,7 +526,13 @@ def prepare(
             "diluent": computed["diluent"],
         }
         if parsed_lots:
-            check_lots(parsed_lots, required_components(prep_view), moment, use_by.at)
+            parsed_lots = check_lots(
+                parsed_lots,
+                required_components(prep_view),
+                moment,
+                use_by.at,
+                required_vials(prep_view),
+            )
         number = ordonnancier.allocate(
             conn, moment, production.format_ordonnancier, production.remise_a_zero_annuelle
         )
@@ -641,7 +677,9 @@ def record_lots(
         )
         if use_by.at == current_use_by:
             use_by = type(use_by)(current_use_by, prep["use_by_reason"])
-        check_lots(parsed, required_components(prep), prepared_at, use_by.at)
+        parsed = check_lots(
+            parsed, required_components(prep), prepared_at, use_by.at, required_vials(prep)
+        )
         before = lots_of(conn, prep["id"])
         at = iso(moment)
         conn.execute("DELETE FROM preparation_lots WHERE preparation_id = ?", (prep["id"],))
@@ -741,8 +779,17 @@ def preparation_sheet(conn: sqlite3.Connection, preparation: object) -> dict[str
 
 
 def _lots_complete(sheet: dict[str, Any]) -> bool:
+    """Every vial product and the diluent have a lot, and each product's quantities add up to
+    the vials opened (a register written before that rule may not)."""
     have = {(lot["kind"], component_key(lot["component"])) for lot in sheet["lots"]}
-    return all((k, component_key(n)) in have for k, n in required_components(sheet))
+    if not all((k, component_key(n)) in have for k, n in required_components(sheet)):
+        return False
+    vial_lots = [
+        (lot["component"], lot["lot"], lot["quantity"])
+        for lot in sheet["lots"]
+        if lot["kind"] == "flacon"
+    ]
+    return not lot_quantity_problems(vial_lots, required_vials(sheet))
 
 
 ORDER_BY = {
@@ -812,7 +859,7 @@ def _composition(entry: dict[str, Any]) -> str:
         f"{p['count']} × {p['name']} ({fr_num(p['volume_to_draw_ml'], 2)} mL)"
         for p in entry["products"]
     )
-    text = f"{entry['molecule_name']} {fr_num(entry['dose'])} {entry['unit']}"
+    text = f"{entry['molecule_name']} {fr_dose(entry['dose'])} {entry['unit']}"
     if vials:
         text += f" : {vials}"
     if entry["diluent"]:

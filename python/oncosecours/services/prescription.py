@@ -22,7 +22,7 @@ from oncosecours.domain import checks, dosing, workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import age_years, fold, parse_date
 from oncosecours.services.core import Actor, action
-from oncosecours.services.patients import _check_measure, _insert_measure
+from oncosecours.services.patients import _check_measure, _insert_measure, refuse_deceased
 from oncosecours.services.validation import _load_settings, build_facts, limits_from_settings
 from oncosecours.store import audit
 from oncosecours.store.circuit import (
@@ -296,6 +296,7 @@ def _draft(
     if inclusion["state"] != "active":
         raise OncoError(f"L'inclusion n° {inclusion['id']} est arrêtée", rule="TRANSITION")
     patient = patient_by_id(conn, cure["patient_id"])
+    refuse_deceased(conn, patient, "prescription")
     lines = inclusion_lines(conn, inclusion["id"])
     used, new_measures = _measures(
         conn, patient, on_date, weight_kg, height_cm, creatinine_umol_l, creatinine_date

@@ -100,6 +100,7 @@ def _line_facts(conn: sqlite3.Connection, line: dict[str, Any]) -> checks.LineFa
         reduction_reason=line.get("reduction_reason"),
         reduction_source=line.get("reduction_source"),
         overridden=bool(line.get("dose_overridden")),
+        route=line.get("route"),
     )
 
 
@@ -335,7 +336,21 @@ def validate_prescription(
         conn, actor, "valider_prescription", VALIDATE_ROLES, "valider une prescription"
     ) as act:
         prescription, cure = _decidable(conn, actor, prescription_id, "validated")
+        from oncosecours.services.patients import refuse_deceased
+
+        refuse_deceased(
+            conn, patient_by_id(conn, prescription["patient_id"]), "validation pharmaceutique"
+        )
         findings = findings_for(conn, prescription_id, settings=settings, today=today)
+        never = [f for f in findings if f.rule in checks.NEVER_JUSTIFIED]
+        if never:
+            raise OncoError(
+                f"La prescription n° {prescription_id} ne peut pas être validée, même avec une "
+                "justification : " + " ; ".join(f.message for f in never),
+                rule=",".join(dict.fromkeys(f.rule for f in never)),
+                hint="Refuser la prescription (oncosecours validate refuse) et faire corriger "
+                "la voie par le prescripteur",
+            )
         needed = checks.blocking_rules(findings)
         missing = [rule for rule in needed if rule not in given]
         if missing:
