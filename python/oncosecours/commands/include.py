@@ -94,7 +94,7 @@ def _protocols(args: argparse.Namespace) -> int:
 
 def _detail_text(inc: dict) -> str:
     from oncosecours.commands._circuit_text import CURE_FR
-    from oncosecours.domain.findings import fr_num
+    from oncosecours.domain.display import fr_dose
 
     out = [
         f"Inclusion n° {inc['id']} : {inc['protocol_name']}, cycle de {inc['cycle_days']} jours, "
@@ -106,7 +106,7 @@ def _detail_text(inc: dict) -> str:
         days = ", ".join(f"J{d}" for d in json.loads(line["days_json"]))
         kind = {1: "anticancéreux", 2: "support", 3: "rinçage"}.get(line["line_type"], "?")
         out.append(
-            f"  L{line['line_no']:<2} {line['molecule_name']} {fr_num(line['dose'])} {line['unit']} "
+            f"  L{line['line_no']:<2} {line['molecule_name']} {fr_dose(line['dose'])} {line['unit']} "
             f"({kind}, {days})"
         )
     for cure in inc["cures"]:

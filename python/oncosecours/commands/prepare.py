@@ -78,6 +78,7 @@ def sheet_text(sheet: dict) -> str:
     """The fiche de fabrication as plain text."""
     from datetime import datetime
 
+    from oncosecours.domain.display import fr_dose
     from oncosecours.domain.findings import fr_num
     from oncosecours.domain.production import fr_datetime
 
@@ -88,7 +89,7 @@ def sheet_text(sheet: dict) -> str:
         f"IPP {sheet['patient_ipp'] or '—'}, {sheet['patient_ward'] or ''}",
         f"Protocole : {sheet['protocol_name']}, cycle {sheet['cycle']} J{sheet['day']} "
         f"({sheet['admin_date']}), prescripteur {sheet['prescriber_name']}",
-        f"Médicament : {sheet['molecule_name']} {fr_num(sheet['dose'])} {sheet['unit']} "
+        f"Médicament : {sheet['molecule_name']} {fr_dose(sheet['dose'])} {sheet['unit']} "
         f"({sheet['route'] or ''})",
     ]
     for p in sheet["products"]:

@@ -47,7 +47,7 @@ def _hhmm(value: str | None) -> str:
 
 
 def status_text(rows: list[dict]) -> str:
-    from oncosecours.domain.findings import fr_num
+    from oncosecours.domain.display import fr_dose
 
     if not rows:
         return "Aucune cure ce jour."
@@ -67,7 +67,7 @@ def status_text(rows: list[dict]) -> str:
         )
         number = f" n° {row['number']}" if row["number"] else ""
         line = row["line_id"] if row["line_id"] is not None else "—"
-        dose = f"{fr_num(row['dose'])} {row['unit']}"
+        dose = f"{fr_dose(row['dose'])} {row['unit']}"
         out.append(
             f"  ligne {line:>5} {row['molecule'][:28]:<28} {dose:<14} "
             f"{row['state_fr'].upper()}{number}"
