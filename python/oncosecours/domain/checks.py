@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from oncosecours.domain.cumulative import cumulative_findings, molecule_key
+from oncosecours.domain.display import fr_dose
 from oncosecours.domain.dosing import deviation_finding
 from oncosecours.domain.findings import Finding, fr_num
 from oncosecours.domain.identity import fold
@@ -239,8 +240,8 @@ def check_dose_caps(lines: Iterable[LineFacts]) -> list[Finding]:
                     Finding(
                         "DOSE_MAX_ADMINISTRATION",
                         BLOCKING,
-                        f"{line.molecule} J{line.day} : {fr_num(line.dose)} {line.unit} dépasse la "
-                        f"dose maximale par administration ({origin}) de {fr_num(cap)} {line.unit}",
+                        f"{line.molecule} J{line.day} : {fr_dose(line.dose)} {line.unit} dépasse la "
+                        f"dose maximale par administration ({origin}) de {fr_dose(cap)} {line.unit}",
                         {
                             "molecule": line.molecule,
                             "jour": line.day,
@@ -273,8 +274,8 @@ def check_protocol_maximum(
                 Finding(
                     "DOSE_MAX_PROTOCOLE",
                     BLOCKING,
-                    f"{name} : {fr_num(total)} {unit} sur le protocole ({fr_num(before)} déjà "
-                    f"prescrits + {fr_num(totals[key])} ici) dépasse le maximum de {fr_num(cap)} "
+                    f"{name} : {fr_dose(total)} {unit} sur le protocole ({fr_dose(before)} déjà "
+                    f"prescrits + {fr_dose(totals[key])} ici) dépasse le maximum de {fr_dose(cap)} "
                     f"{unit}",
                     {
                         "molecule": name,

@@ -466,8 +466,10 @@ class LineDose:
 
 
 def _amount(value: float, unit: str) -> str:
-    """``"2,78 mg"``: 3 decimals below 10, else 2 (messages only; values stay exact)."""
-    return f"{fr_num(value, 3 if abs(value) < 10 else 2)} {unit}"
+    """``"2,776 mg"``: the one dose formatter (messages only; values stay exact)."""
+    from oncosecours.domain.display import fr_dose_unit
+
+    return fr_dose_unit(value, unit)
 
 
 def _renal_function(patient: PatientMeasures, rules: DosingRules, bsa: float) -> tuple[float, str]:
