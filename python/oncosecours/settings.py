@@ -157,6 +157,7 @@ _TOML_FR = (  # tomllib's English messages (Python 3.11), most frequent first
     ("Cannot redefine namespace", "section déclarée deux fois"),
     ("Duplicate inline table key", "clé définie deux fois"),
     ("Invalid date or datetime", "date invalide"),
+    ("Illegal character '\\n'", "texte non fermé (guillemet manquant en fin de ligne)"),
     ("Illegal character", "caractère interdit"),
     ("Found invalid character", "caractère interdit"),
     ("Unescaped '\\'", "barre oblique inverse « \\ » à doubler dans un texte (ou « / »)"),

@@ -153,8 +153,10 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def _saved(args: argparse.Namespace, draft: dict, title: str) -> None:
+def _saved(args: argparse.Namespace, conn, draft: dict, title: str) -> None:
     pid = draft["prescription_id"]
+    saved = conn.execute("SELECT * FROM cures WHERE id = ?", (draft["cure"]["id"],)).fetchone()
+    draft = draft | {"cure": draft["cure"] | dict(saved)}  # the cure as saved (« prescribed »)
     text = _draft_text(draft, f"{title} : prescription n° {pid}")
     text += (
         f"\nSuite (pharmacien) : oncosecours validate show --prescription {pid} ; "
@@ -169,7 +171,7 @@ def _save(args: argparse.Namespace) -> int:
     _require_measures(args)
     conn = open_store(args)
     draft = prescribe(conn, actor(args, conn), args.cure, **_service_options(args))
-    _saved(args, draft, "PRESCRITE")
+    _saved(args, conn, draft, "PRESCRITE")
     return 0
 
 
@@ -187,7 +189,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         comment=args.comment,
         **_service_options(args),
     )
-    _saved(args, draft, "RETRANSCRITE")
+    _saved(args, conn, draft, "RETRANSCRITE")
     return 0
 
 
