@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except OncoError as error:
         if as_json:
-            print(json.dumps(error.to_dict(), ensure_ascii=False))
+            from oncosecours.commands._common import utf8_stdout
+
+            print(json.dumps(error.to_dict(), ensure_ascii=not utf8_stdout()))
         else:
             print(f"Refusé : {error}", file=sys.stderr)
         return EXIT_REFUSED

@@ -47,6 +47,20 @@ def test_save_redirected_to_a_cp1252_file_prints_and_succeeds(team_store, tmp_pa
     assert " ? " in text  # the arrow of each dose line, replaced
     assert _cure_state(team_store, cure) == "prescribed"
 
+    # --json on the same console: \\u escapes, lossless for the script that reads it
+    conn = connect(team_store)
+    pid = conn.execute("SELECT prescription_id FROM cures WHERE id = ?", (cure,)).fetchone()[0]
+    conn.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "oncosecours", "prescribe", "show", "--store", str(team_store),
+         "--prescription", str(pid), "--json"],
+        capture_output=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode("cp1252")
+    assert done.stdout.isascii()
+    detail = json.loads(done.stdout.decode("ascii"))
+    assert "Hôpital de jour oncologie" in json.dumps(detail, ensure_ascii=False)
+
 
 def test_unexpected_error_does_not_claim_nothing_was_recorded(team_store, capsys, monkeypatch):
     from oncosecours.commands import status

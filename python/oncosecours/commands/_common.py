@@ -92,9 +92,18 @@ def actor(args: argparse.Namespace, conn: sqlite3.Connection):
     return authenticate(conn, args.user, read_pin(args.user))
 
 
+def utf8_stdout() -> bool:
+    """False when stdout cannot show every character (a cp1252 redirect on Windows): JSON is
+    then written with \\u escapes, lossless for the script that reads it."""
+    import sys
+
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return encoding in ("utf8", "utf8sig")
+
+
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:
     """Print JSON with ``--json``, else the French text."""
     if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(data, ensure_ascii=not utf8_stdout(), indent=2, default=str))
     else:
         print(text)
