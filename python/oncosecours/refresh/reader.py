@@ -440,24 +440,31 @@ def read_source(
     tables: list[pa.Table] = []
     row = 0
     check_bytes = source.encoding != "utf-8"  # UTF-8 is checked by the parser itself
+    by_name = "nom" in source.date_from
+    dated: dict[float, tuple[date, str]] = {}  # by modification time (files share it)
+    names: list[bytes] = []
+    same_header: tuple[bytes, ...] = ()
     for path, raw, mtime in map(_load, paths):
         name = os.path.basename(path)
         if hasher is not None:
-            hasher.update(name.encode("utf-8", "replace") + b"\0")
             if source.multiline:
+                hasher.update(name.encode("utf-8", "replace") + b"\0")
                 hasher.update(raw)
-        rel = path[prefix:].replace(os.sep, "/")
-        day, how = _file_date(name, mtime, source)
+            else:  # the same bytes, hashed at once after the loop
+                names.append(name.encode("utf-8", "replace") + b"\0")
+        rel = path[prefix:] if os.sep == "/" else path[prefix:].replace(os.sep, "/")
+        if by_name:
+            day, how = _file_date(name, mtime, source)
+        else:
+            day, how = dated.get(mtime) or dated.setdefault(mtime, _file_date(name, mtime, source))
         info = FileInfo(path, rel, len(raw), day, how)
         data = _strip_bom(raw)
         end = data.find(b"\n")
         if header is None:
             header = _header(data, info, source, query)
             first_header_line = (data if end < 0 else data[:end]).rstrip(b"\r")
-        elif not (
-            data.startswith(first_header_line)
-            and data[len(first_header_line) : len(first_header_line) + 1] in (b"\r", b"\n", b"")
-        ):
+            same_header = (first_header_line + b"\n", first_header_line + b"\r")
+        elif not (data.startswith(same_header) or data == first_header_line):
             other = _header(data, info, source, query)
             if other != header:
                 _fail(
@@ -512,6 +519,8 @@ def read_source(
     buffer = b"".join(parts)
     del parts
     hashing = None
+    if names:
+        hasher.update(b"".join(names))
     if hasher is not None:  # hashlib releases the GIL: the digest runs beside the parse
         hashing = threading.Thread(target=hasher.update, args=(buffer,))
         hashing.start()
