@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     parser.add_argument("--scale", choices=("small", "large"), default="small",
                         help="small : quelques centaines de patients ; large : une grande unité "
                         "(50 000 patients, 1 000 000 lignes d'historique)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="graine (défaut : 0)")
+    parser.add_argument("--seed", metavar="GRAINE", type=int, default=0, help="graine (défaut : 0)")
     parser.add_argument(
         "--date",
         metavar="AAAA-MM-JJ",
