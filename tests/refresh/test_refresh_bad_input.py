@@ -54,6 +54,11 @@ def _truncated_line_inside(folder: Path) -> None:
     path.write_text("".join(lines))
 
 
+def _empty_header(folder: Path) -> None:
+    path = folder / "2023-09-07_5_patients_list.csv"
+    path.write_text("\n" + path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+
+
 def _duplicate_key(folder: Path) -> None:
     path = folder / "CHIMIO_PRODUIT_FILTER.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -95,6 +100,8 @@ CASES = {
     "line cut inside a file": (_truncated_line_inside, "Ligne incomplète",
                                "cures/2222222222.csv", 6, "NVAL_NUM",
                                "history.toml › 0. Source"),
+    "empty header line": (_empty_header, "En-tête vide", "2023-09-07_5_patients_list.csv", 1,
+                          None, "patients.toml › 0. Source"),
     "duplicate key": (_duplicate_key, "Clé en double : CODEPDT → product_id = 178324 (aussi "
                       "en ligne 44 de CHIMIO_PRODUIT_FILTER.csv)", "CHIMIO_PRODUIT_FILTER.csv",
                       4, "CODEPDT → product_id",
@@ -180,3 +187,29 @@ def test_cli_refusal_exits_non_zero_with_french_message(hegp, store_path, capsys
     assert err.startswith("Refusé : Nombre illisible : « 8S »")
     assert "fichier « LIGNEPROTOCOL_FILTER.csv », ligne 24, colonne « DOSE → dose »" in err
     assert "Traceback" not in err
+
+
+def test_history_parsed_in_blocks_is_the_same_and_refusals_name_their_file(
+    small_synth, hegp, monkeypatch
+):
+    """Many files are parsed block by block while the next ones are read: small blocks give
+    the same snapshot (and digest) as one block, and a bad line is still named."""
+    from oncosecours.refresh import reader
+    from oncosecours.refresh.engine import load_backup
+
+    whole = load_backup(small_synth)
+    monkeypatch.setattr(reader, "BLOCK", 4096)  # ~40 blocks for 300 patient files
+    blocks = load_backup(small_synth)
+    assert blocks.sha256 == whole.sha256
+    for name, frame in whole.tables.items():
+        assert blocks.tables[name].equals(frame), name
+    # a number that does not parse in a later block: every block read again as text, named
+    _edit(hegp / "cures" / "5555555555.csv", ";1;1;12;12;None;158;", ";1;1;12;1Z;None;158;")
+    with pytest.raises(OncoError, match="Nombre illisible : « 1Z »") as caught:
+        load_backup(hegp)
+    assert (caught.value.file, caught.value.line) == ("cures/5555555555.csv", 2)
+    assert caught.value.step == "history.toml › 3. Types des colonnes"
+    _truncated_line_inside(hegp)
+    with pytest.raises(OncoError, match="Ligne incomplète") as caught:
+        load_backup(hegp)
+    assert (caught.value.file, caught.value.line) == ("cures/2222222222.csv", 6)

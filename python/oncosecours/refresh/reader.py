@@ -19,6 +19,7 @@ import io
 import os
 import re
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -254,6 +255,14 @@ def _header(data: bytes, info: FileInfo, source: Source, query: Query) -> list[s
     except csv.Error as exc:
         _fail(f"En-tête illisible : {exc}", query, file=info.rel, line=1)
     header = [name.strip() for name in header]
+    if not any(header):
+        _fail(
+            "En-tête vide : la première ligne du fichier ne nomme aucune colonne",
+            query,
+            file=info.rel,
+            line=1,
+            hint="Le fichier a peut-être été coupé ou modifié à la main : refaire la copie",
+        )
     seen = set()
     for name in header:
         if name in seen:
@@ -417,6 +426,35 @@ def _load(path: str) -> tuple[str, bytes, float]:
         return path, handle.readall(), os.fstat(handle.fileno()).st_mtime
 
 
+BLOCK = 16 << 20
+"""Bytes of records parsed at once while the following files are read."""
+
+
+def _block(pool: ThreadPoolExecutor, header_line: bytes, parts: list, source: Source,
+           header: list[str], columns: set[str], types: dict[str, str] | None
+           ) -> tuple[bytes, Future]:  # fmt: skip
+    """Join ``parts`` under the header and start parsing them: (bytes, future of the table,
+    None when a number did not parse)."""
+    buffer = b"".join([header_line + b"\n", *parts])
+    wanted = _wanted(header, columns)
+
+    def parse() -> pa.Table | None:
+        try:
+            return _parse(buffer, source, header, wanted, types)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            if types:
+                return None
+            raise
+
+    return buffer, pool.submit(parse)
+
+
+def _digest(hasher, buffers: list[bytes]) -> None:
+    """The blocks as if joined under one header (the digest of a one-block read)."""
+    for index, buffer in enumerate(buffers):
+        hasher.update(buffer if index == 0 else memoryview(buffer)[buffer.find(b"\n") + 1 :])
+
+
 def read_source(
     folder: Path,
     source: Source,
@@ -432,6 +470,16 @@ def read_source(
     columns whose first step is their conversion; if any value does not parse, everything is
     read again as text and the query's ``typer`` step names the value, its line and column."""
     paths = find_files(folder, source, query)
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return _read_files(folder, source, query, columns, hasher, types, paths, pool)
+    finally:
+        pool.shutdown()
+
+
+def _read_files(folder: Path, source: Source, query: Query, columns: set[str], hasher,
+                types: dict[str, str] | None, paths: list[str], pool: ThreadPoolExecutor
+                ) -> Read:  # fmt: skip
     prefix = len(str(folder)) + 1
     infos: list[FileInfo] = []
     header: list[str] | None = None
@@ -440,6 +488,8 @@ def read_source(
     tables: list[pa.Table] = []
     row = 0
     check_bytes = source.encoding != "utf-8"  # UTF-8 is checked by the parser itself
+    blocks: list[tuple[bytes, Future]] = []
+    size = 0
     by_name = "nom" in source.date_from
     dated: dict[float, tuple[date, str]] = {}  # by modification time (files share it)
     names: list[bytes] = []
@@ -498,9 +548,9 @@ def read_source(
             row += table.num_rows
             tables.append(table)
         else:
-            # One record per line: bodies are joined under one header and parsed in one pass.
-            if not parts:
-                parts.append(first_header_line + b"\n")
+            # One record per line: bodies are joined under one header, block by block, and each
+            # block is parsed in a thread (pyarrow releases the GIL) while the next files are
+            # read and checked here.
             stop = len(data)
             while stop > end + 1 and data[stop - 1] in (10, 13):
                 stop -= 1
@@ -510,37 +560,40 @@ def read_source(
             if records:
                 parts.append(memoryview(data)[end + 1 : stop])
                 parts.append(b"\n")
+                size += stop - end
+                if size >= BLOCK:
+                    blocks.append(_block(pool, first_header_line, parts, source, header,
+                                         columns, types))  # fmt: skip
+                    parts, size = [], 0
     assert header is not None
     wanted = _wanted(header, columns)
     if source.multiline:
         frames = [_frame(t, i) for i, t in enumerate(tables)]
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return Read(frame, header, infos, source, query)
-    buffer = b"".join(parts)
+    if parts or not blocks:
+        blocks.append(_block(pool, first_header_line, parts, source, header, columns, types))
     del parts
     hashing = None
     if names:
         hasher.update(b"".join(names))
-    if hasher is not None:  # hashlib releases the GIL: the digest runs beside the parse
-        hashing = threading.Thread(target=hasher.update, args=(buffer,))
+    if hasher is not None:  # hashlib releases the GIL: the digest runs beside the last parse
+        hashing = threading.Thread(target=_digest, args=(hasher, [b for b, _ in blocks]))
         hashing.start()
     table = None
-    if types:
-        try:
-            table = _parse(buffer, source, header, wanted, types)
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            table = None  # read again as text: the steps will say which value
     problem = None
-    if table is None:
-        try:
-            table = _parse(buffer, source, header, wanted)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            problem = str(exc)
+    try:
+        results = [future.result() for _, future in blocks]
+        if any(t is None for t in results):  # read again as text: the steps will say which value
+            results = [_parse(b, source, header, wanted) for b, _ in blocks]
+        table = results[0] if len(results) == 1 else pa.concat_tables(results)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        problem = str(exc)
     if table is not None and table.num_rows != row:
         problem = f"{table.num_rows} lignes lues au lieu de {row}"
     if hashing is not None:
         hashing.join()
-    del buffer
+    del blocks
     if problem:
         for info in infos:
             data = _strip_bom(_read(info.path))
