@@ -465,7 +465,8 @@ def prepare(
     """Prepare one line: ordonnancier number, fiche data, use-by, lots (optional here).
 
     ``lots``: mappings or :class:`~oncosecours.domain.production.Lot` (vials and diluent); may be
-    given later with :func:`record_lots`, but before control. ``stability_h`` overrides a missing
+    given later with :func:`record_lots`, but before control. Each product's lot quantities must
+    add up to the vials the plan opens (a single lot without quantity takes that number). ``stability_h`` overrides a missing
     or different stability after dilution (``stability_justification`` mandatory).
     ``diluent``/``bag_volume_ml``/``container`` override the line's. Returns the fiche dict.
     """
@@ -646,7 +647,9 @@ def record_lots(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Record (or replace, before control) the lots of a preparation; they are checked against
-    the use-by time, which an opened leftover vial may shorten."""
+    the use-by time, which an opened leftover vial may shorten, and against the vials the plan
+    opens (rule LOT_QUANTITE: a product's lots add up to its vials; a single lot typed without
+    quantity takes that number, see :func:`required_vials`)."""
     parsed = _parse_lots(lots)
     with action(
         conn, actor, "saisir_lots", PREPARE_ROLES, "saisir les lots d'une préparation"
