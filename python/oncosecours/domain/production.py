@@ -445,7 +445,7 @@ def check_lots(
             rules.append("LOT_PEREMPTION_AVANT_POCHE")
     for key, name in wanted.items():
         if key not in seen:
-            problems.append(f"lot manquant pour le {key[0]} « {name} »")
+            problems.append(f"lot manquant pour le {shown(key[0], key[1], name)}")
             rules.append("LOTS_MANQUANTS")
     if vials is not None:
         quantity_problems = lot_quantity_problems(
