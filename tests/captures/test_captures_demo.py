@@ -110,7 +110,7 @@ def test_what_was_rasterised_is_the_demo_day(made):
     view = _text(out / "apercu-classeur-vue.pdf")
     fiche = _text(out / "apercu-fiche.pdf")
     summary = json.loads((made["demo"] / "resume.json").read_text(encoding="utf-8"))
-    year, month, day = summary["sauvegarde_synthetique"]["date"].split("-")
+    year, month, day = summary["actualisation"]["date_sauvegarde"].split("-")  # the snapshot's
     assert "circuit des chimiothérapies" in home and f"{day}/{month}/{year}" in home
     assert "Fabrication" in view and "Fabrication" not in home  # one sheet per copy
     assert "Imprimé le" not in view + home  # the print header and footer are left out
