@@ -60,7 +60,8 @@ def test_runs_and_exits_zero(demo):
     assert "Traceback" not in run.stderr
     # progress on stderr, the summary on stdout
     assert "1/16 Sauvegarde Chimio synthétique" in run.stderr
-    assert "16/16 Vérifications" in run.stderr
+    assert "15/16 Vérifications" in run.stderr
+    assert "16/16 Classeur" in run.stderr  # built after the second copy is written and verified
     assert run.stdout.startswith("OncoSecours — démonstration")
 
 
@@ -259,6 +260,26 @@ def test_workbook_is_a_macro_workbook_filled_from_the_store(demo):
     assert any("GARNIER" in v for v in cells("Patients"))
     assert any(first in v for v in cells("Fabrication"))
     assert any(first in v for v in cells("Administration"))
+
+
+def test_workbook_accueil_shows_the_second_copy_written_before_it(demo):
+    """Built after the copy: Accueil says it is up to date (never « EN ÉCHEC … introuvable »).
+    The demo's copy sits on the disk of the store, so the level is « attention » for that reason
+    alone (the in-process test sees the level « ok » when the copy is on another medium)."""
+    import openpyxl
+
+    from oncosecours.excel.layout import load_layout
+
+    out = demo["out"]
+    home = load_layout().sheet("Accueil")
+    ws = openpyxl.load_workbook(out / "OncoSecours.xlsm")["Accueil"]
+    line = ws[home.field("copie_secours").cell].value
+    assert line.startswith("Copie de secours à jour"), line
+    assert str(out / "copie-secours" / "oncosecours.sqlite") in line
+    assert "1 instantané" in line
+    assert ws[home.field("niveau_copie").cell].value == "attention"
+    assert line.endswith("la copie est sur le même disque que la base : elle ne protège pas "
+                         "d'une panne de ce disque")  # fmt: skip
 
 
 def test_second_copy(demo):

@@ -227,8 +227,8 @@ class CrisisDay:
             ("Administration", self.administer),
             ("Notes", self.notes_summary),
             ("Documents", lambda: self.documents(pdf)),
-            ("Classeur", self.workbook),
             ("Vérifications", self.verify),
+            ("Classeur", self.workbook),  # after the second copy: Accueil shows its state
         ]
         total = len(steps)
         with _simulated_clock(self.clock), _copy_paused(self.settings):
@@ -963,6 +963,8 @@ class CrisisDay:
             + ".",
         )
 
+    # -- 13. notes ---------------------------------------------------------------------------------
+
     def notes_summary(self) -> None:
         from oncosecours.services.notes import add_note
 
@@ -990,7 +992,7 @@ class CrisisDay:
             f"la n° {first['id']} (une note ne se modifie jamais).",
         )
 
-    # -- 13. documents ----------------------------------------------------------------------------
+    # -- 14. documents ----------------------------------------------------------------------------
 
     def documents(self, pdf: bool | None) -> None:
         """Word documents always; PDF with ``pdf=True``, never with False, None: if LibreOffice."""
@@ -1075,23 +1077,10 @@ class CrisisDay:
             f"{count} documents Word"
             + (f" et {len(pdfs)} PDF" if pdfs else "")
             + " : fiches de fabrication, étiquettes, plans de soins, ordonnancier (par date, "
-            "patient et molécule) ; classeur Excel de crise construit sur la base du jour.",
+            "patient et molécule).",
         )
 
-    # -- 14. the workbook ---------------------------------------------------------------------------
-
-    def workbook(self) -> None:
-        from oncosecours.excel.builder import build_workbook
-
-        path = build_workbook(
-            self.paths.workbook,
-            store=self.paths.store,
-            settings=self.paths.settings,
-            day=self.today,
-        )
-        self.story.facts["classeur"] = str(path)
-
-    # -- 15. verification ---------------------------------------------------------------------------
+    # -- 15. verification and the second copy ------------------------------------------------------
 
     def verify(self) -> None:
         from oncosecours.services.day_status import day_status
@@ -1185,6 +1174,24 @@ class CrisisDay:
             f"({getattr(copy, 'seq', '?')} événements), journal intact, instantané du jour avec "
             "somme de contrôle (en service, la copie est refaite après chaque action ; la "
             "démonstration, jouée à l'heure simulée, la fait en fin de journée).",
+        )
+
+    # -- 16. the workbook (after the copy) ---------------------------------------------------------
+
+    def workbook(self) -> None:
+        from oncosecours.excel.builder import build_workbook
+
+        path = build_workbook(
+            self.paths.workbook,
+            store=self.paths.store,
+            settings=self.paths.settings,
+            day=self.today,
+        )
+        self.story.facts["classeur"] = str(path)
+        self.story.tell(
+            "classeur",
+            "Classeur Excel de crise construit sur la base du jour, après la copie de secours "
+            "(son Accueil montre l'état de la copie).",
         )
 
 
