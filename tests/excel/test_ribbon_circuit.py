@@ -262,12 +262,39 @@ def test_an_unexpected_error_is_a_french_message_and_a_log(station, monkeypatch,
     monkeypatch.setattr(tools, "journal", broken)
     station.click("journal")
     assert len(station.alerts()) == 1
-    assert station.alerts()[0].startswith("Erreur inattendue : rien n'a été enregistré")
+    # honest: the failure may come after the commit, so never « rien n'a été enregistré »
+    assert station.alerts()[0].startswith(
+        "Erreur inattendue : l'action en cours n'a pas pu se terminer ; vérifier son état "
+        "(bouton « Journal », feuille Accueil) avant de la refaire."
+    )
+    assert "rien n'a été enregistré" not in station.alerts()[0]
     log = station.path.parent / "oncosecours-erreurs.log"
     assert "ZeroDivisionError" in log.read_text("utf-8")
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     assert _all_protected(station.book)
+
+
+def test_a_missing_store_is_refused_and_never_created_by_a_click(station, tmp_path):
+    """The store the workbook names (Paramètres « base ») is not there (moved, medium not
+    plugged in): « Base introuvable », never a new empty store in its place."""
+    named = station.store
+    away = tmp_path / "rangee-ailleurs"
+    away.mkdir()
+    moved = [f.rename(away / f.name) for f in tmp_path.glob(named.name + "*")]
+    assert moved and not named.exists()
+    station.login("DR1")
+    station.click("journal")
+    [alert] = station.alerts()
+    assert alert.startswith(f"Refusé : Base introuvable : {named}"), alert
+    assert "feuille Paramètres" in alert
+    assert not named.exists()  # no new empty store
+    assert _all_protected(station.book)
+    # the store put back is found again, as it was
+    for f in moved:
+        f.rename(tmp_path / f.name)
+    station.click("journal")
+    assert station.alerts() == []
 
 
 def _to_go_ahead(station) -> int:

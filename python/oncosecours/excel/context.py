@@ -70,7 +70,14 @@ class Context:
         if self._conn is None:
             from oncosecours.store.db import connect
 
-            self._conn = connect(self.store_path)
+            path = self.store_path
+            if not path.exists():  # a wrong path is refused, never a new empty store
+                raise OncoError(
+                    f"Base introuvable : {path}",
+                    hint="Vérifier la base indiquée dans la feuille Paramètres (un chemin relatif "
+                    "part du dossier du classeur) ; pour créer une base : oncosecours user init",
+                )
+            self._conn = connect(path, create=False)
         return self._conn
 
     @property

@@ -85,7 +85,7 @@ def execute(tag: str, book) -> str | None:
         _safe(book.protect_all)
         _safe(lambda: book.status(None))
         book.alert(
-            "Erreur inattendue : rien n'a été enregistré par l'action en cours."
+            UNEXPECTED
             + (f"\nDétail technique dans {where}." if where else "")
             + _copy_warning(replica),
             title="OncoSecours — erreur",
@@ -97,6 +97,11 @@ def execute(tag: str, book) -> str | None:
     return message
 
 
+UNEXPECTED = (
+    "Erreur inattendue : l'action en cours n'a pas pu se terminer ; vérifier son état (bouton "
+    "« Journal », feuille Accueil) avant de la refaire."
+)
+"""Honest: the failure may come after the commit (the action is then recorded)."""
 COPY_NOT_MADE = "ATTENTION : copie de secours NON FAITE (voir Accueil)"
 COPY_ALERT_TITLE = "OncoSecours — copie de secours non faite"
 
