@@ -8,7 +8,10 @@ from oncosecours.commands._common import actor, add_common, emit, nombre, open_s
 
 LOT_HELP = (
     "lot utilisé, répétable : nature:produit:lot:péremption[:quantité] "
-    "(ex. flacon:OXALIPLATINE 100 mg/20 mL:AB123:06/2027 ou diluant:Glucose 5 %%:G77:2027-01-31)"
+    "(ex. flacon:OXALIPLATINE 100 mg/20 mL:AB123:06/2027 ou diluant:Glucose 5 %%:G77:2027-01-31). "
+    "Un seul lot sans quantité pour un produit vaut pour tous les flacons ouverts de ce produit ; "
+    "plusieurs lots d'un même produit : une quantité pour chacun, dont la somme fait les flacons "
+    "ouverts (règle LOT_QUANTITE ; ex. flacon:OXALIPLATINE 100 mg/20 mL:AB123:06/2027:2)"
 )
 
 
