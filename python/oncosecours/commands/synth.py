@@ -14,7 +14,11 @@ def register(subparsers) -> None:
         description=(
             "Écrit dans un dossier vide les cinq sauvegardes au format de Chimio (mêmes "
             "fichiers, colonnes, séparateurs et virgules décimales), avec des identités "
-            "françaises fictives. Même graine et même date : mêmes fichiers, octet pour octet."
+            "françaises fictives. Même graine et même date : mêmes fichiers, octet pour octet. "
+            "Ses clés sont loin de celles d'une vraie sauvegarde Chimio (molécules à partir de "
+            "9001, protocoles de 900001, produits et lignes de 9000001, historique de "
+            "900000001, patients 99xxxxxxxx) : elle peut être rechargée avec une vraie "
+            "(oncosecours refresh --backups SYNTHÈSE --backups CHIMIO)."
         ),
     )
     parser.add_argument("--out", metavar="DOSSIER", required=True, help="dossier à créer (vide)")
