@@ -23,6 +23,7 @@ from oncosecours.domain.production import (
 )
 from oncosecours.services.core import Actor, action
 from oncosecours.services.go_ahead import day_decision, now_or
+from oncosecours.services.patients import refuse_deceased
 from oncosecours.services.preparation import (
     describe,
     line_context,
@@ -92,6 +93,7 @@ def administer(
             raise OncoError(
                 f"{what} : prescription non validée ou remplacée", rule="PRESCRIPTION_NON_VALIDEE"
             )
+        refuse_deceased(conn, ctx["patient"], "administration")
         dispensed_at = use_by = None
         if needs_preparation(line["line_type"], line["route"], line["molecule_id"]):
             if prep is None:

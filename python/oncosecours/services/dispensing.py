@@ -10,6 +10,7 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.domain.production import fr_datetime, iso, parse_datetime, to_minute
 from oncosecours.services.core import Actor, action
 from oncosecours.services.go_ahead import now_or
+from oncosecours.services.patients import refuse_deceased
 from oncosecours.services.preparation import (
     describe,
     require_live_cure,
@@ -17,6 +18,7 @@ from oncosecours.services.preparation import (
     resolve_preparation,
     set_state,
 )
+from oncosecours.store.circuit import patient_by_id
 
 DISPENSE_ROLES = ("pharmacien", "préparateur")
 
@@ -43,6 +45,7 @@ def dispense(
         prep = resolve_preparation(conn, preparation)
         require_state(prep, "dispensed")
         require_live_cure(conn, prep)
+        refuse_deceased(conn, patient_by_id(conn, prep["patient_id"]), "dispensation")
         handed = parse_datetime(at, "heure", day=moment.date(), tz=moment.tzinfo) if at else moment
         ward_name = " ".join(str(ward or prep["patient_ward"] or "").split())
         if not ward_name:

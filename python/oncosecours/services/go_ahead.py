@@ -21,6 +21,7 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import aware, iso
 from oncosecours.services.core import Actor, action
+from oncosecours.services.patients import refuse_deceased
 from oncosecours.store.circuit import cure_by_id, patient_by_id, patient_label, row_dict
 
 GO_AHEAD_ROLES = ("prescripteur",)
@@ -105,6 +106,8 @@ def _decide(
                 "validée par le pharmacien",
                 rule="FEU_VERT_CURE_NON_VALIDEE",
             )
+        if decision == "given":  # withholding stays possible: it blocks
+            refuse_deceased(conn, patient, "feu vert")
         days = _cure_days(conn, prescription["id"])
         wanted = target_day.isoformat()
         if wanted not in days:
