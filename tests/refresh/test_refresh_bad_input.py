@@ -59,6 +59,11 @@ def _empty_header(folder: Path) -> None:
     path.write_text("\n" + path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
 
 
+def _header_only(folder: Path) -> None:
+    path = folder / "2023-09-07_5_patients_list.csv"
+    path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[0] + "\n", encoding="utf-8")
+
+
 def _duplicate_key(folder: Path) -> None:
     path = folder / "CHIMIO_PRODUIT_FILTER.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -102,6 +107,8 @@ CASES = {
                                "history.toml › 0. Source"),
     "empty header line": (_empty_header, "En-tête vide", "2023-09-07_5_patients_list.csv", 1,
                           None, "patients.toml › 0. Source"),
+    "header only": (_header_only, "Aucune ligne de données", "2023-09-07_5_patients_list.csv",
+                    None, None, "patients.toml › 0. Source"),
     "duplicate key": (_duplicate_key, "Clé en double : CODEPDT → product_id = 178324 (aussi "
                       "en ligne 44 de CHIMIO_PRODUIT_FILTER.csv)", "CHIMIO_PRODUIT_FILTER.csv",
                       4, "CODEPDT → product_id",

@@ -159,6 +159,13 @@ def run_query(query: Query, folder: Path, tables: dict[str, pd.DataFrame], hashe
             f"  {query.title} : {len(read.frame):,} lignes lues".replace(",", " ")
             + (f" dans {nfiles:,} fichiers".replace(",", " ") if nfiles > 1 else "")
         )
+    if read.frame.empty:
+        raise OncoError(
+            "Aucune ligne de données (seulement l'en-tête) : export vide ou tronqué, "
+            "l'instantané en place est conservé",
+            file=read.files[0].rel if len(read.files) == 1 else query.source.pattern,
+            step=f"{query.name} › 0. Source",
+        )
     ctx = Context(query, read, read.frame, tables, folder=folder, hasher=hasher)
     for step in query.steps:
         ctx.step = step
