@@ -282,6 +282,7 @@ def test_calvert_published_formula_and_cap():
     assert calvert_dose(6, 60) == 510
     assert calvert_dose(5, 180) == 5 * 150  # GFR capped at 125 mL/min by default
     assert calvert_dose(5, 180, gfr_cap=math.inf) == 5 * 205
+    assert calvert_dose(5, 180, gfr_cap=None) == 5 * 205  # no cap
     with pytest.raises(OncoError, match="AUC impossible"):
         calvert_dose(0, 100)
     with pytest.raises(OncoError, match="Débit de filtration impossible"):

@@ -202,15 +202,17 @@ def mdrd(creatinine_umol_l: float, age_years: float, sex: str) -> float:
     return egfr * 0.742 if check_sex(sex) == "F" else egfr
 
 
-def calvert_dose(auc: float, gfr_ml_min: float, gfr_cap: float = 125.0) -> float:
-    """Carboplatin dose in mg: AUC × (min(GFR, cap) + 25)."""
+def calvert_dose(auc: float, gfr_ml_min: float, gfr_cap: float | None = 125.0) -> float:
+    """Carboplatin dose in mg: AUC × (min(GFR, cap) + 25); ``gfr_cap=None`` means no cap."""
     auc = _number(auc, "AUC")
     gfr = _number(gfr_ml_min, "DFG")
     if auc <= 0 or auc > 10:
         raise OncoError(f"AUC impossible : {auc:g} mg/mL·min (attendu entre 0 et 10)", field="AUC")
     if gfr <= 0:
         raise OncoError(f"Débit de filtration impossible : {gfr:g} mL/min", field="DFG")
-    return auc * (min(gfr, gfr_cap) + 25.0)
+    if gfr_cap is not None:
+        gfr = min(gfr, float(gfr_cap))
+    return auc * (gfr + 25.0)
 
 
 def chatelut_clearance(
