@@ -8,21 +8,14 @@ from typing import Any
 from oncosecours.domain.display import fr_dose, fr_dose_unit
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import fr_num
+from oncosecours.domain.workflow import CURE_STATES
 
 MEASURE_FR = {
     "weight": ("poids", "kg"),
     "height": ("taille", "cm"),
     "creatinine": ("créat.", "µmol/L"),
 }
-CURE_FR = {
-    "planned": "planifiée",
-    "prescribed": "prescrite",
-    "validated": "validée",
-    "refused": "refusée",
-    "go_ahead": "feu vert",
-    "withheld": "feu vert refusé",
-    "cancelled": "annulée",
-}
+CURE_FR = CURE_STATES  # French name of a cure state (one mapping, in the domain)
 
 
 def key_values(items: list[str] | None, what: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from oncosecours.domain.display import care_amount, fr_dose
 from oncosecours.domain.production import vinca_route_mention
+from oncosecours.domain.workflow import PREPARATION_STATES
 
 TITLES = {
     "fabrication": "Fiche de fabrication",
@@ -697,15 +698,7 @@ def care_plan(
 # ---------------------------------------------------------------- ordonnancier
 
 ORDER_LABELS = {"date": "par date", "patient": "par patient", "drug": "par molécule"}
-_STATE_FR = {
-    "prepared": "préparée",
-    "controlled": "contrôlée",
-    "released": "libérée",
-    "rejected": "refusée à la libération",
-    "dispensed": "dispensée",
-    "administered": "administrée",
-    "cancelled": "annulée",
-}
+_STATE_FR = PREPARATION_STATES  # French name of a preparation state
 
 
 def register_sort_key(order_by: str):
