@@ -33,20 +33,13 @@ from typing import Any
 from oncosecours.domain import workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.production import iso
-from oncosecours.services.core import Action, Actor, action
+from oncosecours.services.core import Action, Actor, action, required_reason
 from oncosecours.services.go_ahead import now_or
 from oncosecours.store.circuit import cure_by_id, inclusion_by_id, patient_by_id, patient_label
 
 CANCEL_ROLES = ("prescripteur", "pharmacien")
 STOP_ROLES = ("prescripteur", "pharmacien")
 _LIVE_BAGS = ("prepared", "controlled", "released", "dispensed")
-
-
-def _reason(reason: object, what: str) -> str:
-    text = " ".join(str(reason or "").split())
-    if not text:
-        raise OncoError(f"Le motif {what} est obligatoire", field="motif")
-    return text
 
 
 def _administered(conn: sqlite3.Connection, cure: dict[str, Any]) -> tuple[int, int]:
@@ -148,7 +141,7 @@ def cancel_cure(
 ) -> dict[str, Any]:
     """Cancel a cure with a reason (prescriber or pharmacist); its bags are handled in the same
     transaction (see the module docstring). Returns what was done, bag by bag."""
-    reason = _reason(reason, "de l'annulation")
+    reason = required_reason(reason, "de l'annulation")
     with action(conn, actor, "annuler_cure", CANCEL_ROLES, "annuler une cure") as act:
         at = iso(now_or(now))
         cure = cure_by_id(conn, cure_id)
@@ -165,7 +158,7 @@ def stop_inclusion(
 ) -> dict[str, Any]:
     """Stop an inclusion with a reason: every remaining cure is cancelled (as
     :func:`cancel_cure`), fully administered cures are kept, the inclusion is marked stopped."""
-    reason = _reason(reason, "de l'arrêt")
+    reason = required_reason(reason, "de l'arrêt")
     with action(conn, actor, "arrêter_inclusion", STOP_ROLES, "arrêter une inclusion") as act:
         at = iso(now_or(now))
         inclusion = inclusion_by_id(conn, inclusion_id)

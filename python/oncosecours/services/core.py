@@ -36,6 +36,14 @@ def require_role(actor: Actor, allowed: Iterable[str], action_fr: str) -> None:
         )
 
 
+def required_reason(reason: object, what: str) -> str:
+    """The reason of an action, blanks collapsed; refused when empty ("Le motif {what} ...")."""
+    text = " ".join(str(reason or "").split())
+    if not text:
+        raise OncoError(f"Le motif {what} est obligatoire", field="motif")
+    return text
+
+
 class Action:
     """The open transaction of one user action; ``record`` appends its audit event."""
 

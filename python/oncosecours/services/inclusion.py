@@ -11,7 +11,7 @@ from oncosecours import clock
 from oncosecours.domain import schedule
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import fold, parse_date
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, required_reason
 from oncosecours.store import audit
 from oncosecours.store.circuit import (
     cure_by_id,
@@ -271,9 +271,7 @@ def postpone_cure(
 ) -> dict[str, Any]:
     """Move a cure to a later J1 (with a reason); later cures of the inclusion follow."""
     target = parse_date(new_date, "nouvelle date")
-    reason = " ".join(str(reason or "").split())
-    if not reason:
-        raise OncoError("Le motif du report est obligatoire", field="motif")
+    reason = required_reason(reason, "du report")
     with action(conn, actor, "reporter_cure", POSTPONE_ROLES, "reporter une cure") as act:
         cure = cure_by_id(conn, cure_id)
         if cure["state"] in _FIXED_STATES:

@@ -48,7 +48,7 @@ from oncosecours.domain.production import (
     needs_preparation,
     parse_lot,
 )
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, required_reason
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.store import ordonnancier
 from oncosecours.store.circuit import json_list, patient_label, row_dict
@@ -713,9 +713,7 @@ def cancel_preparation(
     """Cancel a preparation (broken bag, patient not treated...): it keeps its number, marked
     cancelled; the line may then be prepared again under a new number. A released bag may only
     be cancelled by a pharmacist."""
-    reason = " ".join(str(reason or "").split())
-    if not reason:
-        raise OncoError("Le motif de l'annulation est obligatoire", field="motif")
+    reason = required_reason(reason, "de l'annulation")
     with action(conn, actor, "annuler_préparation", CANCEL_ROLES, "annuler une préparation") as act:
         at = iso(now_or(now))
         prep = resolve_preparation(conn, preparation)

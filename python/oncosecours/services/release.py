@@ -16,7 +16,7 @@ from typing import Any
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import fr_num
 from oncosecours.domain.production import fr_datetime, fr_signed, gravimetric_check, iso
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, required_reason
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.preparation import (
     describe,
@@ -247,9 +247,7 @@ def reject_preparation(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A pharmacist refuses a controlled bag (reason mandatory); the line may be prepared again."""
-    reason = " ".join(str(reason or "").split())
-    if not reason:
-        raise OncoError("Le motif du refus est obligatoire", field="motif")
+    reason = required_reason(reason, "du refus")
     with action(
         conn, actor, "refuser_préparation", RELEASE_ROLES, "refuser une préparation"
     ) as act:
