@@ -23,7 +23,7 @@ from oncosecours.domain.identity import (
     parse_date,
     same_person_suspected,
 )
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Action, Actor, action
 from oncosecours.store import audit
 from oncosecours.store.circuit import (
     MEASURE_FR,
@@ -125,6 +125,18 @@ def _identity(values: dict[str, Any]) -> Identity:
         values.get("first_name") or "",
         str(values.get("birth_date") or ""),
         values.get("usual_name"),
+    )
+
+
+def _record_homonym_confirmation(
+    act: Action, patient_id: int, homonyms: list[dict[str, Any]]
+) -> None:
+    """Audit that the user confirmed this patient is another person than its homonyms."""
+    act.record(
+        "patient",
+        patient_id,
+        None,
+        {"confirmation": "autre personne que les homonymes", "homonymes": homonyms},
     )
 
 
@@ -323,12 +335,8 @@ def _insert_patient(
     patient_id = int(cur.lastrowid)
     act.record("patient", patient_id, None, {**values, "source": source, "ref": ref_id})
     if homonym:
-        homonyms = _homonyms(act.conn, values, exclude_id=patient_id)
-        act.record(
-            "patient",
-            patient_id,
-            None,
-            {"confirmation": "autre personne que les homonymes", "homonymes": homonyms},
+        _record_homonym_confirmation(
+            act, patient_id, _homonyms(act.conn, values, exclude_id=patient_id)
         )
     return patient_id
 
@@ -462,12 +470,7 @@ def update_patient(
         )
         act.record("patient", current["id"], {f: before[f] for f in diff}, diff)
         if homonyms:
-            act.record(
-                "patient",
-                current["id"],
-                None,
-                {"confirmation": "autre personne que les homonymes", "homonymes": homonyms},
-            )
+            _record_homonym_confirmation(act, current["id"], homonyms)
     return patient_by_id(conn, current["id"])
 
 
