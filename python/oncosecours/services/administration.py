@@ -21,7 +21,7 @@ from oncosecours.domain.production import (
     parse_datetime,
     parse_incident,
 )
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, optional_text
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.services.patients import refuse_deceased
 from oncosecours.services.preparation import (
@@ -58,9 +58,9 @@ def administer(
             "Désigner soit la ligne, soit la poche (numéro d'ordonnancier)", field="ligne"
         )
     parsed = [parse_incident(raw, i) for i, raw in enumerate(incidents or [])]
-    justification = " ".join(str(justification or "").split()) or None
-    comment = " ".join(str(comment or "").split()) or None
-    access = " ".join(str(access or "").split()) or None
+    justification = optional_text(justification)
+    comment = optional_text(comment)
+    access = optional_text(access)
     with action(
         conn, actor, "administrer", ADMINISTER_ROLES, "enregistrer une administration"
     ) as act:

@@ -36,9 +36,19 @@ def require_role(actor: Actor, allowed: Iterable[str], action_fr: str) -> None:
         )
 
 
+def squeeze(text: object) -> str:
+    """Free text typed by a user, with runs of blanks (tabs, newlines) collapsed to one space."""
+    return " ".join(str(text or "").split())
+
+
+def optional_text(text: object) -> str | None:
+    """Like :func:`squeeze`, but ``None`` when nothing is left (an optional comment)."""
+    return squeeze(text) or None
+
+
 def required_reason(reason: object, what: str) -> str:
     """The reason of an action, blanks collapsed; refused when empty ("Le motif {what} ...")."""
-    text = " ".join(str(reason or "").split())
+    text = squeeze(reason)
     if not text:
         raise OncoError(f"Le motif {what} est obligatoire", field="motif")
     return text

@@ -8,7 +8,7 @@ from typing import Any
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.production import fr_datetime, iso, parse_datetime, to_minute
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, optional_text, squeeze
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.patients import refuse_deceased
 from oncosecours.services.preparation import (
@@ -36,10 +36,10 @@ def dispense(
 ) -> dict[str, Any]:
     """Record the hand-over of a released bag. ``ward`` defaults to the patient's ward; ``at``
     (default: now) may not be in the future nor before the release."""
-    recipient = " ".join(str(recipient or "").split())
+    recipient = squeeze(recipient)
     if not recipient:
         raise OncoError("Qui a reçu la préparation ? (nom obligatoire)", field="destinataire")
-    comment = " ".join(str(comment or "").split()) or None
+    comment = optional_text(comment)
     with action(conn, actor, "dispenser", DISPENSE_ROLES, "dispenser une préparation") as act:
         moment = now_or(now)
         prep = resolve_preparation(conn, preparation)
@@ -47,7 +47,7 @@ def dispense(
         require_live_cure(conn, prep)
         refuse_deceased(conn, patient_by_id(conn, prep["patient_id"]), "dispensation")
         handed = parse_datetime(at, "heure", day=moment.date(), tz=moment.tzinfo) if at else moment
-        ward_name = " ".join(str(ward or prep["patient_ward"] or "").split())
+        ward_name = squeeze(ward or prep["patient_ward"])
         if not ward_name:
             raise OncoError("Le service destinataire est obligatoire", field="service")
         if handed > moment:

@@ -20,7 +20,7 @@ from oncosecours.domain import workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import aware, iso
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, optional_text, squeeze
 from oncosecours.services.patients import refuse_deceased
 from oncosecours.store.circuit import cure_by_id, patient_by_id, patient_label, row_dict
 
@@ -74,7 +74,7 @@ def _decide(
 ) -> dict[str, Any]:
     moment = now_or(now)
     target_day = parse_date(day, "date") if day else moment.date()
-    reason = " ".join(str(reason or "").split()) or None
+    reason = optional_text(reason)
     if decision == "withheld" and not reason:
         raise OncoError(
             "Le motif du refus de feu vert est obligatoire", field="motif", rule="FEU_VERT_MOTIF"
@@ -231,7 +231,7 @@ def withdraw_go_ahead(
     another of its days keeps a go-ahead in force.
     """
     moment = now_or(now)
-    reason = " ".join(str(reason or "").split())
+    reason = squeeze(reason)
     if not reason:
         raise OncoError(
             "Le motif du retrait du feu vert est obligatoire", field="motif", rule="FEU_VERT_MOTIF"

@@ -11,7 +11,7 @@ from oncosecours import clock
 from oncosecours.domain import schedule
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import fold, parse_date
-from oncosecours.services.core import Actor, action, required_reason
+from oncosecours.services.core import Actor, action, required_reason, squeeze
 from oncosecours.store import audit
 from oncosecours.store.circuit import (
     cure_by_id,
@@ -79,7 +79,7 @@ def _line_name(conn: sqlite3.Connection, line: dict[str, Any]) -> str:
         ).fetchone()
         if row:
             return row[0]
-    comment = " ".join(str(line.get("comment") or "").split())
+    comment = squeeze(line.get("comment"))
     suffix = f" — {comment[:40]}" if comment else ""
     return f"Produit {line.get('product_id') or '?'}{suffix}"
 

@@ -23,7 +23,7 @@ from oncosecours.domain.identity import (
     parse_date,
     same_person_suspected,
 )
-from oncosecours.services.core import Action, Actor, action
+from oncosecours.services.core import Action, Actor, action, squeeze
 from oncosecours.store import audit
 from oncosecours.store.circuit import (
     MEASURE_FR,
@@ -114,7 +114,7 @@ def _clean_identity(values: dict[str, Any], today: date) -> dict[str, Any]:
     }
     usual = values.get("usual_name")
     clean["usual_name"] = check_name(usual, "nom d'usage").upper() if usual else None
-    ward = " ".join(str(values.get("ward") or "").split())
+    ward = squeeze(values.get("ward"))
     clean["ward"] = ward or None
     return clean
 

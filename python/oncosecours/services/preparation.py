@@ -48,7 +48,7 @@ from oncosecours.domain.production import (
     needs_preparation,
     parse_lot,
 )
-from oncosecours.services.core import Actor, action, required_reason
+from oncosecours.services.core import Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.store import ordonnancier
 from oncosecours.store.circuit import json_list, patient_label, row_dict
@@ -473,7 +473,7 @@ def prepare(
     settings = _settings(settings)
     production = settings.production
     parsed_lots = _parse_lots(lots)
-    justification = " ".join(str(stability_justification or "").split()) or None
+    justification = optional_text(stability_justification)
     if stability_h is not None and not justification:
         raise OncoError(
             "Une stabilité saisie à la main doit être justifiée (source, ex. RCP, Stabilis)",

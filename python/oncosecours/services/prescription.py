@@ -21,7 +21,7 @@ from oncosecours import clock
 from oncosecours.domain import checks, dosing, workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import age_years, fold, parse_date
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, squeeze
 from oncosecours.services.patients import _check_measure, _insert_measure, refuse_deceased
 from oncosecours.services.validation import _load_settings, build_facts, limits_from_settings
 from oncosecours.store import audit
@@ -628,7 +628,7 @@ def transcribe_prescription(
     unknown = set(options) - set(_OPTION_NAMES)
     if unknown:
         raise TypeError(f"unknown options: {sorted(unknown)}")
-    name = " ".join(str(prescriber_name or "").split())
+    name = squeeze(prescriber_name)
     if not name:
         raise OncoError(
             "Le nom du prescripteur de l'ordonnance papier est obligatoire", field="prescripteur"

@@ -16,7 +16,7 @@ from typing import Any
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import fr_num
 from oncosecours.domain.production import fr_datetime, fr_signed, gravimetric_check, iso
-from oncosecours.services.core import Actor, action, required_reason
+from oncosecours.services.core import Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.preparation import (
     describe,
@@ -76,7 +76,7 @@ def control_preparation(
     """Record the control of a prepared bag; the lots must be complete."""
     if not isinstance(visual_ok, bool):
         raise OncoError("Le contrôle visuel doit être conforme ou non conforme", field="visuel")
-    comment = " ".join(str(comment or "").split()) or None
+    comment = optional_text(comment)
     with action(conn, actor, "contrôler", CONTROL_ROLES, "contrôler une préparation") as act:
         at = iso(now_or(now))
         prep = resolve_preparation(conn, preparation)
@@ -173,7 +173,7 @@ def release_preparation(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A pharmacist (not the preparer) releases a controlled bag."""
-    justification = " ".join(str(justification or "").split()) or None
+    justification = optional_text(justification)
     with action(conn, actor, "libérer", RELEASE_ROLES, "libérer une préparation") as act:
         moment = now_or(now)
         at = iso(moment)

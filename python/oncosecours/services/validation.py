@@ -19,7 +19,7 @@ from oncosecours.domain import checks, workflow
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import Finding
 from oncosecours.domain.identity import fold
-from oncosecours.services.core import Actor, action
+from oncosecours.services.core import Actor, action, optional_text, squeeze
 from oncosecours.store import audit
 from oncosecours.store.circuit import (
     cure_by_id,
@@ -311,7 +311,7 @@ def _clean_justifications(justifications: dict[str, str] | None) -> dict[str, st
     clean = {}
     for rule, text in (justifications or {}).items():
         code = str(rule).strip().upper()
-        words = " ".join(str(text or "").split())
+        words = squeeze(text)
         if not words:
             raise OncoError(f"Justification vide pour la règle {code}", field="justification")
         clean[code] = words
@@ -331,7 +331,7 @@ def validate_prescription(
     """Validate: every blocking rule that fired needs a written justification ``{RULE: text}``."""
     settings = _load_settings(settings)
     given = _clean_justifications(justifications)
-    comment = " ".join(str(comment or "").split()) or None
+    comment = optional_text(comment)
     with action(
         conn, actor, "valider_prescription", VALIDATE_ROLES, "valider une prescription"
     ) as act:
@@ -381,7 +381,7 @@ def refuse_prescription(
 ) -> dict[str, Any]:
     """Refuse with a comment (mandatory); the cure can then be prescribed again."""
     settings = _load_settings(settings)
-    comment = " ".join(str(comment or "").split())
+    comment = squeeze(comment)
     if not comment:
         raise OncoError("Un refus doit être motivé (commentaire obligatoire)", field="commentaire")
     with action(
