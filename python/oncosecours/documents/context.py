@@ -21,6 +21,7 @@ TITLES = {
     "etiquette": "Étiquette",
     "plan_de_soins": "Plan de soins",
     "ordonnancier": "Extrait de l'ordonnancier",
+    "qualification": "Rapport de qualification du poste",
 }
 
 CATEGORIES = {1: "Chimiothérapie", 2: "Prémédication", 3: "Rinçage"}

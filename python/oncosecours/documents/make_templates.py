@@ -684,11 +684,18 @@ def ordonnancier(path: Path) -> None:
     doc.save(str(path))
 
 
+def qualification(path: Path) -> None:
+    from oncosecours.qualification.report_template import build
+
+    build(path)
+
+
 BUILDERS = {
     "fabrication": fabrication,
     "etiquette": etiquette,
     "plan_de_soins": plan_de_soins,
     "ordonnancier": ordonnancier,
+    "qualification": qualification,
 }
 
 
