@@ -93,9 +93,13 @@ def _status(args: argparse.Namespace) -> int:
     conn = open_store(args)
     rows = day_status(conn, args.date or date.today())
     copy = replica_status(None, main_path(conn))
+    from oncosecours.qualification.periodic import qualification_status
+    from oncosecours.settings import load_settings
+
+    qualified = qualification_status(load_settings(), main_path(conn))
     emit(
         args,
-        {"copie_secours": copy, "lignes": rows},
-        f"{copy['message']}\n\n{status_text(rows)}",
+        {"copie_secours": copy, "qualification": qualified, "lignes": rows},
+        f"{copy['message']}\n{qualified['message']}\n\n{status_text(rows)}",
     )
     return 0

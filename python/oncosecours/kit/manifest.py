@@ -127,15 +127,22 @@ def read_manifest(kit: Path) -> dict[str, Any]:
 
 
 def watched_fingerprint(kit: Path) -> str:
-    """One digest of the files that change the behaviour (queries, templates, settings) and of
-    the workbook's code: recorded at qualification, recomputed by ``status``."""
+    """One digest of the files that change the behaviour (queries, templates, settings):
+    recorded at qualification, recomputed by ``status`` and after each ribbon click (cheap)."""
     digest = hashlib.sha256()
     for path in kit_files(kit):
         relative = path.relative_to(kit)
         if relative.parts[0] in WATCHED:
             digest.update(f"{relative.as_posix()}={sha256_file(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def workbook_digest(kit: Path) -> str | None:
+    """One digest of the workbook's code (VBA modules, ribbon); None without a workbook."""
     workbook = kit / WORKBOOK_NAME
-    if workbook.is_file():
-        for name, value in workbook_fingerprint(workbook).items():
-            digest.update(f"{name}={value}\n".encode())
+    if not workbook.is_file():
+        return None
+    digest = hashlib.sha256()
+    for name, value in workbook_fingerprint(workbook).items():
+        digest.update(f"{name}={value}\n".encode())
     return digest.hexdigest()

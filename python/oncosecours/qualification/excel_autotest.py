@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 PIN = "2468"
@@ -135,9 +136,29 @@ def start() -> str:
     backup = folder / BACKUP
     if not backup.exists():
         synth.generate(backup, "small", seed=2026, backup_date=date.today() - timedelta(days=1))
+    _scratch_copy_folder(folder / "etablissement.toml")
     _form(book, "Paramètres", base=STORE, sauvegardes=BACKUP)
     _save(book, {"debut": datetime.now().isoformat(timespec="seconds"), "resultats": []})
     return f"autotest prêt : {len(STEPS)} étapes"
+
+
+def _scratch_copy_folder(settings: Path) -> None:
+    """The copied settings send the second copy to a scratch folder, never the unit's medium."""
+    import re
+
+    if not settings.is_file():
+        return
+    text = settings.read_text(encoding="utf-8")
+    line = 'dossier = "copie-autotest"'
+    section = re.search(r"(?m)^\[copie_secours\][^\n]*\n", text)
+    if section is None:
+        text = text.rstrip("\n") + f"\n\n[copie_secours]\n{line}\n"
+    else:
+        end = re.search(r"(?m)^\[", text[section.end() :])
+        stop = section.end() + (end.start() if end else len(text) - section.end())
+        body = re.sub(r"(?m)^dossier\s*=.*\n?", "", text[section.end() : stop])
+        text = text[: section.end()] + line + "\n" + body + text[stop:]
+    settings.write_text(text, encoding="utf-8")
 
 
 # --- per step: inputs, then the check -----------------------------------------------------------

@@ -173,9 +173,9 @@ class OqDay(CircuitSteps):
         )
         weak = self.expected["pin"]["refuses"]
         accepted = [
-            p for p in weak
-            if self.refused(lambda p=p: create_user(self.conn, admin, f"W{len(p)}X", "Essai",
-                                                    "infirmier", p)) is None
+            p for n, p in enumerate(weak, start=1)
+            if self.refused(lambda n=n, p=p: create_user(self.conn, admin, f"FAIBLE{n}",
+                                                         "Essai", "infirmier", p)) is None
         ]  # fmt: skip
         self.add("OQ-03", "Politique des codes PIN (PIN faibles refusés)",
                  "refusés : " + ", ".join(weak),

@@ -50,6 +50,7 @@ def build_record(
     who: str,
     parts: list[str],
     fingerprint: str | None,
+    workbook: str | None = None,
     manifest_date: str | None,
     excel_note: str,
     now: datetime | None = None,
@@ -68,6 +69,7 @@ def build_record(
         "kit": str(kit),
         "manifeste": manifest_date or "absent",
         "empreinte_kit": fingerprint,
+        "empreinte_classeur": workbook,
         "date": now.isoformat(timespec="seconds"),
         "par": who,
         "parties": parts,
@@ -146,7 +148,8 @@ def write_report(
     stem = f"{PREFIX}{safe_pc(record['poste'])}-{when:%Y%m%d-%H%M%S}"
     json_path = folder / f"{stem}.json"
     json_path.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-    renderer = render.Renderer(settings, templates if templates and templates.is_dir() else None)
+    own = templates and (templates / "rapport_qualification.docx").is_file()
+    renderer = render.Renderer(settings, templates if own else None)
     ctx = context(record, settings)
     renderer.check("qualification", [ctx])
     docx = renderer.write_one("qualification", ctx, folder / f"{stem}.docx")
