@@ -126,14 +126,24 @@ def read_manifest(kit: Path) -> dict[str, Any]:
     return data
 
 
+def watched_files(kit: Path) -> list[Path]:
+    """The files of :data:`WATCHED` only (never a walk of the whole folder)."""
+    files = []
+    for name in WATCHED:
+        path = kit / name
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file())
+    return files
+
+
 def watched_fingerprint(kit: Path) -> str:
     """One digest of the files that change the behaviour (queries, templates, settings):
     recorded at qualification, recomputed by ``status`` and after each ribbon click (cheap)."""
     digest = hashlib.sha256()
-    for path in kit_files(kit):
-        relative = path.relative_to(kit)
-        if relative.parts[0] in WATCHED:
-            digest.update(f"{relative.as_posix()}={sha256_file(path)}\n".encode())
+    for path in watched_files(kit):
+        digest.update(f"{path.relative_to(kit).as_posix()}={sha256_file(path)}\n".encode())
     return digest.hexdigest()
 
 

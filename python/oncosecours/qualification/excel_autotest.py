@@ -305,7 +305,7 @@ def failed(n: int, tag: str, message: str) -> None:
 
 def finish(excel_version: str = "") -> str:
     """Write ``autotest-excel.json`` beside the copy; return a one-line summary."""
-    from oncosecours.qualification.report import pc_name
+    from oncosecours.qualification.records import pc_name
 
     book = _book()
     state = _state(book)

@@ -180,9 +180,9 @@ def _files(kit: Path, manifest: dict[str, Any]) -> list[Item]:
                 source="MANIFESTE.json",
             )  # fmt: skip
         )
-    for path in kit_manifest.kit_files(kit):
+    for path in kit_manifest.watched_files(kit):
         relative = path.relative_to(kit).as_posix()
-        if relative not in listed and relative.split("/")[0] in kit_manifest.WATCHED:
+        if relative not in listed:
             items.append(
                 Item(
                     f"IQ-05.{len(items) + 1:02d}",

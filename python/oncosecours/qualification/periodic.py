@@ -26,7 +26,7 @@ def qualification_status(settings, store: Path, *, kit: Path | None = None,
     ``workbook=False`` skips the workbook's code (reading VBA costs a few hundred ms): the
     Accueil line after each click; ``status`` checks it."""
     from oncosecours.kit.manifest import watched_fingerprint, workbook_digest
-    from oncosecours.qualification.report import latest_record, pc_name
+    from oncosecours.qualification.records import latest_record, pc_name
     from oncosecours.qualification.run import kit_folder, report_folder
 
     try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import platform
-import re
-import socket
 import sys
 from collections import Counter
 from datetime import datetime
@@ -24,17 +22,9 @@ from oncosecours.qualification.items import (
     failing_first,
     overall,
 )
+from oncosecours.qualification.records import PREFIX, pc_name, safe_pc
 
 FORMAT = 1
-PREFIX = "qualification-"
-
-
-def pc_name() -> str:
-    return socket.gethostname() or platform.node() or "poste-inconnu"
-
-
-def safe_pc(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60] or "poste"
 
 
 def summary(items: list[Item]) -> str:
@@ -191,23 +181,3 @@ def sample_contexts(settings, now: datetime) -> list[dict[str, Any]]:
         record["poste"] = "PUI-UPC-01"
         out.append(context(record, settings, now=now))
     return out
-
-
-def latest_record(folder: Path, pc: str | None = None) -> dict[str, Any] | None:
-    """The most recent qualification JSON of this PC in ``folder`` (None if none)."""
-    if not folder.is_dir():
-        return None
-    name = safe_pc(pc or pc_name())
-    best = None
-    for path in folder.glob(f"{PREFIX}{name}-*.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if (
-            isinstance(data, dict)
-            and data.get("date")
-            and (best is None or data["date"] > best["date"])
-        ):
-            best = {**data, "fichier": str(path)}
-    return best
