@@ -39,6 +39,7 @@ KINDS = {
     "care-plan": "plan_de_soins",
     "plan_de_soins": "plan_de_soins",
     "ordonnancier": "ordonnancier",
+    "qualification": "qualification",
 }
 FILE_PREFIX = {
     "fabrication": "fiche",
