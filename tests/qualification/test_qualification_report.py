@@ -136,3 +136,20 @@ def test_help_is_french():
     assert "qualifier ce poste" in out.stdout.lower() or "qualification complète" in out.stdout
     run = _cli("qualification", "run", "--help")
     assert "résultats de l'autotest Excel" in run.stdout and "utilisation :" in run.stdout
+
+
+def test_accueil_sheet_shows_the_last_qualification_of_this_pc(tmp_path, store, kit, monkeypatch):
+    import openpyxl
+
+    from oncosecours.excel.builder import build_workbook
+    from oncosecours.excel.layout import load_layout
+
+    monkeypatch.setenv("ONCOSECOURS_DIR", str(kit))
+    cell = load_layout().sheet("Accueil").field("qualification").cell
+    never = build_workbook(tmp_path / "avant.xlsm", store=store)
+    sheet = openpyxl.load_workbook(never)["Accueil"]
+    assert "n'a jamais été qualifié" in sheet[cell].value
+    qualify(kit, "PH1", store.parent / "qualification", parts=("IQ",), pdf=False)
+    after = build_workbook(tmp_path / "apres.xlsm", store=store)
+    sheet = openpyxl.load_workbook(after)["Accueil"]
+    assert sheet[cell].value.startswith("Dernière qualification du poste")
