@@ -86,10 +86,16 @@ def build(path: Path) -> None:
     mt._cell_text(table.add_row().cells[0], "{%tr endfor %}")
 
     mt._section_title(doc, "Visas", space_before=8)
-    signatures = mt._table(doc, 2, [93, 93])
-    mt._cell_text(signatures.rows[0].cells[0], "Pharmacien responsable", bold=True)
-    mt._cell_text(signatures.rows[0].cells[1], "Responsable assurance qualité", bold=True)
-    for cell in signatures.rows[1].cells:
-        mt._cell_text(cell, "Nom :\n\nDate :\n\nSignature :\n\n\n", size=8)
-    mt._footer(doc, mt.FOOTER)
+    signatures = mt._table(doc, 1, [93, 93])  # one row that never splits across pages
+    for cell, who in zip(
+        signatures.rows[0].cells,
+        ("Pharmacien responsable", "Responsable assurance qualité"),
+        strict=True,
+    ):
+        mt._cell_text(cell, who, bold=True)
+        mt._para(cell, "Nom :\n\nDate :\n\nSignature :\n\n\n", size=8)
+    mt._no_split(signatures.rows[0])
+    mt._footer(
+        doc, "{{ document.titre }} — {{ etablissement.nom }} — édité le {{ document.edite_le }}"
+    )
     doc.save(str(path))
