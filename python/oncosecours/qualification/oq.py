@@ -371,12 +371,18 @@ class OqDay(CircuitSteps):
                     "le jeu d'essai doit déclencher au moins une alerte bloquante",
                 )
             )
+        from oncosecours.services.queries import prescription_detail
+
+        states = [
+            prescription_detail(self.conn, pid)["prescription"]["state"]
+            for pid in self.prescriptions.values()
+        ]
         self.add(
             "OQ-14",
-            "Prescriptions validées",
-            f"{len(self.prescriptions)} validées",
-            f"{len(self.prescriptions)} validées",
-            True,
+            "Prescriptions validées (état relu dans la base)",
+            f"{len(self.prescriptions)} × validated",
+            ", ".join(states),
+            states == ["validated"] * len(self.expected["patients"]),
         )
 
 

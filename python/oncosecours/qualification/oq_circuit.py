@@ -15,12 +15,15 @@ class CircuitSteps:
 
     def go_ahead_and_prepare(self) -> None:
         """Feu vert, fabrication, ordonnancier"""
-        from oncosecours.services.go_ahead import give_go_ahead
+        from oncosecours.services.go_ahead import day_decision, day_state, give_go_ahead
         from oncosecours.services.preparation import prepare, record_lots
 
         for cure in self.cures.values():
             give_go_ahead(self.conn, self.team["DR1"], cure, self.day, now=self.clock.tick())
-        self.add("OQ-15", "Feu vert", f"{len(self.cures)} cures", f"{len(self.cures)} cures", True)
+        states = [day_state(day_decision(self.conn, c, self.day.isoformat()))
+                  for c in self.cures.values()]  # fmt: skip
+        self.add("OQ-15", "Feu vert (état relu dans la base)", f"{len(self.cures)} × go_ahead",
+                 ", ".join(states), states == ["go_ahead"] * len(self.cures))  # fmt: skip
         expired_tried = False
         for key, pid in self.prescriptions.items():
             for line in C.compounded_lines(self.conn, pid, self.day):
@@ -79,13 +82,7 @@ class CircuitSteps:
             )  # fmt: skip
             dispense(self.conn, self.team["PR1"], sheet["id"], recipient="IDE de l'essai",
                      now=self.clock.tick(1))  # fmt: skip
-        self.add(
-            "OQ-19",
-            "Libération et dispensation",
-            f"{len(self.preparations)} poches",
-            f"{len(self.preparations)} poches",
-            bool(self.preparations),
-        )
+        self.add_states("OQ-19", "Libération et dispensation (état relu dans la base)", "dispensed")
         done = 0
         for sheet in self.preparations:
             start = self.clock.tick(5)
@@ -95,13 +92,15 @@ class CircuitSteps:
                        now=end + timedelta(minutes=1))  # fmt: skip
             self.clock.current = end + timedelta(minutes=2)
             done += 1
-        self.add(
-            "OQ-20",
-            "Administration des poches",
-            f"{len(self.preparations)}",
-            f"{done}",
-            done == len(self.preparations),
-        )
+        self.add_states("OQ-20", f"Administration des {done} poches (état relu dans la base)",
+                        "administered")  # fmt: skip
+
+    def add_states(self, ref: str, title: str, wanted: str) -> None:
+        from oncosecours.services.preparation import resolve_preparation
+
+        states = [resolve_preparation(self.conn, p["id"])["state"] for p in self.preparations]
+        self.add(ref, title, f"{len(self.preparations)} × {wanted}", ", ".join(states),
+                 bool(states) and states == [wanted] * len(states))  # fmt: skip
 
     def documents(self) -> None:
         """Documents produits et relus"""
