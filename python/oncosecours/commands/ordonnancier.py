@@ -60,7 +60,7 @@ def register_text(rows: list[dict]) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from oncosecours.services.preparation import ordonnancier_rows
+    from oncosecours.services.preparation_queries import ordonnancier_rows
 
     conn = open_store(args)
     rows = ordonnancier_rows(conn, args.date_from, args.date_to, BY[args.by])

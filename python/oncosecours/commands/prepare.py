@@ -169,7 +169,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from oncosecours.services.preparation import preview
+    from oncosecours.services.preparation_plan import preview
 
     conn = open_store(args)
     result = preview(conn, args.line)
@@ -192,7 +192,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.services.preparation import preparation_sheet
+    from oncosecours.services.preparation_queries import preparation_sheet
 
     conn = open_store(args)
     sheet = preparation_sheet(conn, args.prep)

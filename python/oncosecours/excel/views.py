@@ -329,7 +329,8 @@ def _to_trace(conn: sqlite3.Connection, prep: dict[str, Any] | None) -> str | No
     """What the preparer must record as lots, in the CLI's ``nature:produit`` form."""
     if prep is None or prep["state"] != "prepared":
         return None
-    from oncosecours.services.preparation import lots_of, required_components
+    from oncosecours.services.preparation_plan import required_components
+    from oncosecours.services.preparation_queries import lots_of
 
     have = {(lot["kind"], lot["component"]) for lot in lots_of(conn, prep["id"])}
     needed = [f"{k}:{n}" for k, n in required_components(prep) if (k, n) not in have]

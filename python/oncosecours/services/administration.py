@@ -24,14 +24,9 @@ from oncosecours.domain.production import (
 from oncosecours.services.core import Actor, action, optional_text
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.services.patients import refuse_deceased
-from oncosecours.services.preparation import (
-    describe,
-    line_context,
-    live_preparation,
-    require_state,
-    resolve_preparation,
-    set_state,
-)
+from oncosecours.services.preparation import describe, live_preparation, require_state, set_state
+from oncosecours.services.preparation_plan import line_context
+from oncosecours.services.preparation_queries import resolve_preparation
 
 ADMINISTER_ROLES = ("infirmier",)
 

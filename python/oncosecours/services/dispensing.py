@@ -11,13 +11,8 @@ from oncosecours.domain.production import fr_datetime, iso, parse_datetime, to_m
 from oncosecours.services.core import Actor, action, optional_text, squeeze
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.patients import refuse_deceased
-from oncosecours.services.preparation import (
-    describe,
-    require_live_cure,
-    require_state,
-    resolve_preparation,
-    set_state,
-)
+from oncosecours.services.preparation import describe, require_live_cure, require_state, set_state
+from oncosecours.services.preparation_queries import resolve_preparation
 from oncosecours.store.circuit import patient_by_id
 
 DISPENSE_ROLES = ("pharmacien", "préparateur")

@@ -18,14 +18,8 @@ from oncosecours.domain.findings import fr_num
 from oncosecours.domain.production import fr_datetime, fr_signed, gravimetric_check, iso
 from oncosecours.services.core import Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import now_or
-from oncosecours.services.preparation import (
-    describe,
-    preparation_sheet,
-    require_live_cure,
-    require_state,
-    resolve_preparation,
-    set_state,
-)
+from oncosecours.services.preparation import describe, require_live_cure, require_state, set_state
+from oncosecours.services.preparation_queries import preparation_sheet, resolve_preparation
 from oncosecours.store.circuit import row_dict
 
 CONTROL_ROLES = ("préparateur", "pharmacien")
