@@ -33,7 +33,7 @@ from oncosecours.domain.production import (
     needs_preparation,
     parse_lot,
 )
-from oncosecours.services.core import Actor, action, optional_text, required_reason
+from oncosecours.services.core import Action, Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.services.preparation_plan import (
     compute_plan,
@@ -43,13 +43,14 @@ from oncosecours.services.preparation_plan import (
     settings_or_loaded,
 )
 from oncosecours.services.preparation_queries import (
-    lots_of,
     ordonnancier_rows,  # noqa: F401  (read by documents/context.py through this module)
     preparation_sheet,
-    resolve_preparation,
 )
 from oncosecours.store import ordonnancier
-from oncosecours.store.circuit import row_dict
+from oncosecours.store import preparations as store
+from oncosecours.store.circuit import cure_by_id, snapshot_meta
+from oncosecours.store.circuit import molecule as molecule_by_id
+from oncosecours.store.preparations import lots_of, resolve_preparation
 
 PREPARE_ROLES = ("préparateur", "pharmacien")
 CANCEL_ROLES = ("préparateur", "pharmacien")
@@ -72,15 +73,12 @@ def require_state(prep: dict[str, Any], target: str) -> None:
 
 
 def set_state(conn: sqlite3.Connection, prep: dict[str, Any], target: str, at: str) -> None:
-    conn.execute(
-        "UPDATE preparations SET state = ?, updated_at = ? WHERE id = ?", (target, at, prep["id"])
-    )
+    store.set_state(conn, prep["id"], target, at)
 
 
 def require_live_cure(conn: sqlite3.Connection, prep: dict[str, Any]) -> None:
     """Refuse (rule CURE_ANNULEE) to move a bag of a cancelled cure forward."""
-    state = conn.execute("SELECT state FROM cures WHERE id = ?", (prep["cure_id"],)).fetchone()[0]
-    if state == "cancelled":
+    if cure_by_id(conn, prep["cure_id"])["state"] == "cancelled":
         raise OncoError(
             f"{describe(prep)} : la cure a été annulée, la poche doit être annulée",
             rule="CURE_ANNULEE",
@@ -90,12 +88,21 @@ def require_live_cure(conn: sqlite3.Connection, prep: dict[str, Any]) -> None:
 
 def live_preparation(conn: sqlite3.Connection, line_id: int) -> dict[str, Any] | None:
     """The preparation of a line that is neither cancelled nor rejected, if any."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM preparations WHERE prescription_line_id = ? "
-            "AND state NOT IN ('cancelled', 'rejected')",
-            (line_id,),
-        ).fetchone()
+    return store.live_for_line(conn, line_id)
+
+
+def cancel_bag(act: Action, prep: dict[str, Any], reason: str, at: str) -> None:
+    """Mark one bag cancelled (it keeps its number) and append its audit event, inside the open
+    action: the one way a preparation is cancelled, alone or with its cure."""
+    actor = act.actor
+    store.mark_cancelled(
+        act.conn, prep["id"], by_id=actor.id, by_initials=actor.initials, reason=reason, at=at
+    )
+    act.record(
+        "préparation",
+        prep["id"],
+        {"état": prep["state"]},
+        {"état": "cancelled", "motif": reason, "numéro": prep["ord_number"]},
     )
 
 
@@ -171,24 +178,24 @@ def _parse_lots(lots) -> list[Lot]:
 def _insert_lots(
     conn: sqlite3.Connection, preparation_id: int, lots: list[Lot], actor: Actor, at: str
 ) -> None:
-    for lot in lots:
-        conn.execute(
-            "INSERT INTO preparation_lots (preparation_id, kind, component, product_id, lot, "
-            "expiry, quantity, opened_at, recorded_by, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                preparation_id,
-                lot.kind,
-                lot.component,
-                lot.product_id,
-                lot.lot,
-                lot.expiry.isoformat(),
-                lot.quantity,
-                iso(lot.opened_at) if lot.opened_at else None,
-                actor.id,
-                at,
-            ),
-        )
+    store.insert_lots(
+        conn,
+        (
+            {
+                "preparation_id": preparation_id,
+                "kind": lot.kind,
+                "component": lot.component,
+                "product_id": lot.product_id,
+                "lot": lot.lot,
+                "expiry": lot.expiry.isoformat(),
+                "quantity": lot.quantity,
+                "opened_at": iso(lot.opened_at) if lot.opened_at else None,
+                "recorded_by": actor.id,
+                "recorded_at": at,
+            }
+            for lot in lots
+        ),
+    )
 
 
 def prepare(
@@ -349,12 +356,7 @@ def prepare(
             "use_by": iso(use_by.at),
             "use_by_reason": use_by.reason,
         }
-        cur = conn.execute(
-            f"INSERT INTO preparations ({', '.join(values)}) "
-            f"VALUES ({', '.join('?' * len(values))})",
-            list(values.values()),
-        )
-        preparation_id = int(cur.lastrowid)
+        preparation_id = store.insert(conn, values)
         _insert_lots(conn, preparation_id, parsed_lots, actor, at)
         act.record(
             "préparation",
@@ -377,8 +379,8 @@ def prepare(
 
 
 def _backup_date(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT backup_date FROM snapshot_meta WHERE id = 1").fetchone()
-    return row[0] if row else None
+    meta = snapshot_meta(conn)
+    return meta["backup_date"] if meta else None
 
 
 # --- lots and cancellation -------------------------------------------------------------------
@@ -408,12 +410,7 @@ def record_lots(
                 "entrée validée de l'ordonnancier, ses lots ne se modifient plus",
                 rule="ORDONNANCIER_VALIDE",
             )
-        molecule = row_dict(
-            conn.execute(
-                "SELECT stability_reconst_h FROM ref_molecules WHERE molecule_id = ?",
-                (prep["molecule_id"],),
-            ).fetchone()
-        )
+        molecule = molecule_by_id(conn, prep["molecule_id"])
         reconst_h = molecule["stability_reconst_h"] if molecule else None
         prepared_at = datetime.fromisoformat(prep["prepared_at"])
         components = leftover_limits(parsed, reconst_h, prep["molecule_name"])
@@ -431,14 +428,10 @@ def record_lots(
         )
         before = lots_of(conn, prep["id"])
         at = iso(moment)
-        conn.execute("DELETE FROM preparation_lots WHERE preparation_id = ?", (prep["id"],))
+        store.delete_lots(conn, prep["id"])
         _insert_lots(conn, prep["id"], parsed, actor, at)
         if use_by.at != current_use_by:
-            conn.execute(
-                "UPDATE preparations SET use_by = ?, use_by_reason = ?, updated_at = ? "
-                "WHERE id = ?",
-                (iso(use_by.at), use_by.reason, at, prep["id"]),
-            )
+            store.set_use_by(conn, prep["id"], iso(use_by.at), use_by.reason, at)
         act.record(
             "préparation",
             prep["id"],
@@ -469,15 +462,5 @@ def cancel_preparation(
                 f"{describe(prep)} est libérée : seul un pharmacien peut l'annuler",
                 rule="ROLE",
             )
-        conn.execute(
-            "UPDATE preparations SET state = 'cancelled', cancelled_at = ?, cancelled_by = ?, "
-            "cancelled_by_initials = ?, cancel_reason = ?, updated_at = ? WHERE id = ?",
-            (at, actor.id, actor.initials, reason, at, prep["id"]),
-        )
-        act.record(
-            "préparation",
-            prep["id"],
-            {"état": prep["state"]},
-            {"état": "cancelled", "motif": reason, "numéro": prep["ord_number"]},
-        )
+        cancel_bag(act, prep, reason, at)
     return preparation_sheet(conn, prep["id"])

@@ -21,7 +21,17 @@ from typing import Any
 from oncosecours.domain.display import fr_dose
 from oncosecours.domain.errors import OncoError
 from oncosecours.services.go_ahead import now_or
-from oncosecours.store.circuit import json_list, patient_label, row_dict
+from oncosecours.store.circuit import (
+    compoundable_products,
+    cure_by_id,
+    inclusion_by_id,
+    json_list,
+    patient_by_id,
+    patient_label,
+    prescription_by_id,
+    prescription_line,
+)
+from oncosecours.store.circuit import molecule as molecule_by_id
 
 MG_UNITS = {"mg"}
 
@@ -36,9 +46,7 @@ def settings_or_loaded(settings):
 
 
 def line_context(conn: sqlite3.Connection, line_id: int) -> dict[str, Any]:
-    line = row_dict(
-        conn.execute("SELECT * FROM prescription_lines WHERE id = ?", (line_id,)).fetchone()
-    )
+    line = prescription_line(conn, line_id)
     if line is None:
         raise OncoError(
             f"Ligne de prescription inconnue : n° {line_id}",
@@ -46,18 +54,10 @@ def line_context(conn: sqlite3.Connection, line_id: int) -> dict[str, Any]:
             rule="LIGNE_INCONNUE",
             hint="Les lignes du jour sont listées par « oncosecours status --date AAAA-MM-JJ »",
         )
-    prescription = row_dict(
-        conn.execute(
-            "SELECT * FROM prescriptions WHERE id = ?", (line["prescription_id"],)
-        ).fetchone()
-    )
-    cure = row_dict(conn.execute("SELECT * FROM cures WHERE id = ?", (line["cure_id"],)).fetchone())
-    patient = row_dict(
-        conn.execute("SELECT * FROM patients WHERE id = ?", (cure["patient_id"],)).fetchone()
-    )
-    inclusion = row_dict(
-        conn.execute("SELECT * FROM inclusions WHERE id = ?", (cure["inclusion_id"],)).fetchone()
-    )
+    prescription = prescription_by_id(conn, line["prescription_id"])
+    cure = cure_by_id(conn, line["cure_id"])
+    patient = patient_by_id(conn, cure["patient_id"])
+    inclusion = inclusion_by_id(conn, cure["inclusion_id"])
     what = (
         f"La ligne n° {line_id} ({line['molecule_name']} {fr_dose(line['dose'])} {line['unit']}, "
         f"J{line['day']} du {date.fromisoformat(line['admin_date']):%d/%m/%Y}) de "
@@ -74,11 +74,7 @@ def line_context(conn: sqlite3.Connection, line_id: int) -> dict[str, Any]:
 
 
 def _molecule_and_products(conn: sqlite3.Connection, line: dict) -> tuple[dict, list[dict]]:
-    molecule = row_dict(
-        conn.execute(
-            "SELECT * FROM ref_molecules WHERE molecule_id = ?", (line["molecule_id"],)
-        ).fetchone()
-    )
+    molecule = molecule_by_id(conn, line["molecule_id"])
     if molecule is None:
         raise OncoError(
             f"Molécule {line['molecule_name']} (n° {line['molecule_id']}) absente du référentiel "
@@ -86,15 +82,7 @@ def _molecule_and_products(conn: sqlite3.Connection, line: dict) -> tuple[dict, 
             rule="REFERENTIEL_MOLECULE",
             hint="Recharger la sauvegarde Chimio (oncosecours refresh)",
         )
-    products = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM ref_products WHERE molecule_id = ? AND inactive = 0 "
-            "AND strength_mg > 0 AND coalesce(reconst_volume_ml, volume_ml) > 0 "
-            "ORDER BY strength_mg DESC, product_id",
-            (line["molecule_id"],),
-        )
-    ]
+    products = compoundable_products(conn, line["molecule_id"])
     if not products:
         raise OncoError(
             f"Aucun flacon de {line['molecule_name']} (dosage et volume connus) dans le "

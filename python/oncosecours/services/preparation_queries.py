@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from oncosecours.domain import workflow
@@ -24,46 +24,8 @@ from oncosecours.domain.findings import fr_num
 from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import component_key, lot_quantity_problems
 from oncosecours.services.preparation_plan import required_components, required_vials
-from oncosecours.store.circuit import row_dict
-
-
-def resolve_preparation(conn: sqlite3.Connection, ref: object) -> dict[str, Any]:
-    """A preparation by id (int or ``"#12"``) or by ordonnancier number (``"2026-000123"``)."""
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        row = conn.execute("SELECT * FROM preparations WHERE id = ?", (ref,)).fetchone()
-        shown = f"n° interne {ref}"
-    else:
-        text = str(ref or "").strip()
-        if text.startswith("#") and text[1:].isdigit():
-            row = conn.execute("SELECT * FROM preparations WHERE id = ?", (int(text[1:]),))
-            row = row.fetchone()
-        else:
-            row = conn.execute("SELECT * FROM preparations WHERE ord_number = ?", (text,))
-            row = row.fetchone()
-        shown = f"« {text} »"
-    if row is None:
-        raise OncoError(
-            f"Préparation inconnue : {shown}",
-            field="préparation",
-            rule="PREPARATION_INCONNUE",
-            hint="Donner le numéro d'ordonnancier imprimé sur l'étiquette (ex. 2026-000123)",
-        )
-    return row_dict(row)
-
-
-def lots_of(conn: sqlite3.Connection, preparation_id: int) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT kind, component, product_id, lot, expiry, quantity, opened_at, recorded_at "
-            "FROM preparation_lots WHERE preparation_id = ? ORDER BY id",
-            (preparation_id,),
-        )
-    ]
-
-
-def _one(conn: sqlite3.Connection, sql: str, key: int) -> dict | None:
-    return row_dict(conn.execute(sql, (key,)).fetchone())
+from oncosecours.store import preparations as store
+from oncosecours.store.preparations import lots_of, resolve_preparation
 
 
 def patient_name(prep: dict[str, Any]) -> str:
@@ -83,18 +45,10 @@ def preparation_sheet(conn: sqlite3.Connection, preparation: object) -> dict[str
     sheet["state_fr"] = workflow.label("preparation", prep["state"])
     sheet["patient_name"] = patient_name(prep)
     sheet["light_protect"] = bool(prep["light_protect"])
-    sheet["control"] = _one(
-        conn, "SELECT * FROM preparation_controls WHERE preparation_id = ?", prep["id"]
-    )
-    sheet["release"] = _one(
-        conn, "SELECT * FROM preparation_releases WHERE preparation_id = ?", prep["id"]
-    )
-    sheet["dispensation"] = _one(
-        conn, "SELECT * FROM dispensations WHERE preparation_id = ?", prep["id"]
-    )
-    administration = _one(
-        conn, "SELECT * FROM administrations WHERE preparation_id = ?", prep["id"]
-    )
+    sheet["control"] = store.control_of(conn, prep["id"])
+    sheet["release"] = store.release_of(conn, prep["id"])
+    sheet["dispensation"] = store.dispensation_of(conn, prep["id"])
+    administration = store.administration_of(conn, prep["id"])
     if administration:
         administration["incidents"] = json.loads(administration["incidents_json"])
     sheet["administration"] = administration
@@ -115,14 +69,6 @@ def _lots_complete(sheet: dict[str, Any]) -> bool:
     return not lot_quantity_problems(vial_lots, required_vials(sheet))
 
 
-ORDER_BY = {
-    "date": "p.id",
-    "patient": "p.patient_birth_name COLLATE NOCASE, p.patient_first_name COLLATE NOCASE, "
-    "p.patient_birth_date, p.id",
-    "drug": "p.molecule_name COLLATE NOCASE, p.id",
-}
-
-
 def ordonnancier_rows(
     conn: sqlite3.Connection,
     date_from: str | date,
@@ -131,35 +77,14 @@ def ordonnancier_rows(
 ) -> list[dict[str, Any]]:
     """The register between two dates (of preparation, inclusive), sorted by date (number order),
     patient or drug. Cancelled entries are kept, marked ``cancelled``."""
-    if order_by not in ORDER_BY:
+    if order_by not in store.REGISTER_ORDER:
         raise OncoError(f"Tri inconnu : {order_by!r} (attendu date, patient ou drug)", field="tri")
     start = parse_date(date_from, "du").isoformat()
     end = parse_date(date_to, "au").isoformat()
     if end < start:
         raise OncoError(f"Période vide : du {start} au {end}", field="au")
-    rows = conn.execute(
-        "SELECT p.*, r.pharmacist_initials AS released_by, r.decided_at AS released_at, "
-        "r.decision AS release_decision, c.controlled_by_initials AS controlled_by, "
-        "c.measured_weight_g, c.in_tolerance "
-        "FROM preparations p "
-        "LEFT JOIN preparation_releases r ON r.preparation_id = p.id "
-        "LEFT JOIN preparation_controls c ON c.preparation_id = p.id "
-        "WHERE p.prepared_at >= ? AND p.prepared_at < ? "
-        f"ORDER BY {ORDER_BY[order_by]}",
-        (start, (parse_date(end, "au") + timedelta(days=1)).isoformat()),
-    ).fetchall()
-    lots_by_prep: dict[int, list[dict]] = {}
-    if rows:
-        ids = [r["id"] for r in rows]
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
-            for lot in conn.execute(
-                "SELECT preparation_id, kind, component, lot, expiry, quantity "
-                f"FROM preparation_lots WHERE preparation_id IN ({', '.join('?' * len(chunk))}) "
-                "ORDER BY id",
-                chunk,
-            ):
-                lots_by_prep.setdefault(lot["preparation_id"], []).append(dict(lot))
+    rows = store.register(conn, start, end, order_by)
+    lots_by_prep = store.lots_by_preparation(conn, [r["id"] for r in rows])
     out = []
     for row in rows:
         entry = dict(row)

@@ -1,6 +1,7 @@
 """Reads of the circuit tables shared by services and read-only views (no writes here).
 
-Writes live in the services, inside their audited transaction.
+The writes live in the store module of their table (preparations, prescriptions...), called by
+the services inside their audited transaction.
 """
 
 from __future__ import annotations
@@ -112,6 +113,19 @@ def product(conn: sqlite3.Connection, product_id: int | None) -> dict | None:
     )
 
 
+def compoundable_products(conn: sqlite3.Connection, molecule_id: int | None) -> list[dict]:
+    """Active vials of a molecule whose strength and volume are known, strongest first."""
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT * FROM ref_products WHERE molecule_id = ? AND inactive = 0 "
+            "AND strength_mg > 0 AND coalesce(reconst_volume_ml, volume_ml) > 0 "
+            "ORDER BY strength_mg DESC, product_id",
+            (molecule_id,),
+        )
+    ]
+
+
 def json_list(text: str | None) -> list:
     if not text:
         return []
@@ -177,3 +191,9 @@ def prescription_lines(conn: sqlite3.Connection, prescription_id: int) -> list[d
             (prescription_id,),
         )
     ]
+
+
+def prescription_line(conn: sqlite3.Connection, line_id: int) -> dict | None:
+    return row_dict(
+        conn.execute("SELECT * FROM prescription_lines WHERE id = ?", (line_id,)).fetchone()
+    )
