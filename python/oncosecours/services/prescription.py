@@ -24,7 +24,7 @@ from oncosecours.domain.identity import age_years, fold, parse_date
 from oncosecours.services.core import Actor, action, squeeze
 from oncosecours.services.patients import _check_measure, _insert_measure, refuse_deceased
 from oncosecours.services.validation import _load_settings, build_facts, limits_from_settings
-from oncosecours.store import audit
+from oncosecours.store import audit, prescriptions, reference
 from oncosecours.store.circuit import (
     cure_by_id,
     inclusion_by_id,
@@ -34,7 +34,6 @@ from oncosecours.store.circuit import (
     molecule,
     patient_by_id,
     snapshot_meta,
-    table_exists,
 )
 
 PRESCRIBE_ROLES = ("prescripteur",)
@@ -53,13 +52,7 @@ _VOLUME_OF = re.compile(
 def known_les_codes(conn: sqlite3.Connection, settings) -> set[str]:
     """LES codes accepted: the settings' list, plus the backup's when the snapshot has one."""
     codes = {str(c).upper() for c in settings.codes_les.codes}
-    for table in ("ref_les_codes", "ref_indications"):
-        if table_exists(conn, table):
-            cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-            column = "code" if "code" in cols else ("les_code" if "les_code" in cols else None)
-            if column:
-                codes |= {str(r[0]).upper() for r in conn.execute(f"SELECT {column} FROM {table}")}
-    return codes
+    return codes | reference.les_codes(conn)
 
 
 def check_les_code(code: object, known: set[str], molecule_name: str) -> str:
@@ -159,20 +152,12 @@ def _previous_choices(
     conn: sqlite3.Connection, inclusion_id: int, cycle: int
 ) -> dict[int, dict[str, Any]]:
     """Per line number, what the last non-refused prescription of an earlier cure decided."""
-    row = conn.execute(
-        "SELECT p.id FROM prescriptions p JOIN cures c ON c.id = p.cure_id WHERE "
-        "c.inclusion_id = ? AND c.cycle < ? AND p.state != 'refused' AND (c.state != 'cancelled' "
-        "OR EXISTS (SELECT 1 FROM administrations a WHERE a.cure_id = c.id)) "
-        "ORDER BY c.cycle DESC, p.id DESC LIMIT 1",
-        (inclusion_id, cycle),
-    ).fetchone()
-    if row is None:
+    previous = prescriptions.previous_prescription_id(conn, inclusion_id, cycle)
+    if previous is None:
         return {}
     choices: dict[int, dict[str, Any]] = {}
-    for line in conn.execute(
-        "SELECT * FROM prescription_lines WHERE prescription_id = ? ORDER BY day", (row[0],)
-    ):
-        choices.setdefault(line["line_no"], dict(line) | {"from_prescription": row[0]})
+    for line in prescriptions.lines_by_day(conn, previous):
+        choices.setdefault(line["line_no"], line | {"from_prescription": previous})
     return choices
 
 
@@ -507,50 +492,45 @@ def _save(act, cure_id: int, settings, on_date: date, paper: dict | None, option
         _insert_measure(act, cure["patient_id"], kind, value, when)
     head = draft["head"]
     now = audit.now_iso()
-    cur = conn.execute(
-        "INSERT INTO prescriptions (cure_id, patient_id, prescriber_id, prescriber_name, "
-        "transcribed, transcriber_id, paper_date, prescribed_at, on_date, weight_kg, height_cm, "
-        "creatinine_umol_l, creatinine_date, age_years, sex, bsa_m2, bsa_formula, gfr_ml_min, "
-        "renal_formula, rules_json, snapshot_backup_date, findings_json, state, comment) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'prescribed', ?)",
-        (
-            cure_id,
-            cure["patient_id"],
-            None if paper else actor.id,
-            paper["prescriber_name"] if paper else actor.name,
-            int(bool(paper)),
-            actor.id if paper else None,
-            paper["paper_date"] if paper else None,
-            now,
-            head["on_date"],
-            head["weight_kg"],
-            head["height_cm"],
-            head["creatinine_umol_l"],
-            head["creatinine_date"],
-            head["age_years"],
-            head["sex"],
-            head["bsa_m2"],
-            head["bsa_formula"],
-            head["gfr_ml_min"],
-            head["renal_formula"],
-            head["rules_json"],
-            head["snapshot_backup_date"],
-            json.dumps(draft["findings"], ensure_ascii=False),
-            paper.get("comment") if paper else None,
-        ),
+    prescription_id = prescriptions.insert_prescription(
+        conn,
+        {
+            "cure_id": cure_id,
+            "patient_id": cure["patient_id"],
+            "prescriber_id": None if paper else actor.id,
+            "prescriber_name": paper["prescriber_name"] if paper else actor.name,
+            "transcribed": int(bool(paper)),
+            "transcriber_id": actor.id if paper else None,
+            "paper_date": paper["paper_date"] if paper else None,
+            "prescribed_at": now,
+            **{
+                key: head[key]
+                for key in (
+                    "on_date",
+                    "weight_kg",
+                    "height_cm",
+                    "creatinine_umol_l",
+                    "creatinine_date",
+                    "age_years",
+                    "sex",
+                    "bsa_m2",
+                    "bsa_formula",
+                    "gfr_ml_min",
+                    "renal_formula",
+                    "rules_json",
+                    "snapshot_backup_date",
+                )
+            },
+            "findings_json": json.dumps(draft["findings"], ensure_ascii=False),
+            "state": "prescribed",
+            "comment": paper.get("comment") if paper else None,
+        },
     )
-    prescription_id = int(cur.lastrowid)
-    columns = list(draft["lines"][0]) if draft["lines"] else []
     for line in draft["lines"]:
-        conn.execute(
-            f"INSERT INTO prescription_lines (prescription_id, cure_id, {', '.join(columns)}) "
-            f"VALUES (?, ?, {', '.join('?' * len(columns))})",
-            (prescription_id, cure_id, *[line[c] for c in columns]),
+        prescriptions.insert_line(
+            conn, {"prescription_id": prescription_id, "cure_id": cure_id, **line}
         )
-    conn.execute(
-        "UPDATE cures SET state = 'prescribed', prescription_id = ?, updated_at = ? WHERE id = ?",
-        (prescription_id, now, cure_id),
-    )
+    prescriptions.attach_prescription(conn, cure_id, prescription_id, now)
     act.record(
         "prescription",
         prescription_id,
