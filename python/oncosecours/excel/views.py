@@ -503,7 +503,7 @@ def lists(conn: sqlite3.Connection, ctx: ViewContext) -> dict[str, list[str]]:
     wards = sorted(sheets.wards(conn))
     codes: list[str] = []
     if ctx.settings is not None:
-        from oncosecours.services.prescription import known_les_codes
+        from oncosecours.services.prescription_draft import known_les_codes
 
         codes = list(known_les_codes(conn, ctx.settings))  # settings + backup, as prescribed
     return {
