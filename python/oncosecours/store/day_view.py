@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from oncosecours.store.rows import all_rows
+
 
 def _in(ids: list[int]) -> str:
     return ", ".join("?" * len(ids))
@@ -29,25 +31,23 @@ def _by(conn: sqlite3.Connection, sql: str, ids: list[int], key: str) -> dict[in
 def prescribed_lines(conn: sqlite3.Connection, iso_day: str) -> list[dict[str, Any]]:
     """The lines of a day of the cures' current prescriptions, with cure, protocol, prescription
     and patient columns."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT pl.*, c.state AS cure_state, c.cycle, c.patient_id, c.planned_date, "
-            "c.prescription_id AS current_prescription, i.protocol_name, "
-            "c.cancelled_at AS cure_cancelled_at, c.cancel_reason AS cure_cancel_reason, "
-            "c.cancelled_by_initials AS cure_cancelled_by, "
-            "pr.state AS prescription_state, pr.prescriber_name, pr.prescribed_at, "
-            "pr.transcribed, pr.comment AS prescription_comment, "
-            "pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, pa.birth_date, pa.ward "
-            "FROM prescription_lines pl "
-            "JOIN cures c ON c.id = pl.cure_id AND c.prescription_id = pl.prescription_id "
-            "JOIN prescriptions pr ON pr.id = pl.prescription_id "
-            "JOIN inclusions i ON i.id = c.inclusion_id "
-            "JOIN patients pa ON pa.id = c.patient_id "
-            "WHERE pl.admin_date = ?",
-            (iso_day,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT pl.*, c.state AS cure_state, c.cycle, c.patient_id, c.planned_date, "
+        "c.prescription_id AS current_prescription, i.protocol_name, "
+        "c.cancelled_at AS cure_cancelled_at, c.cancel_reason AS cure_cancel_reason, "
+        "c.cancelled_by_initials AS cure_cancelled_by, "
+        "pr.state AS prescription_state, pr.prescriber_name, pr.prescribed_at, "
+        "pr.transcribed, pr.comment AS prescription_comment, "
+        "pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, pa.birth_date, pa.ward "
+        "FROM prescription_lines pl "
+        "JOIN cures c ON c.id = pl.cure_id AND c.prescription_id = pl.prescription_id "
+        "JOIN prescriptions pr ON pr.id = pl.prescription_id "
+        "JOIN inclusions i ON i.id = c.inclusion_id "
+        "JOIN patients pa ON pa.id = c.patient_id "
+        "WHERE pl.admin_date = ?",
+        (iso_day,),
+    )
 
 
 def line_records(
@@ -126,13 +126,11 @@ def line_records(
 def unprescribed_cures(conn: sqlite3.Connection, iso_day: str, since: str) -> list[dict[str, Any]]:
     """Cures without a prescription planned from ``since`` to ``iso_day``, with protocol and
     patient columns."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT c.*, i.protocol_name, pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, "
-            "pa.birth_date, pa.ward FROM cures c JOIN inclusions i ON i.id = c.inclusion_id "
-            "JOIN patients pa ON pa.id = c.patient_id "
-            "WHERE c.prescription_id IS NULL AND c.planned_date <= ? AND c.planned_date >= ?",
-            (iso_day, since),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT c.*, i.protocol_name, pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, "
+        "pa.birth_date, pa.ward FROM cures c JOIN inclusions i ON i.id = c.inclusion_id "
+        "JOIN patients pa ON pa.id = c.patient_id "
+        "WHERE c.prescription_id IS NULL AND c.planned_date <= ? AND c.planned_date >= ?",
+        (iso_day, since),
+    )

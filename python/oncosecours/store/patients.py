@@ -10,38 +10,31 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from oncosecours.store.circuit import MEASURE_UNITS, row_dict
-from oncosecours.store.rows import insert_row
+from oncosecours.store.circuit import MEASURE_UNITS
+from oncosecours.store.rows import all_rows, first_row, insert_row
 
 # --- crisis patients -------------------------------------------------------------------------
 
 
 def born_on(conn: sqlite3.Connection, birth_date: str, exclude_id: int | None) -> list[dict]:
     """Crisis patients born on a day (but ``exclude_id``)."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM patients WHERE birth_date = ? AND id IS NOT ?", (birth_date, exclude_id)
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT * FROM patients WHERE birth_date = ? AND id IS NOT ?",
+        (birth_date, exclude_id),
+    )
 
 
 def with_ipp(conn: sqlite3.Connection, ipp: str, exclude_id: int | None = None) -> dict | None:
     """The crisis patient holding an IPP (but ``exclude_id``), if any."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM patients WHERE ipp = ? AND id IS NOT ?", (ipp, exclude_id)
-        ).fetchone()
+    return first_row(
+        conn, "SELECT * FROM patients WHERE ipp = ? AND id IS NOT ?", (ipp, exclude_id)
     )
 
 
 def from_backup_patient(conn: sqlite3.Connection, ref_patient_id: str) -> dict | None:
     """The crisis patient already brought in from this backup patient, if any."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM patients WHERE ref_patient_id = ?", (ref_patient_id,)
-        ).fetchone()
-    )
+    return first_row(conn, "SELECT * FROM patients WHERE ref_patient_id = ?", (ref_patient_id,))
 
 
 def insert_patient(conn: sqlite3.Connection, values: Mapping[str, Any]) -> int:
@@ -109,13 +102,12 @@ def backup_death(
 ) -> dict | None:
     """The backup patient recorded deceased that is this one (same backup id, or an IPP
     matching its IPP or id), earliest death first."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM ref_patients WHERE death_date IS NOT NULL AND trim(death_date) != '' "
-            "AND (patient_id = ? OR (? IS NOT NULL AND (upper(ipp) = ? OR patient_id = ?))) "
-            "ORDER BY death_date LIMIT 1",
-            (ref_patient_id, ipp, ipp, ipp),
-        ).fetchone()
+    return first_row(
+        conn,
+        "SELECT * FROM ref_patients WHERE death_date IS NOT NULL AND trim(death_date) != '' "
+        "AND (patient_id = ? OR (? IS NOT NULL AND (upper(ipp) = ? OR patient_id = ?))) "
+        "ORDER BY death_date LIMIT 1",
+        (ref_patient_id, ipp, ipp, ipp),
     )
 
 
@@ -123,15 +115,13 @@ def backup_born_on(
     conn: sqlite3.Connection, birth_date: str, exclude_ref: str | None
 ) -> list[dict]:
     """Backup patients born on a day, not yet brought in (but ``exclude_ref``)."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM ref_patients WHERE substr(birth_date, 1, 10) = ? AND patient_id IS NOT ? "
-            "AND patient_id NOT IN "
-            "(SELECT ref_patient_id FROM patients WHERE ref_patient_id IS NOT NULL)",
-            (birth_date, exclude_ref),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT * FROM ref_patients WHERE substr(birth_date, 1, 10) = ? AND patient_id IS NOT ? "
+        "AND patient_id NOT IN "
+        "(SELECT ref_patient_id FROM patients WHERE ref_patient_id IS NOT NULL)",
+        (birth_date, exclude_ref),
+    )
 
 
 def in_backup(conn: sqlite3.Connection, ipp: str) -> bool:
@@ -146,11 +136,10 @@ def in_backup(conn: sqlite3.Connection, ipp: str) -> bool:
 
 def backup_patient(conn: sqlite3.Connection, key: str) -> dict | None:
     """The backup patient of an IPP (upper-cased) or backup id."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM ref_patients WHERE ipp = ? OR patient_id = ? LIMIT 1",
-            (key.upper(), key),
-        ).fetchone()
+    return first_row(
+        conn,
+        "SELECT * FROM ref_patients WHERE ipp = ? OR patient_id = ? LIMIT 1",
+        (key.upper(), key),
     )
 
 
@@ -158,7 +147,7 @@ def backup_patient(conn: sqlite3.Connection, key: str) -> dict | None:
 
 
 def note_by_id(conn: sqlite3.Connection, note_id: int) -> dict | None:
-    return row_dict(conn.execute("SELECT * FROM notes WHERE id = ?", (note_id,)).fetchone())
+    return first_row(conn, "SELECT * FROM notes WHERE id = ?", (note_id,))
 
 
 def same_note(
@@ -187,35 +176,28 @@ def insert_note(conn: sqlite3.Connection, values: Mapping[str, Any]) -> int:
 
 def all_patients(conn: sqlite3.Connection) -> list[dict]:
     """Every crisis patient by birth name, first name."""
-    return [dict(r) for r in conn.execute("SELECT * FROM patients ORDER BY birth_name, first_name")]
+    return all_rows(conn, "SELECT * FROM patients ORDER BY birth_name, first_name")
 
 
 def backup_patients_not_brought_in(conn: sqlite3.Connection) -> list[dict]:
     """Backup patients not yet brought into the crisis patients, by name."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM ref_patients WHERE patient_id NOT IN "
-            "(SELECT ref_patient_id FROM patients WHERE ref_patient_id IS NOT NULL) "
-            "ORDER BY birth_name, first_name"
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT * FROM ref_patients WHERE patient_id NOT IN "
+        "(SELECT ref_patient_id FROM patients WHERE ref_patient_id IS NOT NULL) "
+        "ORDER BY birth_name, first_name",
+    )
 
 
 def recent_backup_history(conn: sqlite3.Connection, ref_patient_id: str, limit: int = 20) -> list:
     """The latest treatments of a backup patient (``ref_history``), newest first."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT start_date, protocol_name, cycle, day, molecule_id, dose_prescribed, "
-            "weight_kg FROM ref_history WHERE patient_id = ? ORDER BY start_date DESC LIMIT ?",
-            (ref_patient_id, limit),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT start_date, protocol_name, cycle, day, molecule_id, dose_prescribed, "
+        "weight_kg FROM ref_history WHERE patient_id = ? ORDER BY start_date DESC LIMIT ?",
+        (ref_patient_id, limit),
+    )
 
 
 def notes_of(conn: sqlite3.Connection, patient_id: int) -> list[dict]:
-    return [
-        dict(r)
-        for r in conn.execute("SELECT * FROM notes WHERE patient_id = ? ORDER BY id", (patient_id,))
-    ]
+    return all_rows(conn, "SELECT * FROM notes WHERE patient_id = ? ORDER BY id", (patient_id,))

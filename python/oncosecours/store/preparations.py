@@ -14,8 +14,7 @@ from typing import Any
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import parse_date
-from oncosecours.store.circuit import row_dict
-from oncosecours.store.rows import insert_row
+from oncosecours.store.rows import all_rows, first_row, insert_row
 
 # Register orders (ordonnancier_rows ``order_by``) -> SQL ORDER BY of the register query.
 REGISTER_ORDER = {
@@ -31,15 +30,11 @@ _CHUNK = 500  # ids per IN (...) list, under SQLite's bound-parameter limit
 
 
 def by_id(conn: sqlite3.Connection, preparation_id: int) -> dict[str, Any] | None:
-    return row_dict(
-        conn.execute("SELECT * FROM preparations WHERE id = ?", (preparation_id,)).fetchone()
-    )
+    return first_row(conn, "SELECT * FROM preparations WHERE id = ?", (preparation_id,))
 
 
 def by_number(conn: sqlite3.Connection, number: str) -> dict[str, Any] | None:
-    return row_dict(
-        conn.execute("SELECT * FROM preparations WHERE ord_number = ?", (number,)).fetchone()
-    )
+    return first_row(conn, "SELECT * FROM preparations WHERE ord_number = ?", (number,))
 
 
 def resolve_preparation(conn: sqlite3.Connection, ref: object) -> dict[str, Any]:
@@ -66,25 +61,22 @@ def resolve_preparation(conn: sqlite3.Connection, ref: object) -> dict[str, Any]
 
 def live_for_line(conn: sqlite3.Connection, line_id: int) -> dict[str, Any] | None:
     """The preparation of a line that is neither cancelled nor rejected, if any."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM preparations WHERE prescription_line_id = ? "
-            "AND state NOT IN ('cancelled', 'rejected')",
-            (line_id,),
-        ).fetchone()
+    return first_row(
+        conn,
+        "SELECT * FROM preparations WHERE prescription_line_id = ? "
+        "AND state NOT IN ('cancelled', 'rejected')",
+        (line_id,),
     )
 
 
 def of_cure(conn: sqlite3.Connection, cure_id: int, states: Sequence[str]) -> list[dict[str, Any]]:
     """``id, ord_number, state`` of a cure's bags in the given states, in number order."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            f"SELECT id, ord_number, state FROM preparations WHERE cure_id = ? AND state IN "
-            f"({', '.join('?' * len(states))}) ORDER BY ord_scope, ord_seq",
-            (cure_id, *states),
-        )
-    ]
+    return all_rows(
+        conn,
+        f"SELECT id, ord_number, state FROM preparations WHERE cure_id = ? AND state IN "
+        f"({', '.join('?' * len(states))}) ORDER BY ord_scope, ord_seq",
+        (cure_id, *states),
+    )
 
 
 def insert(conn: sqlite3.Connection, values: Mapping[str, Any]) -> int:
@@ -129,14 +121,12 @@ def set_use_by(
 
 
 def lots_of(conn: sqlite3.Connection, preparation_id: int) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT kind, component, product_id, lot, expiry, quantity, opened_at, recorded_at "
-            "FROM preparation_lots WHERE preparation_id = ? ORDER BY id",
-            (preparation_id,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT kind, component, product_id, lot, expiry, quantity, opened_at, recorded_at "
+        "FROM preparation_lots WHERE preparation_id = ? ORDER BY id",
+        (preparation_id,),
+    )
 
 
 def insert_lots(conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -172,42 +162,32 @@ def lots_by_preparation(
 
 
 def control_of(conn: sqlite3.Connection, preparation_id: int) -> dict[str, Any] | None:
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM preparation_controls WHERE preparation_id = ?", (preparation_id,)
-        ).fetchone()
+    return first_row(
+        conn, "SELECT * FROM preparation_controls WHERE preparation_id = ?", (preparation_id,)
     )
 
 
 def release_of(conn: sqlite3.Connection, preparation_id: int) -> dict[str, Any] | None:
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM preparation_releases WHERE preparation_id = ?", (preparation_id,)
-        ).fetchone()
+    return first_row(
+        conn, "SELECT * FROM preparation_releases WHERE preparation_id = ?", (preparation_id,)
     )
 
 
 def dispensation_of(conn: sqlite3.Connection, preparation_id: int) -> dict[str, Any] | None:
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM dispensations WHERE preparation_id = ?", (preparation_id,)
-        ).fetchone()
+    return first_row(
+        conn, "SELECT * FROM dispensations WHERE preparation_id = ?", (preparation_id,)
     )
 
 
 def administration_of(conn: sqlite3.Connection, preparation_id: int) -> dict[str, Any] | None:
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM administrations WHERE preparation_id = ?", (preparation_id,)
-        ).fetchone()
+    return first_row(
+        conn, "SELECT * FROM administrations WHERE preparation_id = ?", (preparation_id,)
     )
 
 
 def administration_of_line(conn: sqlite3.Connection, line_id: int) -> dict[str, Any] | None:
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM administrations WHERE prescription_line_id = ?", (line_id,)
-        ).fetchone()
+    return first_row(
+        conn, "SELECT * FROM administrations WHERE prescription_line_id = ?", (line_id,)
     )
 
 

@@ -11,8 +11,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from oncosecours.store.circuit import row_dict
-from oncosecours.store.rows import insert_row
+from oncosecours.store.rows import all_rows, first_row, insert_row
 
 # --- inclusions ------------------------------------------------------------------------------
 
@@ -64,9 +63,7 @@ def insert_inclusion_line(conn: sqlite3.Connection, values: Mapping[str, Any]) -
 
 
 def inclusion_line(conn: sqlite3.Connection, line_id: int | None) -> dict | None:
-    return row_dict(
-        conn.execute("SELECT * FROM inclusion_lines WHERE id = ?", (line_id,)).fetchone()
-    )
+    return first_row(conn, "SELECT * FROM inclusion_lines WHERE id = ?", (line_id,))
 
 
 # --- cures -----------------------------------------------------------------------------------
@@ -83,7 +80,7 @@ def cures_of_inclusion(
     sql = "SELECT * FROM cures WHERE inclusion_id = ?"
     if not with_cancelled:
         sql += " AND state != 'cancelled'"
-    return [dict(r) for r in conn.execute(sql + " ORDER BY cycle", (inclusion_id,))]
+    return all_rows(conn, sql + " ORDER BY cycle", (inclusion_id,))
 
 
 def move_cure(
@@ -168,13 +165,11 @@ def previous_prescription_id(conn: sqlite3.Connection, inclusion_id: int, cycle:
 
 def lines_by_day(conn: sqlite3.Connection, prescription_id: int) -> list[dict]:
     """A prescription's lines ordered by day (then as stored)."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM prescription_lines WHERE prescription_id = ? ORDER BY day",
-            (prescription_id,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT * FROM prescription_lines WHERE prescription_id = ? ORDER BY day",
+        (prescription_id,),
+    )
 
 
 def insert_prescription(conn: sqlite3.Connection, values: Mapping[str, Any]) -> int:
@@ -209,11 +204,10 @@ def insert_validation(conn: sqlite3.Connection, values: Mapping[str, Any]) -> in
 
 def day_go_ahead(conn: sqlite3.Connection, cure_id: int, admin_date: str) -> dict | None:
     """The latest go-ahead decision for a cure on a day, or None."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM go_aheads WHERE cure_id = ? AND admin_date = ? ORDER BY id DESC LIMIT 1",
-            (cure_id, admin_date),
-        ).fetchone()
+    return first_row(
+        conn,
+        "SELECT * FROM go_aheads WHERE cure_id = ? AND admin_date = ? ORDER BY id DESC LIMIT 1",
+        (cure_id, admin_date),
     )
 
 
@@ -224,14 +218,12 @@ def insert_go_ahead(conn: sqlite3.Connection, values: Mapping[str, Any]) -> int:
 
 def live_bags_of_day(conn: sqlite3.Connection, cure_id: int, admin_date: str) -> list[dict]:
     """``ord_number, state`` of a cure's bags for a day, neither cancelled nor rejected."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT ord_number, state FROM preparations WHERE cure_id = ? AND admin_date = ? "
-            "AND state NOT IN ('cancelled', 'rejected') ORDER BY ord_seq",
-            (cure_id, admin_date),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT ord_number, state FROM preparations WHERE cure_id = ? AND admin_date = ? "
+        "AND state NOT IN ('cancelled', 'rejected') ORDER BY ord_seq",
+        (cure_id, admin_date),
+    )
 
 
 def administered_on_day(conn: sqlite3.Connection, cure_id: int, admin_date: str) -> int:
@@ -246,60 +238,49 @@ def administered_on_day(conn: sqlite3.Connection, cure_id: int, admin_date: str)
 def awaiting_go_ahead(conn: sqlite3.Connection, admin_date: str) -> list[dict]:
     """Validated, not cancelled cures with lines on a day (``cure_id, cycle, state,
     patient_id``), by patient name."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT DISTINCT c.id AS cure_id, c.cycle, c.state, p.id AS patient_id "
-            "FROM cures c JOIN prescriptions pr ON pr.id = c.prescription_id "
-            "JOIN prescription_lines pl ON pl.prescription_id = pr.id "
-            "JOIN patients p ON p.id = c.patient_id "
-            "WHERE pr.state = 'validated' AND c.state != 'cancelled' AND pl.admin_date = ? "
-            "ORDER BY p.birth_name, p.first_name, c.id",
-            (admin_date,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT DISTINCT c.id AS cure_id, c.cycle, c.state, p.id AS patient_id "
+        "FROM cures c JOIN prescriptions pr ON pr.id = c.prescription_id "
+        "JOIN prescription_lines pl ON pl.prescription_id = pr.id "
+        "JOIN patients p ON p.id = c.patient_id "
+        "WHERE pr.state = 'validated' AND c.state != 'cancelled' AND pl.admin_date = ? "
+        "ORDER BY p.birth_name, p.first_name, c.id",
+        (admin_date,),
+    )
 
 
 def prescription_or_none(conn: sqlite3.Connection, prescription_id: int | None) -> dict | None:
-    return row_dict(
-        conn.execute("SELECT * FROM prescriptions WHERE id = ?", (prescription_id,)).fetchone()
-    )
+    return first_row(conn, "SELECT * FROM prescriptions WHERE id = ?", (prescription_id,))
 
 
 # --- read-only lists (shells) ----------------------------------------------------------------
 
 
 def inclusions_of_patient(conn: sqlite3.Connection, patient_id: int) -> list[dict]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM inclusions WHERE patient_id = ? ORDER BY start_date, id", (patient_id,)
-        )
-    ]
+    return all_rows(
+        conn, "SELECT * FROM inclusions WHERE patient_id = ? ORDER BY start_date, id", (patient_id,)
+    )
 
 
 def validations_of(conn: sqlite3.Connection, prescription_id: int) -> list[dict]:
     """The pharmacist decisions on a prescription with the pharmacist's initials, in order."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT v.*, u.initials AS pharmacist FROM validations v JOIN users u ON u.id = "
-            "v.pharmacist_id WHERE prescription_id = ? ORDER BY v.id",
-            (prescription_id,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT v.*, u.initials AS pharmacist FROM validations v JOIN users u ON u.id = "
+        "v.pharmacist_id WHERE prescription_id = ? ORDER BY v.id",
+        (prescription_id,),
+    )
 
 
 def awaiting_validation(conn: sqlite3.Connection) -> list[dict]:
     """Prescribed prescriptions of cures not cancelled, oldest planned cure first."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT pr.id, pr.prescribed_at, pr.prescriber_name, pr.transcribed, "
-            "c.id AS cure_id, c.cycle, c.planned_date, i.protocol_name, pa.id AS patient_id "
-            "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
-            "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
-            "WHERE pr.state = 'prescribed' AND c.state != 'cancelled' "
-            "ORDER BY c.planned_date, pr.id"
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT pr.id, pr.prescribed_at, pr.prescriber_name, pr.transcribed, "
+        "c.id AS cure_id, c.cycle, c.planned_date, i.protocol_name, pa.id AS patient_id "
+        "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
+        "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
+        "WHERE pr.state = 'prescribed' AND c.state != 'cancelled' "
+        "ORDER BY c.planned_date, pr.id",
+    )

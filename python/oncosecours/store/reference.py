@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from oncosecours.store.circuit import columns, row_dict, table_exists
+from oncosecours.store.circuit import columns, table_exists
+from oncosecours.store.rows import all_rows, first_row
 
 
 def has_protocols(conn: sqlite3.Connection) -> bool:
@@ -13,25 +14,21 @@ def has_protocols(conn: sqlite3.Connection) -> bool:
 
 
 def protocol_by_id(conn: sqlite3.Connection, protocol_id: int) -> dict | None:
-    return row_dict(
-        conn.execute("SELECT * FROM ref_protocols WHERE protocol_id = ?", (protocol_id,)).fetchone()
-    )
+    return first_row(conn, "SELECT * FROM ref_protocols WHERE protocol_id = ?", (protocol_id,))
 
 
 def all_protocols(conn: sqlite3.Connection) -> list[dict]:
-    return [dict(r) for r in conn.execute("SELECT * FROM ref_protocols ORDER BY name")]
+    return all_rows(conn, "SELECT * FROM ref_protocols ORDER BY name")
 
 
 def protocol_lines(conn: sqlite3.Connection, protocol_id: int) -> list[dict]:
     """A protocol's lines in protocol order (time offset, then line number)."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM ref_protocol_lines WHERE protocol_id = ? "
-            "ORDER BY coalesce(time_offset_min, 0), line_id",
-            (protocol_id,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT * FROM ref_protocol_lines WHERE protocol_id = ? "
+        "ORDER BY coalesce(time_offset_min, 0), line_id",
+        (protocol_id,),
+    )
 
 
 def les_codes(conn: sqlite3.Connection) -> set[str]:
@@ -49,10 +46,8 @@ def les_codes(conn: sqlite3.Connection) -> set[str]:
 
 def protocols_with_line_counts(conn: sqlite3.Connection) -> list[dict]:
     """Every protocol by name, with its number of lines (``lines``)."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT p.*, (SELECT count(*) FROM ref_protocol_lines l WHERE l.protocol_id = "
-            "p.protocol_id) AS lines FROM ref_protocols p ORDER BY p.name"
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT p.*, (SELECT count(*) FROM ref_protocol_lines l WHERE l.protocol_id = "
+        "p.protocol_id) AS lines FROM ref_protocols p ORDER BY p.name",
+    )

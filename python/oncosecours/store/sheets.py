@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from oncosecours.store.rows import all_rows
+
 
 def backup_day(conn: sqlite3.Connection) -> str | None:
     """The loaded backup's date (``YYYY-MM-DD``), or None."""
@@ -53,22 +55,20 @@ def next_cure_date(conn: sqlite3.Connection, patient_id: int, day: str) -> str |
 def validation_rows(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
     """Prescriptions waiting for a pharmacist (not those of a cancelled cure, ``waiting`` 1),
     then those decided on ``day``; with cure, protocol and patient columns."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT pr.id, pr.state, pr.prescriber_name, pr.findings_json, pr.transcribed, "
-            "c.cycle, c.planned_date, c.state AS cure_state, c.cancelled_at, "
-            "c.cancelled_by_initials, c.cancel_reason, i.protocol_name, pa.ipp, pa.birth_name, "
-            "pa.usual_name, pa.first_name, "
-            "(pr.state = 'prescribed' AND c.state != 'cancelled') AS waiting "
-            "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
-            "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
-            "WHERE (pr.state = 'prescribed' AND c.state != 'cancelled') OR EXISTS (SELECT 1 FROM "
-            "validations v WHERE v.prescription_id = pr.id AND substr(v.decided_at, 1, 10) = ?) "
-            "ORDER BY NOT waiting, c.planned_date, pr.id",
-            (day,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT pr.id, pr.state, pr.prescriber_name, pr.findings_json, pr.transcribed, "
+        "c.cycle, c.planned_date, c.state AS cure_state, c.cancelled_at, "
+        "c.cancelled_by_initials, c.cancel_reason, i.protocol_name, pa.ipp, pa.birth_name, "
+        "pa.usual_name, pa.first_name, "
+        "(pr.state = 'prescribed' AND c.state != 'cancelled') AS waiting "
+        "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
+        "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
+        "WHERE (pr.state = 'prescribed' AND c.state != 'cancelled') OR EXISTS (SELECT 1 FROM "
+        "validations v WHERE v.prescription_id = pr.id AND substr(v.decided_at, 1, 10) = ?) "
+        "ORDER BY NOT waiting, c.planned_date, pr.id",
+        (day,),
+    )
 
 
 def last_decision(conn: sqlite3.Connection, prescription_id: int) -> dict[str, Any] | None:
@@ -94,21 +94,16 @@ def preparations_by_id(conn: sqlite3.Connection, ids: list[int]) -> dict[int, di
 
 def notes_with_patients(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every note, newest first, with its patient's IPP and names."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT n.*, p.ipp, p.birth_name, p.usual_name, p.first_name FROM notes n "
-            "JOIN patients p ON p.id = n.patient_id ORDER BY n.id DESC"
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT n.*, p.ipp, p.birth_name, p.usual_name, p.first_name FROM notes n "
+        "JOIN patients p ON p.id = n.patient_id ORDER BY n.id DESC",
+    )
 
 
 def journal(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
     """The latest audit events, newest first."""
-    return [
-        dict(r)
-        for r in conn.execute("SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?", (limit,))
-    ]
+    return all_rows(conn, "SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?", (limit,))
 
 
 def protocol_names(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -119,15 +114,13 @@ def protocol_names(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 def cures_to_prescribe(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Planned or refused cures (a prescription may be written), by date and patient."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT c.id, c.cycle, c.planned_date, i.protocol_name, p.birth_name, p.usual_name, "
-            "p.first_name FROM cures c JOIN inclusions i ON i.id = c.inclusion_id "
-            "JOIN patients p ON p.id = c.patient_id WHERE c.state IN ('planned', 'refused') "
-            "ORDER BY c.planned_date, p.birth_name, c.id"
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT c.id, c.cycle, c.planned_date, i.protocol_name, p.birth_name, p.usual_name, "
+        "p.first_name FROM cures c JOIN inclusions i ON i.id = c.inclusion_id "
+        "JOIN patients p ON p.id = c.patient_id WHERE c.state IN ('planned', 'refused') "
+        "ORDER BY c.planned_date, p.birth_name, c.id",
+    )
 
 
 def wards(conn: sqlite3.Connection) -> set[str]:

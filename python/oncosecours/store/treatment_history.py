@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from oncosecours.store.rows import all_rows
+
 _COUNTED_LINE = (
     "(c.state != 'cancelled' OR EXISTS (SELECT 1 FROM administrations a "
     "WHERE a.prescription_line_id = l.id))"
@@ -19,14 +21,12 @@ _COUNTED_LINE = (
 
 def backup_history(conn: sqlite3.Connection, ref_patient_id: Any) -> list[dict[str, Any]]:
     """The backup's treatment history of a patient (``ref_history``) with molecule names."""
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT h.*, m.name AS molecule_name FROM ref_history h LEFT JOIN ref_molecules m "
-            "ON m.molecule_id = h.molecule_id WHERE h.patient_id = ? ORDER BY h.start_date",
-            (ref_patient_id,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT h.*, m.name AS molecule_name FROM ref_history h LEFT JOIN ref_molecules m "
+        "ON m.molecule_id = h.molecule_id WHERE h.patient_id = ? ORDER BY h.start_date",
+        (ref_patient_id,),
+    )
 
 
 def previous_engaged_cure(

@@ -5,16 +5,16 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from oncosecours.store.circuit import row_dict
+from oncosecours.store.rows import all_rows, first_row
 
 
 def user_by_initials(conn: sqlite3.Connection, initials: str) -> dict[str, Any] | None:
     """The user row (with ``pin_salt`` and ``pin_hash``) of these initials, if any."""
-    return row_dict(conn.execute("SELECT * FROM users WHERE initials = ?", (initials,)).fetchone())
+    return first_row(conn, "SELECT * FROM users WHERE initials = ?", (initials,))
 
 
 def user_by_id(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
-    return row_dict(conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone())
+    return first_row(conn, "SELECT * FROM users WHERE id = ?", (user_id,))
 
 
 def any_user(conn: sqlite3.Connection) -> bool:
@@ -41,7 +41,4 @@ def insert_user(
 
 def all_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Initials, name, role and active flag of every user, by initials (no PIN material)."""
-    return [
-        dict(r)
-        for r in conn.execute("SELECT initials, name, role, active FROM users ORDER BY initials")
-    ]
+    return all_rows(conn, "SELECT initials, name, role, active FROM users ORDER BY initials")
