@@ -17,16 +17,24 @@ def insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) 
     return int(cur.lastrowid)
 
 
+def _names(cursor: sqlite3.Cursor) -> list[str]:
+    return [column[0] for column in cursor.description]
+
+
 def all_rows(
     conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
 ) -> list[dict[str, Any]]:
-    """Every row of a query, as plain dicts."""
-    return [dict(r) for r in conn.execute(sql, params)]
+    """Every row of a query, as plain dicts (keyed by the cursor's column names, so a
+    connection without ``sqlite3.Row`` rows reads the same)."""
+    cursor = conn.execute(sql, params)
+    names = _names(cursor)
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def first_row(
     conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
 ) -> dict[str, Any] | None:
-    """The first row of a query as a plain dict, or None."""
-    row = conn.execute(sql, params).fetchone()
-    return None if row is None else dict(row)
+    """The first row of a query as a plain dict (as :func:`all_rows`), or None."""
+    cursor = conn.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip(_names(cursor), row, strict=True))
