@@ -1,10 +1,23 @@
-"""What every repository shares: rows as plain dicts, one INSERT from a column -> value mapping."""
+"""What every repository shares: rows as plain dicts, one INSERT from a column -> value mapping,
+the who-when-why (:class:`Signed`) of a cancellation or a stop."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Signed:
+    """Who (user id and initials), when (ISO time) and why: what a cancellation or a stop
+    writes next to the new state."""
+
+    by_id: int
+    by_initials: str
+    reason: str
+    at: str
 
 
 def insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> int:
