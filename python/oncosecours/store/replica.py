@@ -1,8 +1,9 @@
 """The live second copy of the store on another medium (CSP R5132-9: two separate media).
 
-After every committed write (:data:`oncosecours.store.db.AFTER_COMMIT`), *before* the service
-returns, the store is copied to ``[copie_secours] dossier``; an action acknowledged to the user is
-therefore on both media (when the second one works). Two ways, both consistent:
+After every committed write (:data:`oncosecours.store.db.AFTER_COMMIT`, hooked by
+:mod:`oncosecours.services`), *before* the service returns, the store is copied to
+``[copie_secours] dossier``; an action acknowledged to the user is therefore on both media (when
+the second one works). Two ways, both consistent:
 
 * **complete** (the first copy, after a refresh or a migration, or whenever the incremental way
   cannot be trusted): SQLite's online backup API reads one consistent image of the live WAL store
@@ -184,7 +185,8 @@ def main_path(conn: sqlite3.Connection) -> Path | None:
 
 
 def after_commit(conn: sqlite3.Connection) -> None:
-    """Registered in ``store.db.AFTER_COMMIT``: copy the store if a second location is set.
+    """Registered in ``store.db.AFTER_COMMIT`` by :mod:`oncosecours.services`: copy the store if
+    a second location is set.
 
     Never raises: the user's action is committed whatever happens to its copy."""
     try:
