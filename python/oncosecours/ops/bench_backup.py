@@ -113,6 +113,7 @@ def _wait_background_snapshot(second: Path, started: float, timeout: float = 180
     from datetime import date
 
     from oncosecours.store import replica
+    from oncosecours.store.replica import sync
 
     if not (replica.last_result or {}).get("instantane_en_cours"):
         return None
@@ -158,6 +159,7 @@ LABELS = {"sans": "sans copie", "incrementale": "copie incrémentale", "complete
 
 def _use(mode: str, without, with_copy) -> None:
     from oncosecours.store import replica
+    from oncosecours.store.replica import sync
 
     replica.use_settings(without if mode == "sans" else with_copy)  # the folder of this mode
     replica.MODE = "complete" if mode == "complete" else "auto"
