@@ -167,7 +167,7 @@ def _now(args: argparse.Namespace) -> int:
             )
         emit(args, result, text)
         return 0
-    replica._pending_warning = None  # said below, not again at exit
+    replica.take_pending_warning()  # said below, not again at exit
     emit(
         args,
         result,
