@@ -30,17 +30,20 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tomllib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from oncosecours.domain.errors import OncoError
+from oncosecours.resources import data
 
 KEY_RANGES = {
     # Chimio key: (first, last) value used by the synthetic backup
@@ -61,69 +64,26 @@ SCALES = {
 
 # --- Chimio's file layouts (column names as in the HEGP extracts) -------------------------------
 
-DCI_COLUMNS = (
-    "DCCLEUNIK|NOMDCI|COMSTABDCI|UNITEDCI|DOSEMAX|UNITEMAX|DOSEMAXPR|UNITEMAXPR|DCILUMIERE|"
-    "DCITEMP|COMSTABREC|DUREEREC|DUREERECUN|DCILUMREC|DCITEMPREC|COMSTABPRE|DUREEPREP|"
-    "DURREPREPU|CONCSTAB|DCILUMPREP|DCITEMPPRE|DUREEPREP2|DUREEPRU2|CONCSTAB2|DCITEMPRE2|"
-    "SOLVANTREC|SOLVDOSREC|SOLVVOLREC|SOLVANTRE2|SOLVDOSRE2|SOLVVOLRE2|SOLVANTDIL|SOLVDOSDIL|"
-    "COMSOLVDIL|CONDITPREP|COMCONDITP|POSODCI|CINDICDCI|PRECAUDCI|INTARACDCI|INCOMPADCI|"
-    "MANIPULDCI|CONCMINI|MODEOPERAT|ABREVDCI|RELIQUAT|L2CLEUNIK|RELPEREMPTION|UTMAJDCI|"
-    "DATEMAJDCI|CODEXTDCI1|CODEXTDCI2|BIBLIDCI|INACTIFDCI|DATEINACDCI|COMINACDCI|COUTDCI|"
-    "VALIDDCI|DATEVALDCI|PEROS|DCIASSOC|ADMDCISOLV|ADMDCIVOIE|ADMDCIDOSE|ADMDCIUNITE|"
-    "ADMDCICOM|ADMDCIDUREE|CLASSETH|DOSEMAX2|EXCRETADCI|DECHETDCI|PROTECDCI|COMMENTDCI|"
-    "AUTPREPDCI|DCCINDIC|DOCDCI|DENSITEDCI|MELCCSPE|INFOCCSPE|INT2A|DOSEMAXENF|UNITEMAXENF|"
-    "CTLDCIDISP|DEBITDCI|ATUDCI|DEBUTT2A|FINT2A|ADMASSODC|SOLVRECSPE|SOLVRECSPE2|LIENDCI1|"
-    "LIENDCI2|EXPERIDCI|PASARRDCI|OBLICREAT|OBLIOK|IDMOTIFINAC|INTAUTOMADCI|PESEEDCI|"
-    "AJLGDCAUTDC|UTCNX|DHCNX|DCNOGESPASS|CODEPASSDCI|STANDARDDCI|AKDCI|CYTODCI|COMMODIF|"
-    "DCVALIDINF|COMALERFAB|THERADCI|AUTREDCI|NECRODCI|AUTODOSAGE|IDMODOP|COMM_PRESSORT|"
-    "B_CTLVIDEO|B_NOTRANSFERT|UNITEPOSOPRES|B_PLACEBO|B_NOARRPRES|POSOCCSPE|TYPEARRONDI|"
-    "PCTECARTDOSE|E_TYPE_FORMULE_CLAIRANCE|ID_FORMULE_CLAIRANCE"
-).split("|")
-DCI_DEFAULTS = (
-    "-1|(sans)| |1|0|1|0|1|0|1| |0|2|0|1| |0|1|0|0|1|0|1|0|1|ONNNNN| |0|ONNNNN| |0| | | | | | | "
-    "| | | | |0| | |0|0| |503|20180101| | | |0| | |0|1|20180101|0|0|0| |0|0| |0|-1|0| | | | |0|"
-    "N|DOCDCI|1|0| |0|0|0|0|0|0|||0| | | | |0|0|0|0|0|0|0|0|||0|-1|0||| |0| |0|0|0|0|-1| |||||"
-    "|||||"
-).split("|")
-PRODUCT_COLUMNS = (
-    "CODEPDT|NOMPDT|DOSAGEPDT|VOLUMEPDT|TYPEPDT|CONDITPDT|DCCLEUNIK|TEMPPDT|LUMPDT|ORIGINEPDT|"
-    "PRIXPDT|STKMINI|STKOPTI|SANSRECONS|INACTIFPDT|VOLUMEMAXPDT|CODEXTPDT1|CODEXTPDT2|"
-    "VOLUMENOMIN|DUREENOMIN|UTMAJPDT|DATEMAJPDT|COMINACPDT|ETAB|UNITEPDT|F0CLEUNIK|COMPREPANN|"
-    "VOLUMERECONS|DISPENSA|COMMENTPDT|VOLMORT|DLASTDEM|CINDICPDT|DISPRINC|VOLPURGE|DACLEUNIK|"
-    "ADMINPDT|FACTPDT|POMPSPE|VOLAJOUSPE|CODEXTPDT3|TRSPRESPDT|TRSMVPDT|ADMPDTDOSE|ADMPDTUNIT|"
-    "ADMPDTVOIE|ADMPDTDUREE|ADMPDTHADM|ECLATLIGNE|PRIXREMB|DMAJINTFPDT|ARRONDIPDT|PRIXREFACT|"
-    "TYPESOLVPDT|IDMOTIFINAC|PDTREFT2A|PDTVESIC|INTAUTOMAPDT|VOLMINREL|POIDSPDT|PESEEPDT|"
-    "CODEPHAR|MATESSAI|PDTNONT2A|GESTKPHAR|VOLNOPRELEV|CODEPASSPDT|PDTNOGESPASS|TXEMI|UCDSVG|"
-    "CODELSTKDEFIPC|FACTURABLE|PDTORPHELIN|COMMODIF|GCYCLEUNIK|PDTEC|ID_SYS_TVA|NLOT2OBL|UCD7|"
-    "CIP7|UCD13|CIP13|DENSITEPDT|ATU|MATGRAVI|RETROCEDABLE|DECIDISP|ARRONDIDISP|B_PREPSTDPDT|"
-    "B_GENERIQUE|B_REETIQ|B_NODEMDOSAGE"
-).split("|")
-PRODUCT_DEFAULTS = (
-    "0| |0|0|1|-1|0|1|0| |0|0|0|1|0|0| | |0|0|503|20180101| ||-1|73| |0|0| |0|| |0|0|-1|0|0|0|0|"
-    " |0|1|0|0| |0|0|0|0||0|0|-1|0|0|0|0|0|0|0|0|0|0|0|0| |0|0|| |0|0| |0|0|0|0| | | | |0|0|0|0|"
-    "0|0|0|0|0|0"
-).split("|")
-LINE_COLUMNS = (
-    "LICLEUNIK|PRCLEUNIK|DCCLEUNIK|DOSE|UNITE|CODEVOIE|DUREEADM|DUREEADMIN|COMMENTADM|JOURADM|"
-    "HEUREADM|CODEPDT|TYPELIGNE|COUTLGPR|DOSEMAXLI|NBJOURADMLI|VOLUMELI|MULTILIGNE|TYPEPROT|"
-    "NOMPROT|DUREECYCLE|DUREETRT|BIBLIPROT|COMMENTPRO|SURVEILLAN|REMARQUES|NBCYCLEDEF|UTMAJPR|"
-    "COUTPROT|MAXCYCLE|INFOPROT"
-).split("|")
-CURE_COLUMNS = (
-    "ROW_NUM;BIRTH_DATE;DEATH_DATE;SEX_CD;PATIENT_NUM;START_DATE;CONCEPT_CD;NVAL_NUM;PROTO;"
-    "LOCALISATION;CYCLE;JOUR;DOSEPRES;DOSECALC;POIDS;TAILLE;CREAT;REDUCTION;MOTIF;NOMVOIE;"
-    "DUREEADM;SCPATPRE;SCREELPATPRE;SCPATBOYD;UNITE;PRCKEY"
-).split(";")
-PATIENT_COLUMNS = (
-    "PATIENT_NUM",
-    "IPP",
-    "NOMNAISPAT",
-    "NOMPAT",
-    "PRENOMPAT",
-    "BIRTH_DATE",
-    "SEX_CD",
-    "DEATH_DATE",
-)
+
+def _catalogue(name: str) -> dict[str, Any]:
+    """One catalogue of the synthetic backup (``oncosecours/data/synth/<name>.toml``)."""
+    with data("synth", f"{name}.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _tuples(value: Any) -> Any:
+    """TOML arrays -> tuples, nested (the catalogue's records are frozen dataclasses)."""
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
+
+
+_LAYOUT = _catalogue("chimio_layout")
+DCI_COLUMNS = _LAYOUT["dci_columns"].split("|")
+DCI_DEFAULTS = _LAYOUT["dci_defaults"].split("|")
+PRODUCT_COLUMNS = _LAYOUT["product_columns"].split("|")
+PRODUCT_DEFAULTS = _LAYOUT["product_defaults"].split("|")
+LINE_COLUMNS = _LAYOUT["line_columns"].split("|")
+CURE_COLUMNS = _LAYOUT["cure_columns"].split(";")
+PATIENT_COLUMNS = tuple(_LAYOUT["patient_columns"])
 
 # --- the molecules -----------------------------------------------------------------------------
 
@@ -148,308 +108,33 @@ class Mol:
     strengths: tuple[tuple[float, float], ...] = ((100, 10),)  # (dose, mL) per vial
 
 
-M = Mol
-CATALOGUE: tuple[Mol, ...] = (
-    # Platinum salts
-    M("Carboplatine", "CBDCA", "L01XA02", "C", 5, 8, "IV", 60, "34", "14",
-      strengths=((50, 5), (150, 15), (450, 45), (600, 60))),
-    M("Cisplatine", "CDDP", "L01XA01", "C", 75, 2, "IV", 60, "3", "14", light=1,
-      strengths=((10, 10), (25, 25), (50, 50), (100, 100))),
-    M("Oxaliplatine", "L-OHP", "L01XA03", "C", 85, 2, "IV", 120, "4", "14", light=1,
-      stability_h=48, strengths=((50, 10), (100, 20), (200, 40))),
-    # Vinca alkaloids (IV only: intrathecal is fatal)
-    M("Vincristine", "VCR", "L01CA02", "C", 1.4, 2, "IV", 10, "3", "14", vesicant=1, light=1,
-      max_dose=2, strengths=((1, 1), (2, 2))),
-    M("Vinblastine", "VLB", "L01CA01", "C", 6, 2, "IV", 10, "3", "14", vesicant=1, light=1,
-      strengths=((10, 10),)),
-    M("Vinorelbine", "VNR", "L01CA04", "C", 25, 2, "IV", 10, "34", "14", vesicant=1, light=1,
-      strengths=((10, 1), (50, 5))),
-    M("Vinflunine", "VFL", "L01CA05", "C", 320, 2, "IV", 20, "34", "14",
-      strengths=((50, 2), (250, 10))),
-    # Anthracyclines
-    M("Doxorubicine", "ADR", "L01DB01", "C", 50, 2, "IV", 15, "34", "14", vesicant=1, light=1,
-      strengths=((10, 5), (50, 25), (200, 100))),
-    M("Épirubicine", "EPI", "L01DB03", "C", 100, 2, "IV", 15, "3", "14", vesicant=1, light=1,
-      strengths=((10, 5), (50, 25), (200, 100))),
-    M("Daunorubicine", "DNR", "L01DB02", "C", 45, 2, "IV", 30, "3", "14", vesicant=1, light=1,
-      strengths=((20, 10),)),
-    M("Idarubicine", "IDA", "L01DB06", "C", 12, 2, "IV", 15, "3", "14", vesicant=1, light=1,
-      strengths=((5, 5), (10, 10))),
-    M("Mitoxantrone", "MITOX", "L01DB07", "C", 12, 2, "IV", 30, "34", "14",
-      strengths=((20, 10),)),
-    M("Doxorubicine liposomale pégylée", "DLP", "L01DB01", "C", 40, 2, "IV", 60, "4", "14",
-      strengths=((20, 10), (50, 25))),
-    # Taxanes (paclitaxel: 0.3-1.2 mg/mL, non-PVC, 0.22 µm filter)
-    M("Paclitaxel", "TAX", "L01CD01", "C", 175, 2, "IV", 180, "34", "4", conc=(0.3, 1.2),
-      strengths=((30, 5), (100, 16.7), (300, 50))),
-    M("Docétaxel", "TXT", "L01CD02", "C", 75, 2, "IV", 60, "34", "4", conc=(0.3, 0.74),
-      strengths=((20, 1), (80, 4), (160, 8))),
-    M("Cabazitaxel", "CBZ", "L01CD04", "C", 25, 2, "IV", 60, "34", "4", conc=(0.1, 0.26),
-      strengths=((60, 1.5),)),
-    # Antimetabolites
-    M("Fluorouracile", "5FU", "L01BC02", "C", 400, 2, "IV", 10, "34", "1234", light=1,
-      stability_h=336, strengths=((250, 5), (500, 10), (1000, 20), (5000, 100))),
-    M("Gemcitabine", "GEM", "L01BC05", "C", 1000, 2, "IV", 30, "3", "14",
-      strengths=((200, 5.3), (1000, 26.3), (2000, 52.6))),
-    M("Cytarabine", "ARA-C", "L01BC01", "C", 100, 2, "IV", 120, "34", "14",
-      strengths=((100, 5), (1000, 20))),
-    M("Azacitidine", "AZA", "L01BC07", "C", 75, 2, "SC", 1, "1", "2", strengths=((100, 4),)),
-    M("Décitabine", "DAC", "L01BC08", "C", 20, 2, "IV", 60, "34", "14", strengths=((50, 10),)),
-    M("Méthotrexate", "MTX", "L01BA01", "C", 40, 2, "IV", 15, "34", "14", light=1,
-      strengths=((25, 1), (50, 2), (1000, 40), (5000, 200))),
-    M("Pémétrexed", "PMX", "L01BA04", "C", 500, 2, "IV", 10, "3", "14",
-      strengths=((100, 4), (500, 20))),
-    M("Raltitrexed", "RTX", "L01BA03", "C", 3, 2, "IV", 15, "34", "14", strengths=((2, 4),)),
-    M("Fludarabine", "FLU", "L01BB05", "C", 25, 2, "IV", 30, "3", "14", strengths=((50, 2),)),
-    M("Cladribine", "2CDA", "L01BB04", "C", 0.14, 1, "IV", 120, "3", "14",
-      strengths=((10, 10),)),
-    M("Clofarabine", "CLO", "L01BB06", "C", 40, 2, "IV", 120, "3", "14",
-      strengths=((20, 20),)),
-    M("Nélarabine", "NEL", "L01BB07", "C", 1500, 2, "IV", 120, "1", "4",
-      strengths=((250, 50),)),
-    # Alkylating agents
-    M("Cyclophosphamide", "CPM", "L01AA01", "C", 750, 2, "IV", 60, "34", "14",
-      strengths=((500, 25), (1000, 50))),
-    M("Ifosfamide", "IFO", "L01AA06", "C", 1500, 2, "IV", 180, "34", "14",
-      strengths=((1000, 20), (2000, 40))),
-    M("Bendamustine", "BDM", "L01AA09", "C", 90, 2, "IV", 60, "3", "14", light=1,
-      strengths=((25, 10), (100, 40))),
-    M("Melphalan", "MEL", "L01AA03", "C", 140, 2, "IV", 30, "3", "14", stability_h=1,
-      strengths=((50, 10),)),
-    M("Carmustine", "BCNU", "L01AD01", "C", 200, 2, "IV", 120, "4", "4", vesicant=1, light=1,
-      strengths=((100, 30),)),
-    M("Busulfan", "BU", "L01AB01", "C", 3.2, 1, "IV", 180, "34", "14", strengths=((60, 10),)),
-    M("Thiotépa", "TT", "L01AC01", "C", 5, 1, "IV", 60, "3", "14",
-      strengths=((15, 1.5), (100, 10))),
-    M("Dacarbazine", "DTIC", "L01AX04", "C", 375, 2, "IV", 30, "34", "14", vesicant=1, light=1,
-      strengths=((100, 10), (500, 50), (1000, 100))),
-    M("Streptozocine", "STZ", "L01AD04", "C", 500, 2, "IV", 60, "34", "14",
-      strengths=((1000, 10),)),
-    # Topoisomerase inhibitors and others
-    M("Étoposide", "VP16", "L01CB01", "C", 100, 2, "IV", 60, "34", "14", conc=(0.2, 0.4),
-      strengths=((100, 5), (200, 10), (500, 25))),
-    M("Irinotécan", "CPT11", "L01CE02", "C", 180, 2, "IV", 90, "34", "14", light=1,
-      strengths=((40, 2), (100, 5), (300, 15), (500, 25))),
-    M("Topotécan", "TPT", "L01CE01", "C", 1.5, 2, "IV", 30, "34", "14", light=1,
-      strengths=((4, 4),)),
-    M("Bléomycine", "BLM", "L01DC01", "C", 10, 2, "IV", 15, "3", "14", strengths=((15, 5),)),
-    M("Mitomycine C", "MMC", "L01DC03", "C", 7, 2, "IV", 30, "13", "24", vesicant=1, light=1,
-      stability_h=12, strengths=((10, 10), (20, 20))),
-    M("Trabectédine", "ET743", "L01CX01", "C", 1.5, 2, "IV", 1440, "3", "4", vesicant=1,
-      strengths=((1, 20),)),
-    M("Éribuline", "ERI", "L01XX41", "C", 1.23, 2, "IV", 5, "13", "24",
-      strengths=((0.88, 2),)),
-    M("Bortézomib", "BTZ", "L01XG01", "C", 1.3, 2, "SC", 1, "13", "2", strengths=((3.5, 1.4),)),
-    M("Carfilzomib", "CFZ", "L01XG02", "C", 56, 2, "IV", 30, "4", "4", strengths=((60, 29),)),
-    M("Trioxyde d'arsenic", "ATO", "L01XX27", "C", 0.15, 1, "IV", 120, "34", "14",
-      strengths=((10, 10),)),
-    M("Asparaginase", "ASP", "L01XX02", "C", 1000, 4, "IV", 60, "3", "14",
-      strengths=((10000, 1),)),
-    # Antibodies and other biologics (CYTODCI = 1 at HEGP)
-    M("Rituximab", "RTX", "L01FA01", "A", 375, 2, "IV", 240, "34", "14",
-      strengths=((100, 10), (500, 50))),
-    M("Obinutuzumab", "OBI", "L01FA03", "A", 1000, 3, "IV", 240, "3", "14",
-      strengths=((1000, 40),)),
-    M("Trastuzumab", "HER", "L01FD01", "A", 6, 1, "IV", 90, "3", "14",
-      strengths=((150, 7.2), (420, 20))),
-    M("Pertuzumab", "PER", "L01FD02", "A", 420, 3, "IV", 60, "3", "14", strengths=((420, 14),)),
-    M("Trastuzumab emtansine", "T-DM1", "L01FD03", "A", 3.6, 1, "IV", 90, "3", "14",
-      strengths=((100, 5), (160, 8))),
-    M("Trastuzumab déruxtécan", "T-DXd", "L01FD04", "A", 5.4, 1, "IV", 90, "4", "14",
-      strengths=((100, 5),)),
-    M("Bévacizumab", "BEV", "L01FG01", "A", 7.5, 1, "IV", 90, "3", "14",
-      strengths=((100, 4), (400, 16))),
-    M("Ramucirumab", "RAM", "L01FG02", "A", 8, 1, "IV", 60, "3", "14",
-      strengths=((100, 10), (500, 50))),
-    M("Cétuximab", "C225", "L01FE01", "A", 250, 2, "IV", 60, "1", "14",
-      strengths=((100, 20), (500, 100))),
-    M("Panitumumab", "PMAB", "L01FE02", "A", 6, 1, "IV", 60, "3", "14",
-      strengths=((100, 5), (400, 20))),
-    M("Nivolumab", "NIVO", "L01FF01", "A", 240, 3, "IV", 30, "34", "14",
-      strengths=((40, 4), (100, 10), (240, 24))),
-    M("Pembrolizumab", "PEMBRO", "L01FF02", "A", 200, 3, "IV", 30, "34", "14",
-      strengths=((100, 4),)),
-    M("Atézolizumab", "ATEZO", "L01FF05", "A", 1200, 3, "IV", 60, "3", "14",
-      strengths=((1200, 20),)),
-    M("Durvalumab", "DURVA", "L01FF03", "A", 1500, 3, "IV", 60, "34", "14",
-      strengths=((120, 2.4), (500, 10))),
-    M("Ipilimumab", "IPI", "L01FX04", "A", 3, 1, "IV", 90, "34", "14",
-      strengths=((50, 10), (200, 40))),
-    M("Daratumumab", "DARA", "L01FC01", "A", 16, 1, "IV", 240, "3", "14",
-      strengths=((100, 5), (400, 20))),
-    M("Brentuximab védotine", "BV", "L01FX05", "A", 1.8, 1, "IV", 30, "34", "14",
-      strengths=((50, 10),)),
-    M("Sacituzumab govitécan", "SG", "L01FX17", "A", 10, 1, "IV", 180, "3", "14",
-      strengths=((180, 20),)),
-    M("Aflibercept", "AFL", "L01XX44", "A", 4, 1, "IV", 60, "34", "14",
-      strengths=((100, 4), (200, 8))),
-    M("Interféron alfa-2b", "IFN", "L03AB05", "A", 3, 19, "SC", 1, "1", "2",
-      strengths=((18, 1.2),)),
-    M("Aldesleukine", "IL2", "L03AC01", "A", 18, 19, "IV", 15, "4", "14",
-      strengths=((18, 1),)),
-    # Oral anticancer drugs
-    M("Capécitabine", "CAPE", "L01BC06", "P", 1250, 2, "PO", 0, "", "",
-      strengths=((150, 0), (500, 0))),
-    M("Témozolomide", "TMZ", "L01AX03", "P", 150, 2, "PO", 0, "", "",
-      strengths=((5, 0), (20, 0), (100, 0), (250, 0))),
-    M("Cyclophosphamide PO", "CPM", "L01AA01", "P", 250, 2, "PO", 0, "", "",
-      strengths=((50, 0),)),
-    M("Fludarabine PO", "FLU", "L01BB05", "P", 40, 2, "PO", 0, "", "", strengths=((10, 0),)),
-    M("Étoposide PO", "VP16", "L01CB01", "P", 50, 3, "PO", 0, "", "",
-      strengths=((25, 0), (50, 0))),
-    M("Chlorambucil", "CLB", "L01AA02", "P", 0.1, 1, "PO", 0, "", "", strengths=((2, 0),)),
-    M("Melphalan PO", "MEL", "L01AA03", "P", 0.25, 1, "PO", 0, "", "", strengths=((2, 0),)),
-    M("Vinorelbine PO", "VNR", "L01CA04", "P", 60, 2, "PO", 0, "", "",
-      strengths=((20, 0), (30, 0))),
-    M("Méthotrexate PO", "MTX", "L01BA01", "P", 15, 3, "PO", 0, "", "",
-      strengths=((2.5, 0),)),
-    M("Hydroxycarbamide", "HU", "L01XX05", "P", 20, 1, "PO", 0, "", "",
-      strengths=((500, 0),)),
-    M("Lomustine", "CCNU", "L01AD02", "P", 130, 2, "PO", 0, "", "", strengths=((40, 0),)),
-    # Intrathecal forms: a separate molecule in Chimio (route hazard)
-    M("Méthotrexate intrathécal", "MTX IT", "L01BA01", "C", 15, 3, "IT", 1, "3", "2",
-      strengths=((25, 1),)),
-    M("Cytarabine intrathécale", "ARA-C IT", "L01BC01", "C", 40, 3, "IT", 1, "3", "2",
-      strengths=((100, 5),)),
-    # Supportive care (premedication, hydration, rinses, growth factors)
-    M("Ondansétron", "OND", "A04AA01", "S", 8, 3, "IV", 15, "34", "14",
-      strengths=((4, 2), (8, 4))),
-    M("Granisétron", "GRA", "A04AA02", "S", 3, 3, "IV", 15, "34", "14", strengths=((3, 3),)),
-    M("Palonosétron", "PAL", "A04AA05", "S", 0.25, 3, "IV", 1, "1", "2",
-      strengths=((0.25, 5),)),
-    M("Fosaprépitant", "FOS", "A04AD12", "S", 150, 3, "IV", 30, "3", "14",
-      strengths=((150, 5),)),
-    M("Aprépitant", "APR", "A04AD12", "S", 125, 3, "PO", 0, "", "",
-      strengths=((125, 0), (80, 0))),
-    M("Dexaméthasone", "DXM", "H02AB02", "S", 20, 3, "IV", 15, "34", "14",
-      strengths=((4, 1), (20, 5))),
-    M("Méthylprednisolone", "MPS", "H02AB04", "S", 40, 3, "IV", 15, "34", "14",
-      strengths=((40, 1), (120, 2))),
-    M("Prednisone", "PRED", "H02AB07", "S", 100, 3, "PO", 0, "", "",
-      strengths=((5, 0), (20, 0))),
-    M("Dexchlorphéniramine", "DEXCH", "R06AB02", "S", 5, 3, "IV", 5, "1", "2",
-      strengths=((5, 1),)),
-    M("Hydroxyzine", "HYD", "N05BB01", "S", 25, 3, "PO", 0, "", "", strengths=((25, 0),)),
-    M("Paracétamol", "PARA", "N02BE01", "S", 1000, 3, "IV", 15, "1", "4",
-      strengths=((1000, 100),)),
-    M("Acide folinique", "AF", "V03AF03", "S", 400, 2, "IV", 120, "34", "14",
-      strengths=((50, 5), (100, 10), (200, 20))),
-    M("Lévofolinate de calcium", "LV", "V03AF04", "S", 200, 2, "IV", 120, "34", "14",
-      strengths=((50, 5), (175, 17.5))),
-    M("Mesna", "MESNA", "V03AF01", "S", 1500, 2, "IV", 180, "34", "14",
-      strengths=((400, 4), (1000, 10))),
-    M("Dexrazoxane", "DXZ", "V03AF02", "S", 500, 2, "IV", 15, "4", "14",
-      strengths=((500, 25),)),
-    M("Atropine", "ATR", "A03BA01", "S", 0.25, 3, "SC", 1, "1", "2", strengths=((0.25, 1),)),
-    M("Furosémide", "FURO", "C03CA01", "S", 20, 3, "IV", 5, "1", "2", strengths=((20, 2),)),
-    M("Mannitol", "MAN", "B05BC01", "S", 250, 3, "IV", 30, "1", "4",
-      strengths=((25000, 250),)),
-    M("Sulfate de magnésium", "MG", "B05XA05", "S", 2000, 3, "IV", 60, "34", "14",
-      strengths=((1500, 10),)),
-    M("Chlorure de potassium", "KCL", "B05XA01", "S", 1000, 3, "IV", 60, "34", "14",
-      strengths=((1000, 10),)),
-    M("Chlorure de sodium 0,9 %", "NACL", "B05XA03", "S", 50, 3, "IV", 10, "1", "14",
-      strengths=((50, 50), (100, 100), (250, 250), (500, 500), (1000, 1000))),
-    M("Glucose 5 %", "G5", "B05BA03", "S", 50, 3, "IV", 10, "1", "14",
-      strengths=((50, 50), (100, 100), (250, 250), (500, 500))),
-    M("Filgrastim", "GCSF", "L03AA02", "S", 5, 15, "SC", 1, "1", "2",
-      strengths=((300, 0.5), (480, 0.5))),
-    M("Pegfilgrastim", "PEG", "L03AA13", "S", 6, 3, "SC", 1, "1", "2", strengths=((6, 0.6),)),
-    M("Acide zolédronique", "ZOL", "M05BA08", "S", 4, 3, "IV", 15, "34", "14",
-      strengths=((4, 5),)),
-    M("Rasburicase", "RAS", "V03AF07", "S", 0.2, 1, "IV", 30, "3", "14",
-      strengths=((1.5, 1), (7.5, 5))),
-)  # fmt: skip
+CATALOGUE: tuple[Mol, ...] = tuple(
+    Mol(**{key: _tuples(value) for key, value in entry.items()})
+    for entry in _catalogue("molecules")["molecule"]
+)
 BY_NAME = {m.name: m for m in CATALOGUE}
 
-LABS = ("ACCORD", "MYLAN", "TEVA", "SANDOZ", "FRESENIUS", "HOSPIRA", "EBEWE", "MEDAC", "KABI",
-        "ARROW", "VIATRIS", "SUN", "ZENTIVA", "BIOGARAN", "PFIZER", "SEACROSS")  # fmt: skip
+_NAMES = _catalogue("names")
+LABS = tuple(_NAMES["labs"])
 
-# The demonstration protocols: (name, cycle days, cycles, localisation,
-#   [(molecule, dose, unit code, day mask, max dose per line), ...]); their supportive lines
-#   are those their regimen calls for (:func:`_support_for`)
-DEMO_PROTOCOLS = (
-    ("CARBOPLATINE AUC5 - PACLITAXEL 175 J1=J21", 21, 6, "OVAIRE",
-     [("Paclitaxel", 175, 2, "O", 0), ("Carboplatine", 5, 8, "O", 0)]),
-    ("R-CHOP 21", 21, 6, "LYMPHOME",
-     [("Rituximab", 375, 2, "O", 0), ("Cyclophosphamide", 750, 2, "O", 0),
-      ("Doxorubicine", 50, 2, "O", 0), ("Vincristine", 1.4, 2, "O", 2)]),
-    ("mFOLFOX6", 14, 12, "COLON-RECTUM",
-     [("Oxaliplatine", 85, 2, "O", 0), ("Fluorouracile", 400, 2, "O", 0),
-      ("Fluorouracile", 2400, 2, "O", 0)]),
-    ("FOLFIRI", 14, 12, "COLON-RECTUM",
-     [("Irinotécan", 180, 2, "O", 0), ("Fluorouracile", 400, 2, "O", 0),
-      ("Fluorouracile", 2400, 2, "O", 0)]),
-    ("EC 100 J1=J21", 21, 4, "SEIN",
-     [("Épirubicine", 100, 2, "O", 0), ("Cyclophosphamide", 500, 2, "O", 0)]),
-    ("PACLITAXEL 80 HEBDOMADAIRE J1 J8 J15 =J21", 21, 4, "SEIN",
-     [("Paclitaxel", 80, 2, "ONNNNNNONNNNNNO", 0)]),
-    ("GEMCITABINE 1000 J1 J8 J15 =J28", 28, 6, "PANCREAS et VOIES BILIAIRES",
-     [("Gemcitabine", 1000, 2, "ONNNNNNONNNNNNO", 0)]),
-    ("CISPLATINE 80 - VINORELBINE 30 J1 J8", 21, 4, "RESPIRATOIRE et THORACIQUE",
-     [("Cisplatine", 80, 2, "O", 0), ("Vinorelbine", 30, 2, "ONNNNNNO", 0)]),
-    ("ABVD J1 J15 =J28", 28, 6, "LYMPHOME",
-     [("Doxorubicine", 25, 2, "ONNNNNNNNNNNNNO", 0), ("Bléomycine", 10, 2,
-       "ONNNNNNNNNNNNNO", 0), ("Vinblastine", 6, 2, "ONNNNNNNNNNNNNO", 0),
-      ("Dacarbazine", 375, 2, "ONNNNNNNNNNNNNO", 0)]),
-    ("VINCRISTINE 1,4 mg/m² (max 2 mg) J1 J8 J15 J22", 28, 4, "LYMPHOME",
-     [("Vincristine", 1.4, 2, "ONNNNNNONNNNNNONNNNNNO", 2)]),
-    ("CARBOPLATINE AUC5 - ÉTOPOSIDE 100 J1-J3", 21, 4, "RESPIRATOIRE et THORACIQUE",
-     [("Carboplatine", 5, 8, "O", 0), ("Étoposide", 100, 2, "OOO", 0)]),
-    ("TRASTUZUMAB 6 mg/kg J1=J21", 21, 17, "SEIN", [("Trastuzumab", 6, 1, "O", 0)]),
-    ("PEMBROLIZUMAB 200 mg J1=J21", 21, 35, "RESPIRATOIRE et THORACIQUE",
-     [("Pembrolizumab", 200, 3, "O", 0)]),
-    ("AZACITIDINE 75 mg/m² SC J1-J7 =J28", 28, 6, "LEUCEMIE",
-     [("Azacitidine", 75, 2, "OOOOOOO", 0)]),
-    ("INTERFÉRON ALFA 3 MUI SC", 7, 12, "MELANOME", [("Interféron alfa-2b", 3, 19, "O", 0)]),
-    ("ASPARAGINASE 1000 UI/kg J1", 14, 2, "LEUCEMIE", [("Asparaginase", 1000, 4, "O", 0)]),
-    ("DOCÉTAXEL 75 - CYCLOPHOSPHAMIDE 600 (TC)", 21, 4, "SEIN",
-     [("Docétaxel", 75, 2, "O", 0), ("Cyclophosphamide", 600, 2, "O", 0)]),
-    ("BEP 3 JOURS", 21, 3, "TESTICULE",
-     [("Bléomycine", 30, 3, "ONNNNNNONNNNNNO", 0), ("Étoposide", 100, 2, "OOOOO", 0),
-      ("Cisplatine", 20, 2, "OOOOO", 0)]),
-)  # fmt: skip
+_PROTOCOLS = _catalogue("protocols")
+DEMO_PROTOCOLS = tuple(
+    (p["name"], p["cycle_days"], p["cycles"], p["localisation"], [tuple(x) for x in p["lines"]])
+    for p in _PROTOCOLS["demo"]
+)
+"""The demonstration protocols: (name, cycle days, cycles, localisation, [(molecule, dose, unit
+code, day mask, max dose per line), ...]); their supportive lines are those their regimen calls
+for (:func:`_support_for`)."""
 
-LOCALISATIONS = ("SEIN", "COLON-RECTUM", "RESPIRATOIRE et THORACIQUE", "LYMPHOME", "OVAIRE",
-                 "VESSIE et UROTHELIAL", "PANCREAS et VOIES BILIAIRES", "ESTOMAC", "PROSTATE",
-                 "ORL", "MYELOME", "LEUCEMIE", "SARCOME", "SYSTEME NERVEUX", "MELANOME")  # fmt: skip
-MASKS = ("O", "O", "O", "ON", "OO", "OOO", "OOOOO", "ONNNNNNO", "ONNNNNNONNNNNNO",
-         "ONNNNNNNNNNNNNO", "NNNNNNNO")  # fmt: skip
-CYCLES = (14, 21, 21, 21, 28, 28, 7)
-MOTIFS = ("Toxicité hématologique", "Altération état général", "Patient(e) âgé(e)",
-          "Toxicité neurologique autre", "Mucites digestives", "Ajustement de dose",
-          "Insuffisance rénale")  # fmt: skip
-ROUTES = {"IV": "Voie Intra Veineuse", "PO": "Voie Orale", "SC": "Voie Sous Cutanée",
-          "IT": "Voie Intrathécale"}  # fmt: skip
+LOCALISATIONS = tuple(_PROTOCOLS["localisations"])
+MASKS = tuple(_PROTOCOLS["masks"])
+CYCLES = tuple(_PROTOCOLS["cycles"])
+MOTIFS = tuple(_PROTOCOLS["motifs"])
+ROUTES = dict(_PROTOCOLS["routes"])
 
-SURNAMES = (
-    "MARTIN BERNARD THOMAS PETIT ROBERT RICHARD DURAND DUBOIS MOREAU LAURENT SIMON MICHEL "
-    "LEFEBVRE LEROY ROUX DAVID BERTRAND MOREL FOURNIER GIRARD BONNET DUPONT LAMBERT FONTAINE "
-    "ROUSSEAU VINCENT MULLER LEFEVRE FAURE ANDRE MERCIER BLANC GUERIN BOYER GARNIER CHEVALIER "
-    "FRANCOIS LEGRAND GAUTHIER GARCIA PERRIN ROBIN CLEMENT MORIN NICOLAS HENRY ROUSSEL MATHIEU "
-    "GAUTIER MASSON MARCHAND DUVAL DENIS DUMONT MARIE LEMAIRE NOEL MEYER DUFOUR MEUNIER BRUN "
-    "BLANCHARD GIRAUD JOLY RIVIERE LUCAS BRUNET GAILLARD BARBIER ARNAUD MARTINEZ GERARD ROCHE "
-    "RENARD SCHMITT ROY LEROUX COLIN VIDAL CARON PICARD ROGER FABRE AUBERT LEMOINE RENAUD "
-    "DUMAS LACROIX OLIVIER PHILIPPE BOURGEOIS PIERRE BENOIT REY LECLERC PAYET ROLLAND LECLERCQ "
-    "GUILLAUME LECOMTE LOPEZ JEAN DUPUY GUILLOT HUBERT BERGER CARPENTIER SANCHEZ DUPUIS MOULIN "
-    "LOUIS DESCHAMPS HUET VASSEUR PEREZ BOUCHER FLEURY ROYER KLEIN JACQUET ADAM PARIS POIRIER "
-    "MARTY AUBRY GUYOT CARRE CHARLES RENAULT CHARPENTIER MENARD MAILLARD BARON BERTIN BAILLY "
-    "HERVE SCHNEIDER FERNANDEZ LE GALL COLLET LEGER BOUVIER JULIEN PREVOST MILLET PERROT "
-    "DANIEL LE ROUX COUSIN GERMAIN BRETON BESSON LANGLOIS REMY LE GOFF PELLETIER LEVEQUE"
-).split(" ")
-SURNAMES = tuple(dict.fromkeys(s.replace("_", " ") for s in SURNAMES if s))
-FIRST_F = (
-    "Marie Jeanne Françoise Monique Catherine Nathalie Isabelle Sylvie Martine Anne "
-    "Christine Nicole Sophie Valérie Sandrine Chantal Patricia Brigitte Véronique "
-    "Stéphanie Céline Julie Aurélie Émilie Camille Léa Manon Chloé Sarah Laura Hélène "
-    "Odile Josiane Danielle Colette Simone Yvette Bernadette Geneviève Élise"
-).split()
-FIRST_M = (
-    "Jean Pierre Michel André Philippe René Louis Alain Jacques Bernard Marcel Daniel "
-    "Roger Robert Paul Claude Christian Henri Georges Nicolas François Patrick Éric "
-    "Thierry Laurent Stéphane Olivier Christophe Frédéric Julien Sébastien Thomas "
-    "Antoine Maxime Lucas Hugo Yves Gérard Serge Didier"
-).split()
+SURNAMES = tuple(_NAMES["surnames"])
+FIRST_F = list(_NAMES["first_names_f"])
+FIRST_M = list(_NAMES["first_names_m"])
 
 
 # --- helpers -----------------------------------------------------------------------------------
