@@ -75,7 +75,7 @@ class ArrivalChapters:
 
         # The real, public HEGP extracts (pseudonymised, MIT) are loaded as they are, through
         # the same queries, together with the synthetic backup: one snapshot, the synthetic keys
-        # being far from Chimio's (see refresh/synth.py KEY_RANGES).
+        # being far from Chimio's (see refresh/synth/catalogue.py KEY_RANGES).
         hegp_dir = data("demo", "chimio-hegp")
         self.clock.set("06:45")
         result = refresh_snapshot(
