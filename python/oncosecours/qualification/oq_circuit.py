@@ -146,8 +146,9 @@ class CircuitSteps:
 
     def second_copy(self) -> None:
         """Copie de secours écrite et restaurée"""
+        from oncosecours.ops.restore import check_source, restore
+        from oncosecours.services.preparation import resolve_preparation
         from oncosecours.store import audit
-        from oncosecours.store.backup_restore import check_source, restore
         from oncosecours.store.db import connect
         from oncosecours.store.replica import replicate, target_for
 
@@ -174,14 +175,17 @@ class CircuitSteps:
         again = connect(restored, create=False)
         try:
             report = audit.verify(again)
-            preps = again.execute("SELECT count(*) FROM preparations").fetchone()[0]
+            states = [resolve_preparation(again, p["id"])["state"] for p in self.preparations]
         finally:
             again.close()
         self.add(
             "OQ-28",
             "Restauration depuis la copie de secours",
-            f"{main_events} événements, {len(self.preparations)} préparations, journal intègre",
-            f"{report.events} événements, {preps} préparations, "
+            f"{main_events} événements, {len(self.preparations)} poches administrées, journal "
+            "intègre",
+            f"{report.events} événements, poches : {', '.join(states)}, "
             + ("journal intègre" if report.ok else report.problem),
-            report.ok and report.events >= main_events and preps == len(self.preparations),
+            report.ok
+            and report.events >= main_events
+            and states == ["administered"] * len(self.preparations),
         )
