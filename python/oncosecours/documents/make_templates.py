@@ -689,7 +689,14 @@ BUILDERS = {
     "etiquette": etiquette,
     "plan_de_soins": plan_de_soins,
     "ordonnancier": ordonnancier,
+    "dossier_patient": lambda path: _dossier_patient(path),
 }
+
+
+def _dossier_patient(path: Path) -> None:
+    from oncosecours.documents.make_dossier_template import dossier_patient
+
+    dossier_patient(path)
 
 
 # ---------------------------------------------------------------- CHAMPS.md

@@ -39,12 +39,15 @@ KINDS = {
     "care-plan": "plan_de_soins",
     "plan_de_soins": "plan_de_soins",
     "ordonnancier": "ordonnancier",
+    "dossier": "dossier_patient",
+    "dossier_patient": "dossier_patient",
 }
 FILE_PREFIX = {
     "fabrication": "fiche",
     "etiquette": "etiquette",
     "plan_de_soins": "plan_de_soins",
     "ordonnancier": "ordonnancier",
+    "dossier_patient": "dossier",
 }
 QR_SIZE_MM = {"fabrication": 22.0, "etiquette": 15.0}
 SHEET_PAGE_MM = (210.0, 297.0)

@@ -819,6 +819,10 @@ def contexts(
             )
             for order in ("date", "patient", "drug")
         ] + [C.ordonnancier([], settings, date_from=DAY, date_to=DAY, now=now, backup_date=BACKUP)]
+    if kind == "dossier_patient":
+        from oncosecours.documents.dossier import sample_contexts
+
+        return sample_contexts(settings, now)
     raise ValueError(kind)
 
 

@@ -15,6 +15,7 @@ TITLES = {
     "etiquette": "Étiquette",
     "plan_de_soins": "Plan de soins",
     "ordonnancier": "Extrait de l'ordonnancier",
+    "dossier_patient": "Dossier de reprise dans Chimio",
 }
 
 BOX_DONE = "☒"

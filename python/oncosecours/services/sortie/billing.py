@@ -172,7 +172,7 @@ def export_billing(
         raise OncoError(
             "N° FINESS non renseigné : le fichier de facturation ne peut pas être produit",
             field="etablissement.finess",
-            hint="Écrire finess = \"…\" (9 caractères) dans la section [etablissement] "
+            hint='Écrire finess = "…" (9 caractères) dans la section [etablissement] '
             "d'etablissement.toml",
         )
     layout = exports.load(LAYOUT, layouts, FIELDS)

@@ -186,9 +186,7 @@ def render(layout: Layout, rows: list[dict[str, Any]]) -> bytes:
     if layout.fmt == "largeur_fixe":
         lines = []
         for row_no, row in enumerate(rows, start=1):
-            lines.append(
-                "".join(_fixed(c, _value(layout, c, row), row_no) for c in layout.columns)
-            )
+            lines.append("".join(_fixed(c, _value(layout, c, row), row_no) for c in layout.columns))
         return ("\r\n".join(lines) + ("\r\n" if lines else "")).encode(layout.encoding)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=layout.separator, lineterminator="\r\n")
