@@ -100,8 +100,8 @@ def register_bench(sub) -> None:
 def _reentry_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from oncosecours.services.sortie.reentry import export_csv
     from oncosecours.services.sortie.records import gather
+    from oncosecours.services.sortie.reentry import export_csv
 
     conn = open_store(args)
     records = gather(conn, args.date_from, args.date_to)

@@ -187,9 +187,16 @@ def administrations_of_lines(conn: sqlite3.Connection, line_ids: list[int]) -> l
 
 
 def crisis_span(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
-    """First and last day something was recorded (the audit trail; the refresh included)."""
+    """First and last day something happened: the audit trail, the preparations, the cures
+    prescribed and the administrations (their times may be entered after the fact)."""
     row = conn.execute(
-        "SELECT substr(min(at), 1, 10), substr(max(at), 1, 10) FROM audit_event"
+        "SELECT min(d), max(d) FROM ("
+        " SELECT substr(min(at), 1, 10) AS d FROM audit_event"
+        " UNION ALL SELECT substr(max(at), 1, 10) FROM audit_event"
+        " UNION ALL SELECT substr(min(prepared_at), 1, 10) FROM preparations"
+        " UNION ALL SELECT substr(max(prepared_at), 1, 10) FROM preparations"
+        " UNION ALL SELECT substr(max(started_at), 1, 10) FROM administrations"
+        " UNION ALL SELECT min(planned_date) FROM cures WHERE prescription_id IS NOT NULL)"
     ).fetchone()
     return row[0], row[1]
 
