@@ -29,7 +29,9 @@ def _csv(path):
 
 
 def _prep(conn, number):
-    return dict(conn.execute("SELECT * FROM preparations WHERE ord_number = ?", (number,)).fetchone())
+    return dict(
+        conn.execute("SELECT * FROM preparations WHERE ord_number = ?", (number,)).fetchone()
+    )
 
 
 def test_billed_refused_and_never_billed(bday, tmp_path):
