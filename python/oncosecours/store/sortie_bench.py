@@ -79,7 +79,10 @@ def fill_crisis(
                 ).lastrowid
             cycles[inclusion] = cycles.get(inclusion, 0) + 1
             at = datetime(day.year, day.month, day.day, 8, 0).astimezone()
-            stamp = lambda minutes: (at + timedelta(minutes=minutes)).isoformat()  # noqa: E731
+
+            def stamp(minutes: int, at: datetime = at) -> str:
+                return (at + timedelta(minutes=minutes)).isoformat()
+
             cure = conn.execute(
                 "INSERT INTO cures (inclusion_id, patient_id, cycle, planned_date, initial_date, "
                 "state) VALUES (?, ?, ?, ?, ?, 'administered')",
