@@ -87,8 +87,9 @@ def register_bench(sub) -> None:
         "sortie", help="exports de sortie de crise d'une longue crise (générateur synthétique)"
     )
     add_bench_options(parser)
-    parser.add_argument("--weeks", type=int, default=6, help="semaines de crise (défaut : 6)")
-    parser.add_argument("--per-day", type=int, default=60,
+    parser.add_argument("--weeks", metavar="SEMAINES", type=int, default=6,
+                        help="semaines de crise (défaut : 6)")  # fmt: skip
+    parser.add_argument("--per-day", metavar="NOMBRE", type=int, default=60,
                         help="préparations par jour (défaut : 60)")  # fmt: skip
     parser.add_argument("--keep", metavar="DOSSIER", help="garder la base et les exports ici")
     parser.set_defaults(handler=_bench)
@@ -108,7 +109,7 @@ def _reentry_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = export_csv(records, out)
     dossiers: list[str] = []
-    if not args.no_docx:
+    if not args.no_docx and records.patients:
         from oncosecours.documents.dossier import render_dossiers
 
         result = render_dossiers(records, out / "dossiers", pdf=args.pdf)
