@@ -723,7 +723,8 @@ def champs_markdown(contract: contract_mod.Contract | None = None) -> str:
         return rows
 
     out = [
-        "# Champs des modèles Word (fiche de fabrication, étiquette, plan de soins, ordonnancier)",
+        "# Champs des modèles Word (fiche de fabrication, étiquette, plan de soins, ordonnancier, "
+        "dossier de reprise)",
         "",
         "Fichier généré à partir de `champs.toml` (qui fait foi) par "
         "`python -m oncosecours.documents.make_templates` : ne pas le modifier à la main.",
