@@ -55,8 +55,8 @@ def test_fixed_width_layout(tmp_path):
     row = {"finess": "750000001", "date_administration": "2026-03-02", "nombre_ucd": 3}
     content = exports.render(layout, [row, {**row, "nombre_ucd": 1.5}]).decode()
     assert content.split("\r\n") == [
-        "750000001" "02032026" "000003,000" "06",
-        "750000001" "02032026" "000001,500" "06",
+        "".join(["750000001", "02032026", "000003,000", "06"]),
+        "".join(["750000001", "02032026", "000001,500", "06"]),
         "",
     ]
     with pytest.raises(OncoError, match="trop longue pour la colonne « FINESS ».*ligne 1"):
