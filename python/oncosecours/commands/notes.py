@@ -33,8 +33,8 @@ def register(subparsers) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import note_line
     from oncosecours.services.notes import add_note
+    from oncosecours.texts.circuit import note_line
 
     conn = open_store(args)
     note = add_note(
@@ -50,9 +50,9 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import note_line
     from oncosecours.services.queries import notes_for
     from oncosecours.store.circuit import resolve_patient
+    from oncosecours.texts.circuit import note_line
 
     conn = open_store(args)
     notes = notes_for(conn, resolve_patient(conn, args.patient)["id"])

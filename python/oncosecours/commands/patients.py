@@ -206,8 +206,8 @@ def _find(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import patient_block
     from oncosecours.services.queries import patient_summary
+    from oncosecours.texts.circuit import patient_block
 
     conn = open_store(args)
     summary = patient_summary(conn, args.patient)

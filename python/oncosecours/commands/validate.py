@@ -63,9 +63,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import findings_block
     from oncosecours.domain.checks import blocking_rules
     from oncosecours.services.validation import findings_for
+    from oncosecours.texts.circuit import findings_block
 
     conn = open_store(args)
     findings = findings_for(conn, args.prescription)
@@ -103,7 +103,7 @@ def _decision_text(result: dict) -> str:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import key_values
+    from oncosecours.texts.circuit import key_values
 
     if args.refuse:
         return _refuse(args)
