@@ -260,7 +260,7 @@ def _close(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from oncosecours.commands._sortie_bench import run
+    from oncosecours.ops.bench_sortie import run
 
     result = run(args.weeks, args.per_day, keep=args.keep)
     emit(args, result, result["texte"])

@@ -1,5 +1,4 @@
-"""``oncosecours bench sortie``: the crisis-exit exports of a long crisis, timed (a shell: it drives
-the services and the Word documents as the CLI does).
+"""``oncosecours bench sortie``: the crisis-exit exports of a long crisis, timed.
 
 A store is made with the synthetic generator's backup (``oncosecours synth``, scale small) and a
 crisis of ``weeks`` x 7 days x ``per_day`` preparations written in bulk (store.sortie_bench); then
