@@ -1,35 +1,25 @@
 """PDF/A for the ten-year archive: LibreOffice's PDF export asked for PDF/A-2b, then the file is
-read back to check that it really declares it (the ``pdfaid`` entries of its XMP metadata).
-
-LibreOffice writes the XMP packet uncompressed, so a byte search finds it; a PDF without it is
-not PDF/A, whatever its name says.
+read back to check that it really declares it (the ``pdfaid`` entries of its XMP metadata, read
+by :mod:`oncosecours.domain.pdfa`).
 """
 
 from __future__ import annotations
 
-import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 from oncosecours.documents.pdf import TIMEOUT_BASE_S, soffice
+from oncosecours.domain import pdfa as domain_pdfa
 from oncosecours.domain.errors import OncoError
 
 PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 """LibreOffice's PDF export, version PDF/A-2b."""
 
-_PART = re.compile(rb"pdfaid:part(?:>|=\")\s*(\d)")
-_CONFORMANCE = re.compile(rb"pdfaid:conformance(?:>|=\")\s*([ABUabu])")
-
 
 def declared_pdfa(path: str | Path) -> str | None:
-    """``"2B"`` when the PDF's metadata declares PDF/A-2b, None when it declares no PDF/A."""
-    data = Path(path).read_bytes()
-    part = _PART.search(data)
-    if part is None:
-        return None
-    conformance = _CONFORMANCE.search(data)
-    return part.group(1).decode() + (conformance.group(1).decode().upper() if conformance else "")
+    """``"2B"`` when the PDF file declares PDF/A-2b, None when it declares no PDF/A."""
+    return domain_pdfa.declared_pdfa(Path(path).read_bytes())
 
 
 def convert_pdfa(docx: str | Path, out_dir: str | Path) -> Path:

@@ -155,7 +155,7 @@ def _verify_journal(path: Path, problems: list[str]) -> tuple[int, str]:
 
 def verify(folder: str | Path) -> dict[str, Any]:
     """Check an archive folder; ``ok`` is False with the problems (French) when anything is off."""
-    from oncosecours.documents.pdfa import declared_pdfa
+    from oncosecours.domain.pdfa import declared_pdfa
     from oncosecours.store.audit import verify as verify_chain
 
     root = Path(folder)
@@ -202,7 +202,7 @@ def verify(folder: str | Path) -> dict[str, Any]:
         finally:
             copy.close()
     for pdf in sorted(root.glob("ordonnancier/*.pdf")):
-        if declared_pdfa(pdf) is None:
+        if declared_pdfa(pdf.read_bytes()) is None:
             problems.append(f"{pdf.relative_to(root).as_posix()} : ne se déclare pas PDF/A")
     return {
         "dossier": str(root),
