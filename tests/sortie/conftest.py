@@ -67,14 +67,3 @@ def demo(demo_run, tmp_path, monkeypatch) -> dict:
     monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
     monkeypatch.setenv("ONCOSECOURS_PIN", PIN)
     return {"store": store, "settings": settings, "tmp": tmp_path}
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``oncosecours ARGS`` in a fresh process, with the test's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "oncosecours", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )

@@ -10,6 +10,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from production_fixtures import PATIENTS, TODAY, at, lines_of, load_snapshot, lots_for
 
 UCD_OXALI = "3400890000011"
@@ -82,3 +86,14 @@ def billing_day(conn, team) -> dict:
             administer(conn, team["IDE1"], preparation=number, started_at=at(13, i),
                        ended_at=at(14, i), access="PAC", now=at(15))  # fmt: skip
     return {"cures": cures, "numbers": numbers}
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``oncosecours ARGS`` in a fresh process, with the test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "oncosecours", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )

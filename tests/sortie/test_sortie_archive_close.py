@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import run_cli
+from sortie_fixtures import run_cli
 
 pytestmark = pytest.mark.slow
 

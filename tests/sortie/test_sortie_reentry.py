@@ -7,8 +7,8 @@ import csv
 import sqlite3
 
 import pytest
+from sortie_fixtures import run_cli
 
-from conftest import run_cli
 from oncosecours.domain.errors import OncoError
 
 pytestmark = pytest.mark.slow
