@@ -18,7 +18,7 @@ Option Explicit
 Private Const TITRE As String = "OncoSecours"
 Private Const PIN_MINUTES As Double = 10
 ' Actions qui ne demandent pas de code PIN (lecture seule) ; doit rester égal au registre Python.
-Private Const SANS_PIN As String = "|journal|verifier_integrite|"
+Private Const SANS_PIN As String = "|journal|verifier_integrite|reprise_chimio|rapprochement|archiver|"
 Private Const FEUILLE_ACCUEIL As String = "Accueil"
 Private Const NOM_UTILISATEUR As String = "OS_Utilisateur"
 Private Const NOM_AUTH As String = "OS_Auth"

@@ -50,6 +50,9 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "telephone": Rule(str),
         "logo": Rule(str),
         "mention_mode_degrade": Rule(str, bool, "un texte non vide"),
+        "finess": Rule(
+            str, lambda v: v == "" or (len(v) == 9 and v.isalnum()), "9 caractères, ou vide"
+        ),
     },
     "dosage": {
         "formule_surface": _choice("dubois", "mosteller", "boyd", "haycock", "gehan_george"),

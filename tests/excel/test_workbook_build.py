@@ -195,6 +195,7 @@ def test_groups_follow_the_circuit():
         "Production",
         "Suivi",
         "Outils",
+        "Sortie de crise",
     ]
     for group in groups:
         for button in group:

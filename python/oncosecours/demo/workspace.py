@@ -106,6 +106,10 @@ def _toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+DEMO_FINESS = "999999999"
+"""A FINESS number that no hospital has (the demo's billing file)."""
+
+
 def write_settings(paths: Paths, les_code: str) -> Path:
     """The demo's settings: the shipped defaults plus a demo LES code and the second copy."""
     from oncosecours.settings import load_settings
@@ -115,6 +119,10 @@ def write_settings(paths: Paths, les_code: str) -> Path:
     text = (
         "# Paramètres de la démonstration (écrits par « oncosecours demo »).\n"
         "# Seules les clés différentes du fichier livré (etablissement.toml) sont ici.\n"
+        "\n"
+        "[etablissement]\n"
+        "# N° FINESS FICTIF, pour le fichier de facturation de la démonstration.\n"
+        f"finess = {_toml_string(DEMO_FINESS)}\n"
         "\n"
         "[codes_les]\n"
         f"# {les_code} : code d'indication FICTIF, pour le rituximab de la démonstration.\n"

@@ -16,7 +16,14 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.resources import shipped
 
 CONTRACT_FILE = "champs.toml"
-KINDS = ("fabrication", "etiquette", "plan_de_soins", "ordonnancier", "qualification")
+KINDS = (
+    "fabrication",
+    "etiquette",
+    "plan_de_soins",
+    "ordonnancier",
+    "qualification",
+    "dossier_patient",
+)
 """Template kinds, in the order of ``champs.toml``."""
 
 IMAGE = "image"

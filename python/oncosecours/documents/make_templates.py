@@ -696,7 +696,14 @@ BUILDERS = {
     "plan_de_soins": plan_de_soins,
     "ordonnancier": ordonnancier,
     "qualification": qualification,
+    "dossier_patient": lambda path: _dossier_patient(path),
 }
+
+
+def _dossier_patient(path: Path) -> None:
+    from oncosecours.documents.make_dossier_template import dossier_patient
+
+    dossier_patient(path)
 
 
 # ---------------------------------------------------------------- CHAMPS.md
@@ -724,7 +731,7 @@ def champs_markdown(contract: contract_mod.Contract | None = None) -> str:
 
     out = [
         "# Champs des modèles Word (fiche de fabrication, étiquette, plan de soins, ordonnancier, "
-        "rapport de qualification)",
+        "rapport de qualification, dossier de reprise)",
         "",
         "Fichier généré à partir de `champs.toml` (qui fait foi) par "
         "`python -m oncosecours.documents.make_templates` : ne pas le modifier à la main.",

@@ -40,6 +40,8 @@ KINDS = {
     "plan_de_soins": "plan_de_soins",
     "ordonnancier": "ordonnancier",
     "qualification": "qualification",
+    "dossier": "dossier_patient",
+    "dossier_patient": "dossier_patient",
 }
 FILE_PREFIX = {
     "fabrication": "fiche",
@@ -47,6 +49,7 @@ FILE_PREFIX = {
     "plan_de_soins": "plan_de_soins",
     "ordonnancier": "ordonnancier",
     "qualification": "rapport_qualification",
+    "dossier_patient": "dossier",
 }
 QR_SIZE_MM = {"fabrication": 22.0, "etiquette": 15.0}
 SHEET_PAGE_MM = (210.0, 297.0)

@@ -87,6 +87,10 @@ def contexts(
         from oncosecours.qualification.report import sample_contexts
 
         return sample_contexts(settings, now)
+    if kind == "dossier_patient":
+        from oncosecours.documents.dossier import sample_contexts
+
+        return sample_contexts(settings, now)
     raise ValueError(kind)
 
 

@@ -189,4 +189,66 @@ ACTIONS: tuple[RibbonAction, ...] = (
     ),
 )
 
+ACTIONS += (
+    RibbonAction(
+        "reprise_chimio",
+        "Reprise Chimio",
+        "Sortie de crise",
+        "sortie:reentry_export",
+        "services.sortie.reentry.export_csv + documents.dossier.render_dossiers",
+        "oncosecours sortie reentry export",
+        needs_pin=False,
+    ),
+    RibbonAction(
+        "pointer_reprise",
+        "Pointer la reprise",
+        "Sortie de crise",
+        "sortie:reentry_tick",
+        "services.sortie.reentry.tick",
+        "oncosecours sortie reentry tick",
+    ),
+    RibbonAction(
+        "facturation",
+        "Facturation liste en sus",
+        "Sortie de crise",
+        "sortie:billing",
+        "services.sortie.billing.export_billing",
+        "oncosecours sortie billing",
+    ),
+    RibbonAction(
+        "rapprochement",
+        "Rapprochement",
+        "Sortie de crise",
+        "sortie:reconcile",
+        "services.sortie.reconcile.breaks",
+        "oncosecours sortie reconcile",
+        needs_pin=False,
+    ),
+    RibbonAction(
+        "justifier_rupture",
+        "Justifier la rupture",
+        "Sortie de crise",
+        "sortie:justify",
+        "services.sortie.reconcile.justify",
+        "oncosecours sortie justify",
+    ),
+    RibbonAction(
+        "archiver",
+        "Archiver",
+        "Sortie de crise",
+        "sortie:archive",
+        "services.sortie.archive.write_archive",
+        "oncosecours sortie archive",
+        needs_pin=False,
+    ),
+    RibbonAction(
+        "clore_crise",
+        "Clore la crise",
+        "Sortie de crise",
+        "sortie:close",
+        "services.sortie.closing.close_crisis",
+        "oncosecours sortie close",
+    ),
+)
+
 BY_TAG: dict[str, RibbonAction] = {a.tag: a for a in ACTIONS}

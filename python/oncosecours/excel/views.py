@@ -536,8 +536,16 @@ VIEWS: dict[str, Callable[[sqlite3.Connection, ViewContext], SheetContent]] = {
     "Notes": notes,
     "Journal": journal,
     "Paramètres": parametres,
+    "Reprise": lambda conn, ctx: _sortie_view("reprise", conn, ctx),
+    "Rapprochement": lambda conn, ctx: _sortie_view("rapprochement", conn, ctx),
 }
 """Sheets rebuilt from the store (the Prescription sheet is a form: written by its actions)."""
+
+
+def _sortie_view(name: str, conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
+    from oncosecours.excel import sortie_views
+
+    return getattr(sortie_views, name)(conn, ctx)
 
 
 def compute(

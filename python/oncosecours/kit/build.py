@@ -20,7 +20,7 @@ from oncosecours.resources import shipped
 WINDOWS_ONLY = ("pywin32",)
 """Needed on Windows by xlwings; pip does not evaluate markers for ``--platform``, so name it."""
 
-KIT_FOLDERS = ("queries", "templates")
+KIT_FOLDERS = ("queries", "templates", "exports")
 HERE = Path(__file__).resolve().parent
 
 

@@ -2,5 +2,6 @@
 
 Nothing below imports this package. Here: the restore of a second copy (:mod:`.restore`), the
 README pictures (:mod:`.captures`) and the benchmarks behind ``oncosecours bench ...``
-(:mod:`.bench_refresh`, :mod:`.bench_backup`, :mod:`.bench_documents`, :mod:`.bench_ribbon`).
+(:mod:`.bench_refresh`, :mod:`.bench_backup`, :mod:`.bench_documents`, :mod:`.bench_ribbon`,
+:mod:`.bench_sortie`).
 """

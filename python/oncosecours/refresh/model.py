@@ -122,6 +122,11 @@ PRODUCTS = Table(
         C("cip13", "text", doc="code CIP à 13 chiffres"),
         C("price", "real", doc="prix (PRIXPDT)"),
         C("inactive", "bool", True, 0, doc="produit désactivé (INACTIFPDT)"),
+        C("ext_code1", "text", doc="code externe 1 (CODEXTPDT1), sens inconnu"),
+        C("ext_code2", "text", doc="code externe 2 (CODEXTPDT2), UCD à 7 chiffres déduit"),
+        C("ext_code3", "text", doc="code externe 3 (CODEXTPDT3), sens inconnu"),
+        C("t2a_ref", "bool", True, 0, doc="produit référencé T2A (PDTREFT2A), déduit"),
+        C("ref_price", "real", doc="prix de référence d'achat (PRIXREFACT), déduit"),
     ),
 )
 

@@ -120,6 +120,7 @@ def plain_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     operator tools that make the second copy themselves, once, with their own settings)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        refuse_if_closed(conn)
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
@@ -134,6 +135,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
     for hook in AFTER_COMMIT:
         hook(conn)
+
+
+def refuse_if_closed(conn: sqlite3.Connection) -> None:
+    """After « sortie close » the register is frozen: every write is refused here, in one place."""
+    row = conn.execute(
+        "SELECT closed_at, closed_by_initials, closed_by_name FROM crisis_closure WHERE id = 1"
+    ).fetchone()
+    if row is not None:
+        raise OncoError(
+            f"Registre clos le {row[0][:16].replace('T', ' à ')} par {row[2]} ({row[1]}) : "
+            "la crise est terminée, plus aucune écriture n'est acceptée (lecture, exports, "
+            "archive et vérifications restent possibles)",
+            rule="REGISTRE_CLOS",
+        )
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:

@@ -16,6 +16,7 @@ TITLES = {
     "plan_de_soins": "Plan de soins",
     "ordonnancier": "Extrait de l'ordonnancier",
     "qualification": "Rapport de qualification du poste",
+    "dossier_patient": "Dossier de reprise dans Chimio",
 }
 
 BOX_DONE = "☒"
