@@ -122,6 +122,11 @@ PRODUCTS = Table(
         C("cip13", "text", doc="code CIP à 13 chiffres"),
         C("price", "real", doc="prix (PRIXPDT)"),
         C("inactive", "bool", True, 0, doc="produit désactivé (INACTIFPDT)"),
+        C(
+            "unit",
+            "text",
+            doc="unité du dosage du flacon (UNITEPDT décodé ; vide = non renseignée)",
+        ),
     ),
 )
 
