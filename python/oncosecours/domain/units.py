@@ -10,6 +10,7 @@ unit is never guessed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from oncosecours.domain.errors import OncoError
@@ -132,3 +133,58 @@ def preparation_unit(unit: object, unit_code: object, product: str) -> str:
             "section [unites], puis relance l'actualisation"
         ),
     )
+
+
+_NAME_STRENGTH = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*(µg|μg|mcg|mg|g|UI|MUI|mL)\b(?!\s*/\s*(?:m2|m²|kg))", re.IGNORECASE
+)
+
+
+def unit_from_name(name: str, strength: float) -> str | None:
+    """The unit a product's name gives to its own strength (``"DACTINOMYCINE 0,5 mg"`` with
+    strength 0.5 -> ``"mg"``), None when the name does not state that number."""
+    for number, unit in _NAME_STRENGTH.findall(str(name)):
+        if abs(float(number.replace(",", ".")) - float(strength)) < 1e-9:
+            return normalise_unit(unit)
+    return None
+
+
+def vial_unit(name: str, strength: float, decoded: object, dose_unit: str) -> tuple[str, str | None]:
+    """(unit of a vial's strength, French note or None), never a silent guess:
+
+    * the backup's decoded unit (``UNITEPDT``) when it is an absolute unit;
+    * else the unit the product's name gives to that strength (a note when it differs from
+      the dose's unit: the conversion is then shown);
+    * else the dose's unit, unless the name states the strength in another unit (refused,
+      rule UNITE_FLACON) - the note says the assumption.
+    """
+    canonical = normalise_unit(decoded)
+    if canonical is not None:
+        return canonical, None
+    if decoded not in (None, ""):
+        raise OncoError(
+            f"Flacon « {name} » : unité de dosage « {decoded} » de la sauvegarde inutilisable "
+            f"pour une préparation (attendu {', '.join(PREPARATION_UNITS)})",
+            field="unité",
+            rule="UNITE_FLACON",
+        )
+    named = unit_from_name(name, strength)
+    if named is not None:
+        if named == dose_unit:
+            return named, None
+        return named, (
+            f"unité du flacon « {name} » non renseignée dans la sauvegarde : "
+            f"{fr_num(strength, 3)} {named} d'après son nom"
+        )
+    return dose_unit, (
+        f"unité du flacon « {name} » non renseignée dans la sauvegarde : dosage "
+        f"{fr_num(strength, 3)} lu en {dose_unit}, l'unité de la dose"
+    )
+
+
+BASE_UNITS = {"masse": "mg", "activité": "UI", "volume": "mL"}
+
+
+def base_unit(unit: str) -> str:
+    """The unit a preparation is computed in: mg for a mass, UI for an activity, mL."""
+    return BASE_UNITS[unit_family(unit)]

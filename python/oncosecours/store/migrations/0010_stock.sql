@@ -143,3 +143,15 @@ CREATE TRIGGER banded_bags_once BEFORE UPDATE ON banded_bags
 WHEN OLD.state IS NOT 'available' OR NEW.id IS NOT OLD.id OR NEW.batch_id IS NOT OLD.batch_id
   OR NEW.bag_no IS NOT OLD.bag_no
 BEGIN SELECT RAISE(ABORT, 'poche de lot standardisé déjà attribuée ou jetée'); END;
+
+-- Vials on the shelf, per product, as counted (inventory typed by the unit) and decreased by
+-- each preparation that opens them. A negative count is kept and shown (the count was wrong).
+CREATE TABLE vial_stock (
+    product_id          INTEGER PRIMARY KEY,
+    product_name        TEXT NOT NULL,
+    molecule_id         INTEGER,
+    count               INTEGER NOT NULL,
+    counted_at          TEXT NOT NULL,               -- last inventory
+    updated_at          TEXT NOT NULL,
+    updated_by          INTEGER NOT NULL REFERENCES users(id)
+);
