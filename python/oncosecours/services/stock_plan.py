@@ -1,0 +1,331 @@
+"""What the stock brings to a preparation's plan: the dose unit and its conversion, the vials
+(substitution included), the leftovers proposed, the tare and the bags; and what a preparation
+does to the stock once recorded (leftovers used and created, vials taken).
+
+Called by the preparation services inside their transaction; no write here except in
+:func:`apply_to_stock`. All SQL is in :mod:`oncosecours.store.stock`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from oncosecours.domain.errors import OncoError
+from oncosecours.domain.findings import fr_num
+from oncosecours.domain.leftovers import (
+    StockLeftover,
+    fr_moment,
+    leftover_use_by,
+    propose_leftovers,
+    why_not_usable,
+)
+from oncosecours.domain.production import component_key, iso
+from oncosecours.domain.units import base_unit, convert, preparation_unit, vial_unit
+from oncosecours.store import stock as store
+
+
+@dataclass
+class PlanInputs:
+    """Everything compute_plan needs from the stock side (amounts in ``unit``)."""
+
+    dose_unit: str
+    unit: str
+    dose: float
+    conversion: str | None
+    products: list[dict[str, Any]]  # ref rows + "amount" (strength in unit) + "volume"
+    leftovers: list[tuple[StockLeftover, float]]  # (leftover, amount to take)
+    notes: list[str] = field(default_factory=list)
+    substitution: dict[str, Any] | None = None
+
+
+def _stock_leftover(row: dict[str, Any]) -> StockLeftover:
+    return StockLeftover(
+        id=row["id"],
+        molecule_id=row["molecule_id"],
+        molecule=row["molecule_name"],
+        product_id=row["product_id"],
+        product=row["product_name"],
+        lot=row["lot"],
+        lot_expiry=date.fromisoformat(row["lot_expiry"]) if row["lot_expiry"] else None,
+        unit=row["unit"],
+        strength=row["strength"],
+        vial_volume_ml=row["vial_volume_ml"],
+        amount_left=row["amount_left"],
+        opened_at=datetime.fromisoformat(row["opened_at"]),
+        use_by=datetime.fromisoformat(row["use_by"]),
+    )
+
+
+def _leftover_ref(text: object) -> int:
+    raw = str(text).strip().upper().lstrip("R#")
+    if not raw.isdigit():
+        raise OncoError(
+            f"Reliquat illisible : « {text} » (attendu R12 ou 12)", field="reliquat"
+        )
+    return int(raw)
+
+
+def plan_inputs(
+    conn: sqlite3.Connection,
+    line: dict[str, Any],
+    molecule: dict[str, Any],
+    products: list[dict[str, Any]],
+    at: datetime,
+    *,
+    settings,
+    product: object = None,
+    leftover_refs: list[object] | None = None,
+    use_leftovers: bool = True,
+) -> PlanInputs:
+    """Unit, vials and leftovers of one line's plan (refusals are OncoError, nothing written).
+
+    ``product``: a presentation to prepare with (substitution: another vial size or brand of
+    the SAME molecule, traced; another molecule refused, rule SUBSTITUTION_MOLECULE).
+    ``leftover_refs``: leftovers the preparer chose (refused when not usable); else the stock
+    proposes them (least waste, then earliest use-by) unless ``use_leftovers`` is False.
+    """
+    name = line["molecule_name"]
+    code = store.protocol_unit_code(conn, line["inclusion_line_id"])
+    dose_unit = preparation_unit(line["unit"], code, name)
+    unit = base_unit(dose_unit)
+    conversion = convert(line["dose"], dose_unit, unit)
+    notes: list[str] = []
+    if not conversion.identity:
+        notes.append(f"Conversion de la dose : {conversion.text()}")
+    substitution = None
+    if product not in (None, ""):
+        chosen = store.product(conn, product)
+        if chosen is None:
+            raise OncoError(
+                f"Produit « {product} » absent du référentiel chargé",
+                field="produit",
+                rule="SUBSTITUTION_INCONNUE",
+            )
+        if chosen["molecule_id"] != line["molecule_id"]:
+            other = store.molecule(conn, chosen["molecule_id"]) if chosen["molecule_id"] else None
+            raise OncoError(
+                f"Substitution refusée : « {chosen['name']} » est "
+                + (f"du {other['name']}" if other else "d'une autre molécule")
+                + f", la ligne prescrit {name} (seule une autre présentation de la même "
+                "molécule est permise)",
+                field="produit",
+                rule="SUBSTITUTION_MOLECULE",
+            )
+        if not chosen["strength_mg"] or not (chosen["reconst_volume_ml"] or chosen["volume_ml"]):
+            raise OncoError(
+                f"Produit « {chosen['name']} » sans dosage ou volume dans le référentiel",
+                field="produit",
+                rule="REFERENTIEL_PRODUIT",
+            )
+        usual = [p["name"] for p in products]
+        substitution = {
+            "product_id": chosen["product_id"],
+            "name": chosen["name"],
+            "usual": usual,
+        }
+        notes.append(
+            f"Substitution : préparé avec « {chosen['name']} » (présentations habituelles : "
+            f"{', '.join(usual) or 'aucune'})"
+        )
+        products = [chosen]
+    vials = []
+    for ref in products:
+        volume = ref["reconst_volume_ml"] or ref["volume_ml"]
+        strength_unit, note = vial_unit(ref["name"], ref["strength_mg"], ref.get("unit"), dose_unit)
+        if note:
+            notes.append(note.capitalize())
+        try:
+            amount = convert(ref["strength_mg"], strength_unit, unit, what="dosage").converted
+        except OncoError as error:
+            raise OncoError(
+                f"{name} : dose en {dose_unit}, flacon « {ref['name']} » dosé en {strength_unit} : "
+                "conversion impossible",
+                field="unité",
+                rule="UNITE_INCOMPATIBLE",
+            ) from error
+        if strength_unit != unit:
+            notes.append(
+                f"Flacon « {ref['name']} » : {convert(ref['strength_mg'], strength_unit, unit).text()}"
+            )
+        vials.append({**ref, "amount": amount, "volume": volume, "strength_unit": strength_unit})
+    leftovers = _leftovers(
+        conn, line, molecule, conversion.converted, unit, at, settings, leftover_refs, use_leftovers
+    )
+    for leftover, take in leftovers:
+        notes.append(
+            f"Reliquat {leftover.label} utilisé : {fr_num(take, 3)} {unit} "
+            f"({fr_num(take / leftover.concentration, 2)} mL) de « {leftover.product} », lot "
+            f"{leftover.lot}, ouvert le {fr_moment(leftover.opened_at)}, à utiliser avant le "
+            f"{fr_moment(leftover.use_by)}"
+        )
+    return PlanInputs(
+        dose_unit, unit, conversion.converted, conversion.text(), vials, leftovers, notes, substitution
+    )
+
+
+def _leftovers(conn, line, molecule, need, unit, at, settings, refs, use_leftovers):
+    if not settings.stock.reliquats_en_stock:
+        return []
+    rows = store.leftovers(conn, molecule_id=line["molecule_id"])
+    shelf = [_stock_leftover(r) for r in rows if r["unit"] == unit]
+    if refs:
+        chosen: list[tuple[StockLeftover, float]] = []
+        remaining = need
+        for ref in refs:
+            number = _leftover_ref(ref)
+            row = store.leftover(conn, number)
+            if row is None:
+                raise OncoError(f"Reliquat R{number} inconnu", field="reliquat", rule="RELIQUAT")
+            if row["state"] != "available":
+                raise OncoError(
+                    f"Reliquat R{number} déjà {'jeté' if row['state'] == 'discarded' else 'épuisé'}",
+                    field="reliquat",
+                    rule="RELIQUAT",
+                )
+            item = _stock_leftover(row)
+            reason = why_not_usable(item, line["molecule_id"], at)
+            if reason is None and item.unit != unit:
+                reason = f"reliquat en {item.unit}, la préparation est calculée en {unit}"
+            if reason is not None:
+                rule = "RELIQUAT_PERIME" if reason.startswith("périmé") else "RELIQUAT"
+                raise OncoError(
+                    f"Reliquat R{number} ({item.product}, {fr_num(item.amount_left, 3)} "
+                    f"{item.unit}) refusé : {reason}",
+                    field="reliquat",
+                    rule=rule,
+                )
+            if remaining <= 1e-9:
+                raise OncoError(
+                    f"Reliquat R{number} inutile : la dose est déjà couverte", field="reliquat"
+                )
+            take = min(item.amount_left, remaining)
+            remaining -= take
+            chosen.append((item, take))
+        return chosen
+    if not use_leftovers:
+        return []
+    proposal = propose_leftovers(shelf, need, line["molecule_id"], at)
+    return [(pick.leftover, pick.take) for pick in proposal.picks]
+
+
+def leftover_stability_h(molecule: dict[str, Any], settings) -> float | None:
+    """Hours an opened vial of the molecule is kept: the settings' value, else the backup's
+    stability after reconstitution when the backup allows leftovers (RELIQUAT)."""
+    table = {k.strip().upper(): v for k, v in settings.stock.stabilite_reliquats_h.items()}
+    if molecule["name"].strip().upper() in table:
+        return float(table[molecule["name"].strip().upper()])
+    if molecule.get("leftover_reuse") and molecule.get("stability_reconst_h"):
+        return float(molecule["stability_reconst_h"])
+    return None
+
+
+def _single_lot(lots, product_name: str):
+    found = {
+        (lot.lot, lot.expiry)
+        for lot in lots
+        if lot.kind == "flacon" and component_key(lot.component) == component_key(product_name)
+    }
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def apply_to_stock(
+    conn: sqlite3.Connection,
+    act,
+    preparation_id: int,
+    computed: dict[str, Any],
+    lots,
+    at: datetime,
+    settings,
+) -> dict[str, Any]:
+    """After the preparation row is inserted: leftovers used are decreased (moves journal),
+    the partly drawn vial becomes a leftover when the molecule keeps them, counted vials are
+    taken. Returns what changed (for the audit event)."""
+    actor, moment = act.actor, iso(at)
+    inputs: PlanInputs = computed["inputs"]
+    plan, molecule = computed["plan"], computed["molecule"]
+    used = []
+    for leftover, take in inputs.leftovers:
+        left = leftover.amount_left - take
+        store.use_leftover(conn, leftover.id, max(left, 0.0), "used" if left <= 1e-9 else "available")
+        store.insert_move(
+            conn,
+            {
+                "leftover_id": leftover.id,
+                "kind": "utilisé",
+                "amount": take,
+                "preparation_id": preparation_id,
+                "moved_by": actor.id,
+                "moved_by_initials": actor.initials,
+                "moved_at": moment,
+            },
+        )
+        used.append({"reliquat": leftover.label, "quantite": take, "reste": max(left, 0.0)})
+    created = None
+    made = plan.leftover_created
+    hours = leftover_stability_h(molecule, settings)
+    if made is not None and settings.stock.reliquats_en_stock and hours:
+        ref = next(p for p in inputs.products if p["name"] == made.product)
+        traced = _single_lot(lots or [], made.product)
+        use_by, reason = leftover_use_by(
+            at, hours, traced[1] if traced else None, molecule["name"]
+        )
+        leftover_id = store.insert_leftover(
+            conn,
+            {
+                "molecule_id": molecule["molecule_id"],
+                "molecule_name": molecule["name"],
+                "product_id": ref["product_id"],
+                "product_name": ref["name"],
+                "unit": inputs.unit,
+                "strength": ref["amount"],
+                "vial_volume_ml": ref["volume"],
+                "lot": traced[0] if traced else None,
+                "lot_expiry": traced[1].isoformat() if traced else None,
+                "amount_initial": made.mg,
+                "amount_left": made.mg,
+                "opened_at": moment,
+                "use_by": iso(use_by),
+                "use_by_reason": reason,
+                "storage": molecule.get("storage"),
+                "source_preparation_id": preparation_id,
+                "created_by": actor.id,
+                "created_at": moment,
+            },
+        )
+        store.insert_move(
+            conn,
+            {
+                "leftover_id": leftover_id,
+                "kind": "créé",
+                "amount": made.mg,
+                "preparation_id": preparation_id,
+                "moved_by": actor.id,
+                "moved_by_initials": actor.initials,
+                "moved_at": moment,
+            },
+        )
+        created = {"reliquat": f"R{leftover_id}", "quantite": made.mg, "date_limite": iso(use_by)}
+    taken = []
+    for vial in computed["products"]:
+        if store.take_vials(conn, vial["product_id"], vial["count"], moment, actor.id):
+            taken.append({"produit": vial["name"], "flacons": vial["count"]})
+    return {"reliquats_utilises": used, "reliquat_cree": created, "flacons_sortis": taken}
+
+
+def trace_leftover_lots(conn: sqlite3.Connection, preparation_id: int, lots) -> None:
+    """Lots typed after preparation: a leftover created without a lot gets its vial's lot."""
+    for row in store.leftovers_created_by(conn, preparation_id):
+        if row["lot"] is None:
+            traced = _single_lot(lots, row["product_name"])
+            if traced:
+                store.set_leftover_lot(conn, row["id"], traced[0], traced[1].isoformat())
+                use_by, reason = leftover_use_by(
+                    datetime.fromisoformat(row["opened_at"]),
+                    (datetime.fromisoformat(row["use_by"]) - datetime.fromisoformat(row["opened_at"])).total_seconds() / 3600,
+                    traced[1],
+                    row["molecule_name"],
+                )
+                store.shorten_leftover_use_by(conn, row["id"], iso(use_by), reason)
