@@ -149,7 +149,9 @@ def unit_from_name(name: str, strength: float) -> str | None:
     return None
 
 
-def vial_unit(name: str, strength: float, decoded: object, dose_unit: str) -> tuple[str, str | None]:
+def vial_unit(
+    name: str, strength: float, decoded: object, dose_unit: str
+) -> tuple[str, str | None]:
     """(unit of a vial's strength, French note or None), never a silent guess:
 
     * the backup's decoded unit (``UNITEPDT``) when it is an absolute unit;

@@ -59,12 +59,10 @@ def _stock_leftover(row: dict[str, Any]) -> StockLeftover:
     )
 
 
-def _leftover_ref(text: object) -> int:
+def leftover_number(text: object) -> int:
     raw = str(text).strip().upper().lstrip("R#")
     if not raw.isdigit():
-        raise OncoError(
-            f"Reliquat illisible : « {text} » (attendu R12 ou 12)", field="reliquat"
-        )
+        raise OncoError(f"Reliquat illisible : « {text} » (attendu R12 ou 12)", field="reliquat")
     return int(raw)
 
 
@@ -162,7 +160,14 @@ def plan_inputs(
             f"{fr_moment(leftover.use_by)}"
         )
     return PlanInputs(
-        dose_unit, unit, conversion.converted, conversion.text(), vials, leftovers, notes, substitution
+        dose_unit,
+        unit,
+        conversion.converted,
+        conversion.text(),
+        vials,
+        leftovers,
+        notes,
+        substitution,
     )
 
 
@@ -175,7 +180,7 @@ def _leftovers(conn, line, molecule, need, unit, at, settings, refs, use_leftove
         chosen: list[tuple[StockLeftover, float]] = []
         remaining = need
         for ref in refs:
-            number = _leftover_ref(ref)
+            number = leftover_number(ref)
             row = store.leftover(conn, number)
             if row is None:
                 raise OncoError(f"Reliquat R{number} inconnu", field="reliquat", rule="RELIQUAT")
@@ -249,7 +254,9 @@ def apply_to_stock(
     used = []
     for leftover, take in inputs.leftovers:
         left = leftover.amount_left - take
-        store.use_leftover(conn, leftover.id, max(left, 0.0), "used" if left <= 1e-9 else "available")
+        store.use_leftover(
+            conn, leftover.id, max(left, 0.0), "used" if left <= 1e-9 else "available"
+        )
         store.insert_move(
             conn,
             {
@@ -269,9 +276,7 @@ def apply_to_stock(
     if made is not None and settings.stock.reliquats_en_stock and hours:
         ref = next(p for p in inputs.products if p["name"] == made.product)
         traced = _single_lot(lots or [], made.product)
-        use_by, reason = leftover_use_by(
-            at, hours, traced[1] if traced else None, molecule["name"]
-        )
+        use_by, reason = leftover_use_by(at, hours, traced[1] if traced else None, molecule["name"])
         leftover_id = store.insert_leftover(
             conn,
             {
@@ -324,7 +329,11 @@ def trace_leftover_lots(conn: sqlite3.Connection, preparation_id: int, lots) -> 
                 store.set_leftover_lot(conn, row["id"], traced[0], traced[1].isoformat())
                 use_by, reason = leftover_use_by(
                     datetime.fromisoformat(row["opened_at"]),
-                    (datetime.fromisoformat(row["use_by"]) - datetime.fromisoformat(row["opened_at"])).total_seconds() / 3600,
+                    (
+                        datetime.fromisoformat(row["use_by"])
+                        - datetime.fromisoformat(row["opened_at"])
+                    ).total_seconds()
+                    / 3600,
                     traced[1],
                     row["molecule_name"],
                 )
