@@ -48,6 +48,7 @@ from oncosecours.domain.production import (
     needs_preparation,
     parse_lot,
 )
+from oncosecours.services import stock_plan
 from oncosecours.services.core import Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.store import ordonnancier
@@ -55,7 +56,6 @@ from oncosecours.store.circuit import json_list, patient_label, row_dict
 
 PREPARE_ROLES = ("préparateur", "pharmacien")
 CANCEL_ROLES = ("préparateur", "pharmacien")
-MG_UNITS = {"mg"}
 
 
 # --- shared helpers (used by release, dispensing, administration) -------------------------------
@@ -130,7 +130,9 @@ def required_components(prep: dict[str, Any]) -> list[tuple[str, str]]:
     """(kind, name) pairs the preparation's lots must cover: each vial product, the diluent."""
     needed = [("flacon", p["name"]) for p in json.loads(prep["products_json"])]
     plan = json.loads(prep["plan_json"] or "{}")
-    needed += [("flacon", u["product"]) for u in plan.get("leftover_used", [])]
+    needed += [
+        ("flacon", u["product"]) for u in plan.get("leftover_used", []) if not u.get("stock_id")
+    ]
     if prep["diluent"]:
         needed.append(("diluant", prep["diluent"]))
     return list(dict.fromkeys(needed))
@@ -145,7 +147,8 @@ def required_vials(prep: dict[str, Any]) -> dict[str, int]:
         vials[product["name"]] = vials.get(product["name"], 0) + int(product["count"])
     plan = json.loads(prep["plan_json"] or "{}")
     for used in plan.get("leftover_used", []):
-        vials[used["product"]] = vials.get(used["product"], 0) + 1
+        if not used.get("stock_id"):  # a stock leftover keeps the lot it was traced with
+            vials[used["product"]] = vials.get(used["product"], 0) + 1
     return vials
 
 
@@ -266,23 +269,33 @@ def compute_plan(
     diluent: str | None = None,
     bag_volume_ml: float | None = None,
     container: str | None = None,
+    settings=None,
+    stock_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the fiche de fabrication needs for one line, from the snapshot (no write)."""
+    """What the fiche de fabrication needs for one line, from the snapshot (no write).
+
+    ``stock_options`` (services.stock_plan.plan_inputs / finish_plan): ``product``
+    (substitution), ``leftovers`` (chosen), ``use_leftovers``, ``tare_g`` (weighed)."""
     from oncosecours.domain.compounding import (
         MoleculeCompounding,
         VialProduct,
         plan_compounding,
     )
 
-    if (line["unit"] or "").strip().lower() not in MG_UNITS:
-        raise OncoError(
-            f"Dose de {line['molecule_name']} en {line['unit']} : seule une dose en mg peut "
-            "être calculée pour la préparation",
-            rule="UNITE_PREPARATION",
-            field="unité",
-        )
+    settings, options = _settings(settings), dict(stock_options or {})
     molecule, products = _molecule_and_products(conn, line)
-    notes: list[str] = []
+    inputs = stock_plan.plan_inputs(
+        conn,
+        line,
+        molecule,
+        products,
+        at,
+        settings=settings,
+        product=options.get("product"),
+        leftover_refs=options.get("leftovers"),
+        use_leftovers=options.get("use_leftovers", True),
+    )
+    notes: list[str] = list(inputs.notes)
     diluents = json_list(molecule["diluents_json"])
     containers = json_list(molecule["containers_json"])
     chosen_diluent, note = _choose(diluent or line["diluent"], diluents, None, "Diluant")
@@ -299,9 +312,11 @@ def compute_plan(
     if note:
         notes.append(note)
     vial_products = {}
-    for p in products:
-        volume = p["reconst_volume_ml"] or p["volume_ml"]
-        vial_products[p["name"]] = (VialProduct(p["name"], p["strength_mg"], volume), p)
+    for p in inputs.products:
+        vial_products[p["name"]] = (
+            VialProduct(p["name"], p["amount"], p["volume"], inputs.unit),
+            p,
+        )
     leftover_h = molecule["stability_reconst_h"] if molecule["leftover_reuse"] else None
     spec = MoleculeCompounding(
         name=molecule["name"],
@@ -312,13 +327,16 @@ def compute_plan(
         leftover_stability_hours=leftover_h,
     )
     plan = plan_compounding(
-        line["dose"],
+        inputs.dose,
         [vp for vp, _ in vial_products.values()],
         spec,
         diluent=chosen_diluent,
+        bag_sizes_ml=settings.stock.volumes_poches_ml,
         bag_volume_ml=bag_volume_ml if bag_volume_ml is not None else line["diluent_volume_ml"],
+        leftovers=stock_plan.compounding_leftovers(inputs),
         now=at,
         tolerance_pct=tolerance_pct,
+        unit=inputs.unit,
     )
     vials = []
     for use in plan.vials:
@@ -335,9 +353,23 @@ def compute_plan(
                 "concentration_mg_ml": use.strength_mg / use.volume_ml,
             }
         )
-    plan_dict = _plan_dict(plan)
+    finished = stock_plan.finish_plan(
+        plan,
+        inputs,
+        settings,
+        chosen_container,
+        tolerance_pct,
+        options.get("tare_g"),
+        (spec.concentration_min_mg_ml, spec.concentration_max_mg_ml),
+    )
+    plan = finished["plan"]
+    notes += finished["notes"]
+    plan_dict = stock_plan.plan_extras(_plan_dict(plan), inputs, finished)
     plan_dict["notes"] = notes
     return {
+        "inputs": inputs,
+        "weights": finished["weights"],
+        "bags": finished["bags"],
         "molecule": molecule,
         "plan": plan,
         "plan_dict": plan_dict,
@@ -461,8 +493,16 @@ def prepare(
     stability_justification: str | None = None,
     settings=None,
     now: datetime | None = None,
+    product: object = None,
+    leftovers: list[object] | None = None,
+    use_leftovers: bool = True,
+    tare_g: float | None = None,
 ) -> dict[str, Any]:
     """Prepare one line: ordonnancier number, fiche data, use-by, lots (optional here).
+
+    Stock (services.stock_plan): ``product`` another presentation of the same molecule
+    (substitution, traced); ``leftovers`` the stock leftovers chosen (else proposed unless
+    ``use_leftovers`` is False); ``tare_g`` the container weighed (else the settings' tare).
 
     ``lots``: mappings or :class:`~oncosecours.domain.production.Lot` (vials and diluent); may be
     given later with :func:`record_lots`, but before control. Each product's lot quantities must
@@ -499,8 +539,16 @@ def prepare(
             diluent=diluent,
             bag_volume_ml=bag_volume_ml,
             container=container,
+            settings=settings,
+            stock_options={
+                "product": product,
+                "leftovers": leftovers,
+                "use_leftovers": use_leftovers,
+                "tare_g": tare_g,
+            },
         )
         plan, molecule = computed["plan"], computed["molecule"]
+        weights = computed["weights"]
         blocking = [f for f in plan.findings if f.blocking]
         if blocking:
             raise OncoError(
@@ -585,10 +633,14 @@ def prepare(
             "stability_h": stability,
             "stability_source": "saisie" if stability_h is not None else "référentiel",
             "stability_justification": justification,
-            "target_weight_g": plan.target_weight_g,
-            "weight_min_g": plan.weight_min_g,
-            "weight_max_g": plan.weight_max_g,
+            "target_weight_g": weights.gross_g,
+            "weight_min_g": weights.min_g,
+            "weight_max_g": weights.max_g,
             "tolerance_pct": production.tolerance_gravimetrique_pct,
+            "tare_g": weights.tare_g,
+            "tare_source": weights.tare_source,
+            "net_weight_g": weights.net_g,
+            "bags_json": json.dumps(computed["bags"]),
             "plan_json": prep_view["plan_json"],
             "findings_json": json.dumps(
                 [f.to_dict() for f in plan.findings]
@@ -613,6 +665,9 @@ def prepare(
         )
         preparation_id = int(cur.lastrowid)
         _insert_lots(conn, preparation_id, parsed_lots, actor, at)
+        stock = stock_plan.apply_to_stock(
+            conn, act, preparation_id, computed, parsed_lots, moment, settings
+        )
         act.record(
             "préparation",
             preparation_id,
@@ -628,6 +683,11 @@ def prepare(
                 "volume_final_ml": plan.final_volume_ml,
                 "date_limite": iso(use_by.at),
                 "lots": [lot.as_dict() for lot in parsed_lots],
+                "poids_cible_g": weights.gross_g,
+                "tare_g": weights.tare_g,
+                "poches": len(computed["bags"]) or 1,
+                "substitution": computed["inputs"].substitution,
+                "stock": stock,
             },
         )
     return preparation_sheet(conn, preparation_id)
@@ -687,6 +747,7 @@ def record_lots(
         at = iso(moment)
         conn.execute("DELETE FROM preparation_lots WHERE preparation_id = ?", (prep["id"],))
         _insert_lots(conn, prep["id"], parsed, actor, at)
+        stock_plan.trace_leftover_lots(conn, prep["id"], parsed)
         if use_by.at != current_use_by:
             conn.execute(
                 "UPDATE preparations SET use_by = ?, use_by_reason = ?, updated_at = ? "
@@ -761,6 +822,7 @@ def preparation_sheet(conn: sqlite3.Connection, preparation: object) -> dict[str
     sheet["state_fr"] = workflow.label("preparation", prep["state"])
     sheet["patient_name"] = patient_name(prep)
     sheet["light_protect"] = bool(prep["light_protect"])
+    sheet["reliquat_cree"] = stock_plan.leftover_created_text(conn, prep["id"])
     sheet["control"] = _one(
         conn, "SELECT * FROM preparation_controls WHERE preparation_id = ?", prep["id"]
     )
@@ -871,16 +933,29 @@ def _composition(entry: dict[str, Any]) -> str:
 
 
 def preview(
-    conn: sqlite3.Connection, line_id: int, *, settings=None, now: datetime | None = None
+    conn: sqlite3.Connection,
+    line_id: int,
+    *,
+    settings=None,
+    now: datetime | None = None,
+    stock_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plan of a line before preparation (pre-fiche, no number, nothing written)."""
     settings = _settings(settings)
     moment = now_or(now)
     ctx = line_context(conn, line_id)
     computed = compute_plan(
-        conn, ctx["line"], at=moment, tolerance_pct=settings.production.tolerance_gravimetrique_pct
+        conn,
+        ctx["line"],
+        at=moment,
+        tolerance_pct=settings.production.tolerance_gravimetrique_pct,
+        settings=settings,
+        stock_options=stock_options,
     )
+    weights = computed["weights"]
     return {
+        "weights": weights.as_dict(),
+        "bags": computed["bags"],
         "line": ctx["line"],
         "patient": patient_label(ctx["patient"]),
         "products": computed["products"],

@@ -338,3 +338,124 @@ def trace_leftover_lots(conn: sqlite3.Connection, preparation_id: int, lots) -> 
                     row["molecule_name"],
                 )
                 store.shorten_leftover_use_by(conn, row["id"], iso(use_by), reason)
+
+
+# --- the plan's stock-related parts -------------------------------------------------------------
+
+
+def compounding_leftovers(inputs: PlanInputs):
+    """The chosen stock leftovers as the dose engine's Leftover objects (exact amounts)."""
+    from oncosecours.domain.compounding import Leftover, VialProduct
+
+    return [
+        Leftover(
+            VialProduct(item.product, item.strength, item.vial_volume_ml, inputs.unit),
+            take,
+            item.use_by,
+            item.label,
+        )
+        for item, take in inputs.leftovers
+    ]
+
+
+def finish_plan(plan, inputs: PlanInputs, settings, container, tolerance_pct, tare_g, conc_range):
+    """Several bags when one is over the maximum volume or concentration, then the tare and
+    the gross target. Returns {"plan", "notes", "weights", "bags"}."""
+    from dataclasses import replace
+
+    from oncosecours.domain.bags import split_dose
+    from oncosecours.domain.tare import Tare, container_tare, gross_target, typed_tare
+
+    notes: list[str] = []
+    bags: list[dict[str, Any]] = []
+    max_volume = float(settings.stock.volume_max_poche_ml)
+    over = [
+        f
+        for f in plan.findings
+        if f.rule == "CONCENTRATION_HORS_PLAGE"
+        and f.values.get("max_mg_ml") is not None
+        and f.values["concentration_mg_ml"] > f.values["max_mg_ml"]
+    ]
+    if plan.diluent and (over or plan.final_volume_ml > max_volume + 1e-9):
+        conc_min, conc_max = conc_range
+        parts = split_dose(
+            plan.dose_mg,
+            plan.draw_volume_ml,
+            unit=inputs.unit,
+            molecule=plan.molecule,
+            bag_sizes_ml=settings.stock.volumes_poches_ml,
+            max_bag_volume_ml=max_volume,
+            conc_min=conc_min,
+            conc_max=conc_max,
+            drug_density=plan.drug_density_g_ml,
+            diluent_density=plan.diluent_density_g_ml or 1.0,
+        )
+        if len(parts) > 1:
+            first = parts[0]
+            net = sum(part.net_weight_g for part in parts)
+            plan = replace(
+                plan,
+                bag_volume_ml=first.bag_volume_ml,
+                final_volume_ml=sum(part.final_volume_ml for part in parts),
+                final_concentration_mg_ml=first.concentration,
+                target_weight_g=net,
+                findings=tuple(f for f in plan.findings if f not in over),
+            )
+            bags = [part.as_dict() for part in parts]
+            notes.append(
+                f"Dose répartie en {len(parts)} poches égales de {fr_num(first.dose, 3)} "
+                f"{inputs.unit} ({fr_num(first.draw_volume_ml, 2)} mL dans "
+                f"{fr_num(first.bag_volume_ml)} mL, {fr_num(first.concentration, 3)} "
+                f"{inputs.unit}/mL) : une poche au plus de {fr_num(max_volume)} mL"
+                + (f" et {fr_num(conc_max, 3)} {inputs.unit}/mL" if conc_max else "")
+            )
+    count = max(len(bags), 1)
+    if tare_g is not None:
+        tare = typed_tare(tare_g)
+    else:
+        tare = container_tare(container, plan.bag_volume_ml, settings.stock.tares_contenants_g)
+    if count > 1 and tare.grams:
+        tare = Tare(tare.grams * count, f"{count} × {tare.source}")
+    weights = gross_target(plan.target_weight_g, tare, tolerance_pct)
+    return {"plan": plan, "notes": notes, "weights": weights, "bags": bags}
+
+
+def plan_extras(plan_dict: dict[str, Any], inputs: PlanInputs, finished: dict) -> dict[str, Any]:
+    """The plan as recorded: stock leftovers used with their lot and id, bags, tare, unit."""
+    by_label = {item.label: item for item, _ in inputs.leftovers}
+    used = []
+    for entry in plan_dict.get("leftover_used") or []:
+        label, product, amount, volume, expires = entry
+        item = by_label.get(label)
+        used.append(
+            {
+                "label": label,
+                "product": product,
+                "mg": amount,
+                "volume_ml": volume,
+                "expires_at": expires,
+                "stock_id": item.id if item else None,
+                "lot": item.lot if item else None,
+                "opened_at": iso(item.opened_at) if item else None,
+            }
+        )
+    plan_dict["leftover_used"] = used
+    plan_dict["poches"] = finished["bags"]
+    plan_dict["tare"] = finished["weights"].as_dict()
+    plan_dict["dose_unit"] = inputs.dose_unit
+    plan_dict["conversion"] = inputs.conversion
+    plan_dict["substitution"] = inputs.substitution
+    return plan_dict
+
+
+def leftover_created_text(conn: sqlite3.Connection, preparation_id: int) -> str:
+    """The fiche's line about the leftover this preparation put in stock (empty if none)."""
+    rows = store.leftovers_created_by(conn, preparation_id)
+    return " ; ".join(
+        f"R{row['id']} — {fr_num(row['amount_initial'], 3)} {row['unit']} "
+        f"({fr_num(row['amount_initial'] * row['vial_volume_ml'] / row['strength'], 2)} mL) "
+        f"de « {row['product_name']} »"
+        + (f", lot {row['lot']}" if row["lot"] else ", lot à tracer")
+        + f", à utiliser avant le {fr_moment(datetime.fromisoformat(row['use_by']))}"
+        for row in rows
+    )

@@ -357,7 +357,7 @@ def preparation(
                 "case_double": BOX_DONE if _g(control, "double_checker_initials") else BOX_TODO,
             },
             "poches": _bags(prep),
-            "reliquat_cree": str(_plan(prep).get("reliquat_cree") or ""),
+            "reliquat_cree": str(prep.get("reliquat_cree") or ""),
             "lots": lots,
             "lots_texte": " ; ".join(
                 f"{lot['article']} lot {lot['lot']}"
