@@ -150,7 +150,16 @@ def plan_inputs(
             )
         vials.append({**ref, "amount": amount, "volume": volume, "strength_unit": strength_unit})
     leftovers = _leftovers(
-        conn, line, molecule, conversion.converted, unit, at, settings, leftover_refs, use_leftovers
+        conn,
+        line,
+        molecule,
+        conversion.converted,
+        unit,
+        at,
+        settings,
+        leftover_refs,
+        use_leftovers,
+        notes,
     )
     for leftover, take in leftovers:
         notes.append(
@@ -171,7 +180,7 @@ def plan_inputs(
     )
 
 
-def _leftovers(conn, line, molecule, need, unit, at, settings, refs, use_leftovers):
+def _leftovers(conn, line, molecule, need, unit, at, settings, refs, use_leftovers, notes):
     if not settings.stock.reliquats_en_stock:
         return []
     rows = store.leftovers(conn, molecule_id=line["molecule_id"])
@@ -213,6 +222,11 @@ def _leftovers(conn, line, molecule, need, unit, at, settings, refs, use_leftove
     if not use_leftovers:
         return []
     proposal = propose_leftovers(shelf, need, line["molecule_id"], at)
+    for item, reason in proposal.refused:
+        notes.append(
+            f"Reliquat {item.label} ({fr_num(item.amount_left, 3)} {item.unit} de "
+            f"« {item.product} ») non utilisé : {reason}"
+        )
     return [(pick.leftover, pick.take) for pick in proposal.picks]
 
 
