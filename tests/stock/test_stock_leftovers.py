@@ -97,7 +97,9 @@ def test_leftover_past_its_use_by_is_not_proposed_and_refused_when_chosen(snapsh
         discard_leftover(conn, team["PR1"], "R1", "  ", now=moment)
     assert dump(conn) == before
     discard_leftover(conn, team["PR1"], "R1", "périmé", now=moment)
-    row = conn.execute("SELECT state, discard_reason, discarded_by_initials FROM leftovers").fetchone()
+    row = conn.execute(
+        "SELECT state, discard_reason, discarded_by_initials FROM leftovers"
+    ).fetchone()
     assert tuple(row) == ("discarded", "périmé", "PR1")
     event = conn.execute("SELECT action, after_json FROM audit_event ORDER BY seq DESC").fetchone()
     assert event[0] == "jeter_reliquat" and "périmé" in event[1]
