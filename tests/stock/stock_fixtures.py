@@ -27,6 +27,7 @@ FIXED = {
     "bleo": (12, "BLEO FIXE", 1201, 70, 25000, "UI", "Dans 250 mL NaCl 0,9 %"),
     "dacti": (13, "DACTI FIXE", 1301, 80, 1200, "µg", "Dans 50 mL NaCl 0,9 %"),
     "pacli": (14, "PACLI FIXE", 1401, 41, 360, "mg", "Dans NaCl 0,9 %"),
+    "oxali150": (15, "OXALI 150", 1501, 31, 150, "mg", "Dans 250 mL de G5%"),
 }
 
 

@@ -480,6 +480,60 @@ def _insert_lots(
         )
 
 
+def preparation_identity(ctx: dict[str, Any], decision: dict[str, Any], number) -> dict[str, Any]:
+    """The columns of a preparation that copy its line, patient, prescription and number (the
+    rest is the compounding; shared with services.banded)."""
+    line, prescription, cure, patient = (
+        ctx["line"],
+        ctx["prescription"],
+        ctx["cure"],
+        ctx["patient"],
+    )
+    return {
+        "ord_scope": number.scope,
+        "ord_seq": number.seq,
+        "ord_year": number.year,
+        "ord_number": number.number,
+        "prescription_line_id": line["id"],
+        "prescription_id": prescription["id"],
+        "cure_id": cure["id"],
+        "patient_id": patient["id"],
+        "go_ahead_id": decision["id"],
+        "patient_ipp": patient["ipp"],
+        "patient_birth_name": patient["birth_name"],
+        "patient_usual_name": patient["usual_name"],
+        "patient_first_name": patient["first_name"],
+        "patient_birth_date": patient["birth_date"],
+        "patient_sex": patient["sex"],
+        "patient_ward": patient["ward"],
+        "patient_weight_kg": prescription["weight_kg"],
+        "patient_height_cm": prescription["height_cm"],
+        "patient_bsa_m2": prescription["bsa_m2"],
+        "prescriber_name": prescription["prescriber_name"],
+        "prescribed_at": prescription["prescribed_at"],
+        "protocol_name": ctx["inclusion"]["protocol_name"],
+        "cycle": cure["cycle"],
+        "day": line["day"],
+        "admin_date": line["admin_date"],
+        "line_no": line["line_no"],
+        "molecule_id": line["molecule_id"],
+        "molecule_name": line["molecule_name"],
+        "dose": line["dose"],
+        "unit": line["unit"],
+        "route": line["route"],
+        "duration_min": line["duration_min"],
+        "les_code": line["les_code"],
+    }
+
+
+def insert_preparation(conn: sqlite3.Connection, values: dict[str, Any]) -> int:
+    cur = conn.execute(
+        f"INSERT INTO preparations ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+        list(values.values()),
+    )
+    return int(cur.lastrowid)
+
+
 def prepare(
     conn: sqlite3.Connection,
     actor: Actor,
@@ -525,12 +579,7 @@ def prepare(
         at = iso(moment)
         ctx = line_context(conn, line_id)
         decision = _check_line(conn, ctx, moment)
-        line, prescription, cure, patient = (
-            ctx["line"],
-            ctx["prescription"],
-            ctx["cure"],
-            ctx["patient"],
-        )
+        line = ctx["line"]
         computed = compute_plan(
             conn,
             line,
@@ -585,40 +634,8 @@ def prepare(
         number = ordonnancier.allocate(
             conn, moment, production.format_ordonnancier, production.remise_a_zero_annuelle
         )
-        values = {
-            "ord_scope": number.scope,
-            "ord_seq": number.seq,
-            "ord_year": number.year,
-            "ord_number": number.number,
-            "prescription_line_id": line["id"],
-            "prescription_id": prescription["id"],
-            "cure_id": cure["id"],
-            "patient_id": patient["id"],
-            "go_ahead_id": decision["id"],
-            "patient_ipp": patient["ipp"],
-            "patient_birth_name": patient["birth_name"],
-            "patient_usual_name": patient["usual_name"],
-            "patient_first_name": patient["first_name"],
-            "patient_birth_date": patient["birth_date"],
-            "patient_sex": patient["sex"],
-            "patient_ward": patient["ward"],
-            "patient_weight_kg": prescription["weight_kg"],
-            "patient_height_cm": prescription["height_cm"],
-            "patient_bsa_m2": prescription["bsa_m2"],
-            "prescriber_name": prescription["prescriber_name"],
-            "prescribed_at": prescription["prescribed_at"],
-            "protocol_name": ctx["inclusion"]["protocol_name"],
-            "cycle": cure["cycle"],
-            "day": line["day"],
-            "admin_date": line["admin_date"],
-            "line_no": line["line_no"],
-            "molecule_id": line["molecule_id"],
-            "molecule_name": line["molecule_name"],
-            "dose": line["dose"],
-            "unit": line["unit"],
-            "route": line["route"],
-            "duration_min": line["duration_min"],
-            "les_code": line["les_code"],
+        values = preparation_identity(ctx, decision, number)
+        values |= {
             "products_json": prep_view["products_json"],
             "drug_volume_ml": plan.draw_volume_ml,
             "diluent": plan.diluent,
@@ -658,12 +675,7 @@ def prepare(
             "use_by": iso(use_by.at),
             "use_by_reason": use_by.reason,
         }
-        cur = conn.execute(
-            f"INSERT INTO preparations ({', '.join(values)}) "
-            f"VALUES ({', '.join('?' * len(values))})",
-            list(values.values()),
-        )
-        preparation_id = int(cur.lastrowid)
+        preparation_id = insert_preparation(conn, values)
         _insert_lots(conn, preparation_id, parsed_lots, actor, at)
         stock = stock_plan.apply_to_stock(
             conn, act, preparation_id, computed, parsed_lots, moment, settings

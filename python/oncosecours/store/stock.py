@@ -250,3 +250,24 @@ def assign_bag(
 
 def banded_bag(conn: sqlite3.Connection, bag_id: int) -> dict[str, Any] | None:
     return row_dict(conn.execute("SELECT * FROM banded_bags WHERE id = ?", (bag_id,)).fetchone())
+
+
+def insert_batch_lot(
+    conn: sqlite3.Connection, preparation_id: int, lot: dict[str, Any], actor_id: int, at: str
+) -> None:
+    """A lot of the batch, recorded on the preparation of one of its bags."""
+    conn.execute(
+        "INSERT INTO preparation_lots (preparation_id, kind, component, product_id, lot, "
+        "expiry, quantity, opened_at, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, 1, "
+        "NULL, ?, ?)",
+        (
+            preparation_id,
+            lot["kind"],
+            lot["component"],
+            lot.get("product_id"),
+            lot["lot"],
+            lot["expiry"],
+            actor_id,
+            at,
+        ),
+    )
