@@ -583,6 +583,15 @@ VIEWS: dict[str, Callable[[sqlite3.Connection, ViewContext], SheetContent]] = {
     "Journal": journal,
     "Paramètres": parametres,
 }
+
+
+def _stock(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
+    from oncosecours.excel.stock_view import stock
+
+    return stock(conn, ctx)
+
+
+VIEWS["Stock"] = _stock
 """Sheets rebuilt from the store (the Prescription sheet is a form: written by its actions)."""
 
 

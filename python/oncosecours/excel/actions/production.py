@@ -92,7 +92,7 @@ def prepare(ctx) -> str:
         lambda r: f"ligne {r.get('ligne')} ({r.get('patient')}, {r.get('molecule')})",
         step,
     )
-    ctx.refresh("Accueil", "Fabrication", "Libération")
+    ctx.refresh("Accueil", "Fabrication", "Libération", "Stock")
     return f"préparation(s) enregistrée(s) : {', '.join(numbers)}"
 
 
