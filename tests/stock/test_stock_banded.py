@@ -9,7 +9,8 @@ from stock_fixtures import at, dump, go, line_of, next_day, patient_on
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.services.banded import assign_bag, batch_view, make_batch
-from oncosecours.services.preparation import prepare, preview
+from oncosecours.services.preparation import prepare
+from oncosecours.services.preparation_plan import preview
 from oncosecours.services.release import control_preparation, release_preparation
 from oncosecours.store.ordonnancier import check_sequence
 

@@ -12,7 +12,8 @@ from production_fixtures import lots_for
 from stock_fixtures import TODAY, at, dump, go, line_of, next_day, patient_on
 
 from oncosecours.domain.errors import OncoError
-from oncosecours.services.preparation import ordonnancier_rows, prepare, preview
+from oncosecours.services.preparation import ordonnancier_rows, prepare
+from oncosecours.services.preparation_plan import preview
 from oncosecours.services.stock import discard_leftover, stock_view
 from oncosecours.store import audit
 

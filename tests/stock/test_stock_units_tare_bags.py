@@ -7,7 +7,8 @@ from production_fixtures import lots_for
 from stock_fixtures import at, dump, go, line_of, patient_on
 
 from oncosecours.domain.errors import OncoError
-from oncosecours.services.preparation import prepare, preview
+from oncosecours.services.preparation import prepare
+from oncosecours.services.preparation_plan import preview
 from oncosecours.services.release import control_preparation, release_preparation
 
 

@@ -229,7 +229,9 @@ def assign_bag(
     """Give the next available bag of a batch to a patient's line: the preparation is recorded
     (own ordonnancier number, now), with the batch's lots; then control/release as usual."""
     from oncosecours.services import preparation as prep_service
+    from oncosecours.services.preparation_plan import line_context, preparation_identity
     from oncosecours.store import ordonnancier
+    from oncosecours.store import preparations as prep_store
 
     settings = _settings(settings)
     production = settings.production
@@ -237,7 +239,7 @@ def assign_bag(
         moment = now_or(now)
         at = iso(moment)
         batch = batch_view(conn, batch_id)
-        ctx = prep_service.line_context(conn, line_id)
+        ctx = line_context(conn, line_id)
         decision = prep_service._check_line(conn, ctx, moment)
         line = ctx["line"]
         what = ctx["what"]
@@ -273,7 +275,7 @@ def assign_bag(
             f"{batch['prepared_by_initials']}, attribuée le {fr_datetime(moment)} par "
             f"{actor.initials}"
         )
-        values = prep_service.preparation_identity(ctx, decision, number)
+        values = preparation_identity(ctx, decision, number)
         values.update(
             {
                 "products_json": "[]",
@@ -317,7 +319,7 @@ def assign_bag(
                 "snapshot_backup_date": prep_service._backup_date(conn),
             }
         )
-        preparation_id = prep_service.insert_preparation(conn, values)
+        preparation_id = prep_store.insert(conn, values)
         for lot in batch["lots"]:
             store.insert_batch_lot(conn, preparation_id, lot, actor.id, at)
         store.assign_bag(conn, bag["id"], preparation_id, actor.id, at)
