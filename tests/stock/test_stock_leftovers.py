@@ -33,7 +33,11 @@ def _first_patient(conn, team):
 
 
 def test_leftover_created_then_reused_within_its_stability(snapshot, team):
-    conn = snapshot
+    _reuse(snapshot, team)
+
+
+def _reuse(conn, team):
+    """A leftover created on day 1 and reused on day 2 (asserted); the second fiche."""
     first = _first_patient(conn, team)
     assert [(p["name"], p["count"]) for p in first["products"]] == [
         ("OXALIPLATINE 100 mg/20 mL", 1),
@@ -73,6 +77,51 @@ def test_leftover_created_then_reused_within_its_stability(snapshot, team):
 
     assert _leftovers_used(entry) == ["reliquat R1 OXALIPLATINE 50 mg/10 mL lot L3101 (20 mg)"]
     assert audit.verify(conn).ok
+    return second
+
+
+def _docx_text(path) -> str:
+    import docx
+
+    document = docx.Document(path)
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def test_fiche_and_ordonnancier_documents_name_the_leftover(snapshot, team, tmp_path):
+    from oncosecours.documents.render import render_ordonnancier, render_preparation
+
+    second = _reuse(snapshot, team)
+    (fiche,) = render_preparation(snapshot, second["id"], "fabrication", tmp_path, pdf=False)
+    text = _docx_text(fiche)
+    assert "Reliquat R1 — OXALIPLATINE 50 mg/10 mL, lot L3101" in text
+    assert "Reliquat mis en stock : R2 — 40 mg (8 mL)" in text
+    register = render_ordonnancier(snapshot, next_day(1), next_day(1), "date", tmp_path, pdf=False)
+    assert "reliquat R1 OXALIPLATINE 50 mg/10 mL lot L3101 (20 mg)" in _docx_text(register.files[0])
+
+
+def test_a_leftover_without_lot_is_kept_but_not_proposed_until_traced(snapshot, team):
+    from oncosecours.services.preparation import record_lots
+
+    conn = snapshot
+    cure = patient_on(conn, team, "oxali", 0)
+    go(conn, team, cure)
+    line = line_of(conn, cure)
+    plan = preview(conn, line["id"], now=at(9))
+    first = prepare(conn, team["PR1"], line["id"], now=at(9))  # lots typed later
+    (r1,) = stock_view(conn, TODAY, now=at(9, 5))["reliquats"]
+    assert r1["lot"] is None
+    other = patient_on(conn, team, "oxali", 1)
+    go(conn, team, other)
+    other_line = line_of(conn, other)
+    proposal = preview(conn, other_line["id"], now=at(9, 30))
+    assert proposal["plan"]["leftover_used"] == []
+    assert any("R1" in n and "lot du flacon non tracé" in n for n in proposal["notes"])
+    record_lots(conn, team["PR1"], first["ord_number"], lots_for(plan), now=at(9, 40))
+    (r1,) = stock_view(conn, TODAY, now=at(9, 45))["reliquats"]
+    assert r1["lot"] == "L3101"
+    proposal = preview(conn, other_line["id"], now=at(9, 50))
+    assert [u["label"] for u in proposal["plan"]["leftover_used"]] == ["R1"]
 
 
 def test_leftover_past_its_use_by_is_not_proposed_and_refused_when_chosen(snapshot, team):
