@@ -190,3 +190,24 @@ def test_a_dose_split_in_two_bags(snapshot, team, settings_file, tmp_path):
         in text
     )
     assert "Poche 2/2" in text
+    # each bag is weighed against its own window (281,26 g ± 5 % of 281,26): a light bag and a
+    # heavy one are both caught although their sum (562,5 g) is on the total target (562,52 g)
+    before = dump(conn)
+    with pytest.raises(OncoError) as error:
+        control_preparation(
+            conn, team["PR2"], sheet["ord_number"], 562.5, visual_ok=True, now=at(10)
+        )
+    assert error.value.rule == "POIDS_PAR_POCHE"
+    assert dump(conn) == before
+    control_preparation(
+        conn, team["PR2"], sheet["ord_number"], [251.0, 311.5], visual_ok=True, now=at(10)
+    )
+    row = conn.execute(
+        "SELECT in_tolerance, measured_weight_g, bags_json FROM preparation_controls"
+    ).fetchone()
+    assert (row[0], row[1]) == (0, pytest.approx(562.5))
+    import json
+
+    bags = json.loads(row[2])
+    assert [b["within"] for b in bags] == [False, False]  # 251 < 267,2 ; 311,5 > 295,3
+    assert bags[0]["min_g"] == pytest.approx(281.26 * 0.95)

@@ -81,3 +81,39 @@ def split_dose(
         f"ne respecte la plage de concentration ({bounds} {unit}/mL)",
         rule="POCHES_IMPOSSIBLE",
     )
+
+
+def bag_windows(
+    bags: Sequence[dict], tare_total_g: float, tolerance_pct: float
+) -> list[tuple[float, float, float]]:
+    """(target, min, max) of each bag of a split dose: its share of the tare plus its net
+    content, ± the tolerance of its content (as :func:`oncosecours.domain.tare.gross_target`)."""
+    tare = tare_total_g / len(bags) if bags else 0.0
+    windows = []
+    for bag in bags:
+        net = float(bag["net_weight_g"])
+        delta = net * tolerance_pct / 100
+        windows.append((tare + net, tare + net - delta, tare + net + delta))
+    return windows
+
+
+def check_bag_weights(
+    measured: Sequence[object], bags: Sequence[dict], tare_total_g: float, tolerance_pct: float
+) -> list[dict]:
+    """Each bag's weight against its own window (refused when the count does not match)."""
+    from oncosecours.domain.production import gravimetric_check
+
+    if len(measured) != len(bags):
+        raise OncoError(
+            f"Dose répartie en {len(bags)} poches : saisir le poids de chaque poche "
+            f"({len(measured)} poids saisi{'s' if len(measured) > 1 else ''})",
+            field="poids mesuré",
+            rule="POIDS_PAR_POCHE",
+        )
+    results = []
+    for index, (weight, (target, low, high)) in enumerate(
+        zip(measured, bag_windows(bags, tare_total_g, tolerance_pct), strict=True), start=1
+    ):
+        check = gravimetric_check(weight, target, low, high)
+        results.append({"poche": f"{index}/{len(bags)}", **check.as_dict()})
+    return results

@@ -155,3 +155,7 @@ CREATE TABLE vial_stock (
     updated_at          TEXT NOT NULL,
     updated_by          INTEGER NOT NULL REFERENCES users(id)
 );
+
+-- A dose split in several bags is weighed bag by bag: [{bag, measured_g, target_g, min_g,
+-- max_g, within}] (NULL for one bag; the row's measured_weight_g is then the sum).
+ALTER TABLE preparation_controls ADD COLUMN bags_json TEXT;
