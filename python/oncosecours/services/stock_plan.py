@@ -182,6 +182,12 @@ def plan_inputs(
 
 def _leftovers(conn, line, molecule, need, unit, at, settings, refs, use_leftovers, notes):
     if not settings.stock.reliquats_en_stock:
+        if refs:
+            raise OncoError(
+                "Reliquats non gérés en stock (paramètre [stock] reliquats_en_stock = false)",
+                field="reliquat",
+                rule="RELIQUAT",
+            )
         return []
     rows = store.leftovers(conn, molecule_id=line["molecule_id"])
     shelf = [_stock_leftover(r) for r in rows if r["unit"] == unit]
