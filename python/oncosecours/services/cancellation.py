@@ -38,6 +38,7 @@ from oncosecours.services.go_ahead import now_or
 from oncosecours.services.preparation import cancel_bag
 from oncosecours.store import preparations, prescriptions
 from oncosecours.store.circuit import cure_by_id, inclusion_by_id, patient_by_id, patient_label
+from oncosecours.store.rows import Signed
 
 CANCEL_ROLES = ("prescripteur", "pharmacien")
 STOP_ROLES = ("prescripteur", "pharmacien")
@@ -80,7 +81,7 @@ def _cancel_cure(act: Action, cure: dict[str, Any], reason: str, at: str) -> dic
         cancel_bag(act, bag, bag_reason, at)
         cancelled.append(item)
     prescriptions.mark_cure_cancelled(
-        conn, cure["id"], by_id=actor.id, by_initials=actor.initials, reason=reason, at=at
+        conn, cure["id"], Signed(actor.id, actor.initials, reason, at)
     )
     act.record(
         "cure",
@@ -162,7 +163,7 @@ def stop_inclusion(
                 continue
             cancelled.append(_cancel_cure(act, cure, cure_reason, at))
         prescriptions.mark_inclusion_stopped(
-            conn, inclusion_id, by_id=actor.id, by_initials=actor.initials, reason=reason, at=at
+            conn, inclusion_id, Signed(actor.id, actor.initials, reason, at)
         )
         act.record(
             "inclusion",

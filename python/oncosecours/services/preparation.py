@@ -53,6 +53,7 @@ from oncosecours.store import preparations as store
 from oncosecours.store.circuit import cure_by_id, snapshot_meta
 from oncosecours.store.circuit import molecule as molecule_by_id
 from oncosecours.store.preparations import lots_of, resolve_preparation
+from oncosecours.store.rows import Signed
 
 PREPARE_ROLES = ("préparateur", "pharmacien")
 CANCEL_ROLES = ("préparateur", "pharmacien")
@@ -97,9 +98,7 @@ def cancel_bag(act: Action, prep: dict[str, Any], reason: str, at: str) -> None:
     """Mark one bag cancelled (it keeps its number) and append its audit event, inside the open
     action: the one way a preparation is cancelled, alone or with its cure."""
     actor = act.actor
-    store.mark_cancelled(
-        act.conn, prep["id"], by_id=actor.id, by_initials=actor.initials, reason=reason, at=at
-    )
+    store.mark_cancelled(act.conn, prep["id"], Signed(actor.id, actor.initials, reason, at))
     act.record(
         "préparation",
         prep["id"],

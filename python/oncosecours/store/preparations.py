@@ -14,7 +14,7 @@ from typing import Any
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import parse_date
-from oncosecours.store.rows import all_rows, first_row, insert_row
+from oncosecours.store.rows import Signed, all_rows, first_row, insert_row
 
 # Register orders (ordonnancier_rows ``order_by``) -> SQL ORDER BY of the register query.
 REGISTER_ORDER = {
@@ -91,20 +91,12 @@ def set_state(conn: sqlite3.Connection, preparation_id: int, target: str, at: st
     )
 
 
-def mark_cancelled(
-    conn: sqlite3.Connection,
-    preparation_id: int,
-    *,
-    by_id: int,
-    by_initials: str,
-    reason: str,
-    at: str,
-) -> None:
+def mark_cancelled(conn: sqlite3.Connection, preparation_id: int, signed: Signed) -> None:
     """The bag keeps its number, marked cancelled with who, when and why."""
     conn.execute(
         "UPDATE preparations SET state = 'cancelled', cancelled_at = ?, cancelled_by = ?, "
         "cancelled_by_initials = ?, cancel_reason = ?, updated_at = ? WHERE id = ?",
-        (at, by_id, by_initials, reason, at, preparation_id),
+        (signed.at, signed.by_id, signed.by_initials, signed.reason, signed.at, preparation_id),
     )
 
 

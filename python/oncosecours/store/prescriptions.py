@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from oncosecours.store.rows import all_rows, first_row, insert_row
+from oncosecours.store.rows import Signed, all_rows, first_row, insert_row
 
 # --- inclusions ------------------------------------------------------------------------------
 
@@ -26,19 +26,11 @@ def cure_ids_of_inclusion(conn: sqlite3.Connection, inclusion_id: int) -> list[i
     ]
 
 
-def mark_inclusion_stopped(
-    conn: sqlite3.Connection,
-    inclusion_id: int,
-    *,
-    by_id: int,
-    by_initials: str,
-    reason: str,
-    at: str,
-) -> None:
+def mark_inclusion_stopped(conn: sqlite3.Connection, inclusion_id: int, signed: Signed) -> None:
     conn.execute(
         "UPDATE inclusions SET state = 'stopped', stopped_at = ?, stopped_by = ?, "
         "stopped_by_initials = ?, stop_reason = ? WHERE id = ?",
-        (at, by_id, by_initials, reason, inclusion_id),
+        (signed.at, signed.by_id, signed.by_initials, signed.reason, inclusion_id),
     )
 
 
@@ -109,19 +101,11 @@ def set_cure_state(conn: sqlite3.Connection, cure_id: int, state: str, at: str) 
     conn.execute("UPDATE cures SET state = ?, updated_at = ? WHERE id = ?", (state, at, cure_id))
 
 
-def mark_cure_cancelled(
-    conn: sqlite3.Connection,
-    cure_id: int,
-    *,
-    by_id: int,
-    by_initials: str,
-    reason: str,
-    at: str,
-) -> None:
+def mark_cure_cancelled(conn: sqlite3.Connection, cure_id: int, signed: Signed) -> None:
     conn.execute(
         "UPDATE cures SET state = 'cancelled', cancelled_at = ?, cancelled_by = ?, "
         "cancelled_by_initials = ?, cancel_reason = ?, updated_at = ? WHERE id = ?",
-        (at, by_id, by_initials, reason, at, cure_id),
+        (signed.at, signed.by_id, signed.by_initials, signed.reason, signed.at, cure_id),
     )
 
 
