@@ -225,11 +225,11 @@ def register_bench(sub) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from oncosecours.documents import bench
     from oncosecours.domain.errors import OncoError
+    from oncosecours.ops import bench_documents
 
     if args.count < 1:
         raise OncoError(f"Nombre de fiches impossible : {args.count}", field="count")
-    result = bench.run(args.count, out_dir=args.out, pdf=args.pdf)
-    emit(args, result, bench.text(result))
+    result = bench_documents.run(args.count, out_dir=args.out, pdf=args.pdf)
+    emit(args, result, bench_documents.text(result))
     return 0

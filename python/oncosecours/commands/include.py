@@ -92,8 +92,8 @@ def _protocols(args: argparse.Namespace) -> int:
 
 
 def _detail_text(inc: dict) -> str:
-    from oncosecours.commands._circuit_text import CURE_FR
     from oncosecours.domain.display import fr_dose
+    from oncosecours.texts.circuit import CURE_FR
 
     out = [
         f"Inclusion n° {inc['id']} : {inc['protocol_name']}, cycle de {inc['cycle_days']} jours, "

@@ -33,8 +33,8 @@ def register(subparsers) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import note_line
     from oncosecours.services.notes import add_note
+    from oncosecours.texts.circuit import note_line
 
     note = run_action(
         args,
@@ -49,9 +49,9 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import note_line
     from oncosecours.services.queries import notes_for
     from oncosecours.store.circuit import resolve_patient
+    from oncosecours.texts.circuit import note_line
 
     patient = run_query(args, resolve_patient, args.patient)
     notes = run_query(args, notes_for, patient["id"])

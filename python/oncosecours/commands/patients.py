@@ -207,8 +207,8 @@ def _find(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import patient_block
     from oncosecours.services.queries import patient_summary
+    from oncosecours.texts.circuit import patient_block
 
     summary = run_query(args, patient_summary, args.patient)
     emit(args, summary, patient_block(summary))

@@ -95,7 +95,7 @@ def register(subparsers) -> None:
 
 
 def _service_options(args: argparse.Namespace) -> dict:
-    from oncosecours.commands._circuit_text import key_values, numbers, reductions
+    from oncosecours.texts.circuit import key_values, numbers, reductions
 
     return {
         "weight_kg": args.weight,
@@ -111,8 +111,8 @@ def _service_options(args: argparse.Namespace) -> dict:
 
 
 def _draft_text(draft: dict, title: str) -> str:
-    from oncosecours.commands._circuit_text import findings_block, head_block, lines_block
     from oncosecours.store.circuit import patient_label
+    from oncosecours.texts.circuit import findings_block, head_block, lines_block
 
     cure = draft["cure"]
     return "\n".join(
@@ -199,14 +199,14 @@ def _transcribe(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import (
+    from oncosecours.services.queries import prescription_detail
+    from oncosecours.texts.circuit import (
         CURE_FR,
         findings_block,
         head_block,
         lines_block,
         note_line,
     )
-    from oncosecours.services.queries import prescription_detail
 
     detail = run_query(args, prescription_detail, args.prescription)
     p = detail["prescription"]

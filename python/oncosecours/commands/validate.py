@@ -62,9 +62,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import findings_block
     from oncosecours.domain.checks import blocking_rules
     from oncosecours.services.validation import findings_for
+    from oncosecours.texts.circuit import findings_block
 
     findings = run_query(args, findings_for, args.prescription)
     rules = blocking_rules(findings)
@@ -101,7 +101,7 @@ def _decision_text(result: dict) -> str:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import key_values
+    from oncosecours.texts.circuit import key_values
 
     if args.refuse:
         return _refuse(args)

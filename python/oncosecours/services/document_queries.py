@@ -28,7 +28,7 @@ __all__ = [
 def preparation_record(conn: sqlite3.Connection, ref: object) -> dict[str, Any]:
     """The record of one preparation (id, ``#id`` or ordonnancier number) for the mapping."""
     # Imported here: services.preparation is heavy and on its way to being split.
-    from oncosecours.services.preparation import preparation_sheet
+    from oncosecours.services.preparation_queries import preparation_sheet
 
     sheet = preparation_sheet(conn, ref)
     control = sheet.get("control")
@@ -95,7 +95,7 @@ def register_records(
     conn: sqlite3.Connection, date_from: Any, date_to: Any, order_by: str = "date"
 ) -> list[dict]:
     """Register entries from the production service, in its order."""
-    from oncosecours.services.preparation import ordonnancier_rows
+    from oncosecours.services.preparation_queries import ordonnancier_rows
 
     return [
         {"preparation": entry, "lots": entry.get("lots") or []}

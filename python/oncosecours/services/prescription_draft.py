@@ -291,7 +291,7 @@ def compute_draft(
 
     banding = _no_banding
     if rules.banding != "aucun":
-        from oncosecours.dose_banding import table_for_molecule
+        from oncosecours.store.dose_banding import table_for_molecule
 
         banding = table_for_molecule
 
