@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from oncosecours.commands._stock_bench import week_report
 from oncosecours.domain.compounding import VialProduct
 from oncosecours.domain.waste import simulate
+from oncosecours.ops.bench_leftovers import week_report
 
 T = datetime(2026, 3, 2, 8, 0, tzinfo=timezone(timedelta(hours=1)))
 OXALI = [VialProduct("OX 50", 50, 10), VialProduct("OX 100", 100, 20)]

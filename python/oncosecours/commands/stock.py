@@ -107,7 +107,7 @@ def register_bench(sub) -> None:
 def _bench(args: argparse.Namespace) -> int:
     import json
 
-    from oncosecours.commands._stock_bench import week_report
+    from oncosecours.ops.bench_leftovers import week_report
 
     report = week_report(seed=args.seed, per_day=args.patients)
     if args.json:

@@ -1,4 +1,5 @@
-"""The simulated week of ``oncosecours bench leftovers`` (seeded, reproducible)."""
+"""The simulated week of ``oncosecours bench leftovers`` (seeded, reproducible): vials opened
+and drug lost with and without leftovers kept as stock (domain.waste)."""
 
 from __future__ import annotations
 
