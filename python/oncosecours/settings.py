@@ -102,6 +102,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "dossier": Rule(str),
         "instantanes_conserves": _between(1, 3650, int),
     },
+    "qualification": {"validite_mois": _between(1, 36, int)},
 }
 
 
