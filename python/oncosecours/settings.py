@@ -42,6 +42,14 @@ def _les_codes(values: list) -> bool:
     )
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_numbers(table: dict, high: float) -> bool:
+    return all(isinstance(k, str) and _number(v) and 0 <= v <= high for k, v in table.items())
+
+
 SCHEMA: dict[str, dict[str, Rule]] = {
     "etablissement": {
         "nom": Rule(str, bool, "un texte non vide"),
@@ -77,6 +85,21 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "remise_a_zero_annuelle": Rule(bool),
     },
     "sauvegardes": {"seuil_anciennete_jours": _between(0, 365, int)},
+    "stock": {
+        "reliquats_en_stock": Rule(bool),
+        "stabilite_reliquats_h": Rule(
+            dict, lambda v: _positive_numbers(v, 24 * 60), "des heures entre 0 et 1440 par molécule"
+        ),
+        "tares_contenants_g": Rule(
+            dict, lambda v: _positive_numbers(v, 2000), "des grammes entre 0 et 2000 par contenant"
+        ),
+        "volume_max_poche_ml": _between(50, 5000),
+        "volumes_poches_ml": Rule(
+            list,
+            lambda v: bool(v) and all(_number(x) and 0 < x <= 5000 for x in v),
+            "une liste de volumes (mL) entre 0 et 5000",
+        ),
+    },
     "codes_les": {"codes": Rule(list, _les_codes, "une liste de codes I + 6 chiffres")},
     "copie_secours": {
         "dossier": Rule(str),

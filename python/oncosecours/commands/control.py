@@ -16,7 +16,13 @@ def register(subparsers) -> None:
         "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
     )
     parser.add_argument(
-        "--weight", metavar="GRAMMES", type=nombre, required=True, help="poids net mesuré (g)"
+        "--weight",
+        metavar="GRAMMES",
+        type=nombre,
+        action="append",
+        required=True,
+        help="poids mesuré (g), net ou brut comme sur la fiche ; une dose en plusieurs poches : "
+        "un --weight par poche, dans l'ordre de la fiche",
     )
     parser.add_argument(
         "--visual",
@@ -38,7 +44,7 @@ def _control(args: argparse.Namespace) -> int:
         args,
         control_preparation,
         args.prep,
-        args.weight,
+        args.weight if len(args.weight) > 1 else args.weight[0],
         visual_ok=args.visual == "conforme",
         double_checker=args.double_check,
         comment=args.comment,

@@ -44,6 +44,7 @@ def register(subparsers) -> None:
     make.add_argument(
         "--justification", metavar="TEXTE", help="source de la stabilité saisie (obligatoire avec)"
     )
+    _stock_options(make)
     make.set_defaults(handler=_make)
 
     lots = sub.add_parser("lots", help="saisir les lots d'une préparation (avant contrôle)")
@@ -67,6 +68,7 @@ def register(subparsers) -> None:
     preview.add_argument(
         "--line", metavar="N", type=int, required=True, help="numéro de la ligne prescrite"
     )
+    _stock_options(preview, tare=False)
     preview.set_defaults(handler=_preview)
 
     show = sub.add_parser("show", help="afficher la fiche d'une préparation")
@@ -75,6 +77,40 @@ def register(subparsers) -> None:
         "--prep", metavar="NUMERO", required=True, help="numéro d'ordonnancier (ou #id)"
     )
     show.set_defaults(handler=_show)
+
+
+def _stock_options(parser: argparse.ArgumentParser, *, tare: bool = True) -> None:
+    parser.add_argument(
+        "--product",
+        metavar="PRODUIT",
+        help="substitution : préparer avec cette présentation (code ou nom) de la même molécule",
+    )
+    parser.add_argument(
+        "--leftover",
+        metavar="R12",
+        action="append",
+        default=[],
+        help="reliquat du stock à utiliser (répétable) ; par défaut ils sont proposés "
+        "(moins de perte, puis date limite la plus proche)",
+    )
+    parser.add_argument(
+        "--no-leftovers", action="store_true", help="n'utiliser aucun reliquat du stock"
+    )
+    if tare:
+        parser.add_argument(
+            "--tare",
+            metavar="G",
+            type=nombre,
+            help="tare pesée du contenant vide (g) : le poids cible devient brut",
+        )
+
+
+def _stock_kwargs(args: argparse.Namespace) -> dict:
+    return {
+        "product": args.product,
+        "leftovers": args.leftover or None,
+        "use_leftovers": not args.no_leftovers,
+    }
 
 
 def _lots_arg(values: list[str]) -> list:
@@ -101,20 +137,37 @@ def sheet_text(sheet: dict) -> str:
         f"Médicament : {sheet['molecule_name']} {fr_dose(sheet['dose'])} {sheet['unit']} "
         f"({sheet['route'] or ''})",
     ]
+    plan = sheet.get("plan") or {}
+    amount_unit = plan.get("unit") or "mg"
     for p in sheet["products"]:
         out.append(
             f"  flacon : {p['count']} × {p['name']}, prélever {fr_num(p['volume_to_draw_ml'], 2)} mL"
+        )
+    for used in plan.get("leftover_used") or []:
+        out.append(
+            f"  reliquat {used['label']} : {used['product']} lot {used.get('lot') or '—'}, "
+            f"{fr_num(used['mg'], 3)} {amount_unit}, prélever {fr_num(used['volume_ml'], 2)} mL"
+        )
+    for bag in plan.get("poches") or []:
+        out.append(
+            f"  poche {bag['index']}/{bag['count']} : {fr_num(bag['dose'], 3)} {bag['unit']} "
+            f"({fr_num(bag['draw_volume_ml'], 2)} mL) dans {fr_num(bag['bag_volume_ml'])} mL"
         )
     out += [
         f"Diluant : {sheet['diluent'] or 'aucun'} {fr_num(sheet['diluent_volume_ml'] or 0)} mL, "
         f"contenant : {sheet['container'] or '—'}",
         f"Volume final : {fr_num(sheet['final_volume_ml'], 1)} mL, concentration "
-        f"{fr_num(sheet['final_conc_mg_ml'], 3)} mg/mL",
+        f"{fr_num(sheet['final_conc_mg_ml'], 3)} {amount_unit}/mL",
         f"Protéger de la lumière : {'OUI' if sheet['light_protect'] else 'non'} ; filtre : "
         + (f"{fr_num(sheet['filter_um'])} µm" if sheet["filter_um"] else "aucun")
         + f" ; conservation : {sheet['storage'] or '—'}",
         f"À utiliser avant le {use_by} ({sheet['use_by_reason']})",
-        f"Poids cible (net) : {fr_num(sheet['target_weight_g'], 1)} g, accepté de "
+        (
+            f"Poids cible (brut, tare {fr_num(sheet['tare_g'], 1)} g comprise) : "
+            if sheet.get("tare_g")
+            else "Poids cible (net) : "
+        )
+        + f"{fr_num(sheet['target_weight_g'], 1)} g, accepté de "
         f"{fr_num(sheet['weight_min_g'], 1)} à {fr_num(sheet['weight_max_g'], 1)} g "
         f"(± {fr_num(sheet['tolerance_pct'])} %)",
         f"Préparée par {sheet['prepared_by_initials']} le "
@@ -130,6 +183,8 @@ def sheet_text(sheet: dict) -> str:
         out.append("Lots : À SAISIR avant le contrôle")
     for finding in sheet["findings"]:
         out.append(f"  ! {finding['message']}")
+    if sheet.get("reliquat_cree"):
+        out.append(f"Reliquat mis en stock : {sheet['reliquat_cree']}")
     return "\n".join(out)
 
 
@@ -146,6 +201,8 @@ def _make(args: argparse.Namespace) -> int:
         container=args.container,
         stability_h=args.stability_h,
         stability_justification=args.justification,
+        tare_g=args.tare,
+        **_stock_kwargs(args),
     )
     emit(args, sheet, sheet_text(sheet))
     return 0
@@ -174,7 +231,7 @@ def _cancel(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     from oncosecours.services.preparation_plan import preview
 
-    result = run_query(args, preview, args.line)
+    result = run_query(args, preview, args.line, stock_options=_stock_kwargs(args))
     plan = result["plan"]
     from oncosecours.domain.findings import fr_num
 
@@ -185,7 +242,13 @@ def _preview(args: argparse.Namespace) -> int:
         )
     lines.append(
         f"  {result['diluent']} {fr_num(plan['bag_volume_ml'] or 0)} mL, volume final "
-        f"{fr_num(plan['final_volume_ml'], 1)} mL, {fr_num(plan['final_concentration_mg_ml'], 3)} mg/mL"
+        f"{fr_num(plan['final_volume_ml'], 1)} mL, {fr_num(plan['final_concentration_mg_ml'], 3)} "
+        f"{plan.get('unit') or 'mg'}/mL"
+    )
+    weights = result["weights"]
+    lines.append(
+        f"  poids cible {fr_num(weights['gross_g'], 1)} g "
+        + (f"brut (tare {fr_num(weights['tare_g'], 1)} g)" if weights["tare_g"] else "net")
     )
     lines += [f"  ! {f['message']}" for f in plan["findings"]]
     lines += [f"  note : {n}" for n in result["notes"]]

@@ -373,6 +373,18 @@ def fabrication(path: Path) -> None:
     _para(doc, "{%p for a in alertes %}")
     _para(doc, "⚠ {{ a }}", bold=True, size=8.5, color=RED)
     _para(doc, "{%p endfor %}")
+    _para(doc, "{%p for b in poches %}")
+    _para(
+        doc,
+        "Poche {{ b.numero }} : {{ b.dose }} ({{ b.prelevement_ml }} mL) dans {{ b.diluant_ml }} mL"
+        ", volume final {{ b.volume_final_ml }} mL, poids cible {{ b.poids_cible_g }} g",
+        bold=True,
+        size=8.5,
+    )
+    _para(doc, "{%p endfor %}")
+    _para(doc, "{%p if reliquat_cree %}")
+    _para(doc, "Reliquat mis en stock : {{ reliquat_cree }}", bold=True, size=8.5)
+    _para(doc, "{%p endif %}")
 
     _section_title(doc, "Traçabilité des lots (flacons et diluant)")
     lots = _table(doc, 3, [95, 55, 40], header=True)
@@ -392,7 +404,9 @@ def fabrication(path: Path) -> None:
         [
             (
                 "Poids cible",
-                "{% if controle.poids_cible_g %}{{ controle.poids_cible_g }} g (± {{ controle.tolerance_pct }} % : "
+                "{% if controle.poids_cible_g %}{{ controle.poids_cible_g }} g {{ controle.pesee }}"
+                "{% if controle.tare_g %} (tare {{ controle.tare_g }} g + contenu "
+                "{{ controle.poids_net_g }} g){% endif %} (± {{ controle.tolerance_pct }} % : "
                 "{{ controle.poids_min_g }} à {{ controle.poids_max_g }} g){% endif %}",
             ),
             (

@@ -39,6 +39,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from oncosecours.domain.diluents import (  # noqa: F401 (diluent_family re-exported)
+    diluent_density,
+    diluent_family,
+    same_diluent,
+)
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import Finding, fr_num
 
@@ -47,56 +52,6 @@ if TYPE_CHECKING:
 
 DEFAULT_BAG_SIZES_ML = (50.0, 100.0, 250.0, 500.0)
 MAX_VIALS = 60
-_DILUENT_FAMILIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], float], ...] = (
-    # family, name prefixes (letters only, upper case), accepted strengths after the name, density
-    (
-        "NACL 0,9 %",
-        ("NACL", "CHLORUREDESODIUM", "SODIUMCHLORIDE", "SERUMPHYSIOLOGIQUE"),
-        ("", "09", "09PCT", "0,9"),
-        1.005,
-    ),
-    ("GLUCOSE 5 %", ("GLUCOSE", "DEXTROSE", "G"), ("5", "5PCT", "50MGML", ""), 1.017),
-    (
-        "EAU PPI",
-        ("EPPI", "EAUPPI", "EAUPOURPREPARATIONSINJECTABLES", "EAUSTERILE", "EAU"),
-        ("",),
-        0.998,
-    ),
-)
-
-
-def _key(name: str) -> str:
-    text = str(name).upper().replace("%", "PCT")
-    for accented, plain in (("É", "E"), ("È", "E"), ("Ê", "E"), ("À", "A"), ("Ç", "C")):
-        text = text.replace(accented, plain)
-    return "".join(char for char in text if char.isalnum())
-
-
-def diluent_family(diluent: str) -> str | None:
-    """``"NACL 0,9 %"``, ``"GLUCOSE 5 %"`` or ``"EAU PPI"`` for the usual spellings (``"NaCl 0.9%"``,
-    ``"G5"``, ``"Glucose 5 %"``, ``"EPPI"``...), None otherwise (e.g. glucose 10 %)."""
-    key = _key(diluent)
-    for family, prefixes, strengths, _ in _DILUENT_FAMILIES:
-        for prefix in prefixes:
-            if key.startswith(prefix) and key[len(prefix) :].replace("PCT", "") in {
-                strength.replace("PCT", "").replace(",", "") for strength in strengths
-            }:
-                return family
-    return None
-
-
-def diluent_density(diluent: str) -> float | None:
-    """Density (g/mL) of a known diluent (``"NaCl 0,9 %"``, ``"Glucose 5 %"``, ``"Eau ppi"``)."""
-    family = diluent_family(diluent)
-    for name, _, _, density in _DILUENT_FAMILIES:
-        if name == family:
-            return density
-    return None
-
-
-def _same_diluent(a: str, b: str) -> bool:
-    family = diluent_family(a)
-    return family == diluent_family(b) if family else _key(a) == _key(b)
 
 
 def _positive(value: object, field: str, *, zero: bool = False) -> float:
@@ -116,6 +71,7 @@ class VialProduct:
     name: str
     strength_mg: float
     volume_ml: float
+    unit: str = "mg"  # unit of strength_mg (see domain.units: mg, µg, g, UI, MUI, mL)
 
     def __post_init__(self) -> None:
         _positive(self.strength_mg, "dosage du flacon")
@@ -139,8 +95,8 @@ class Leftover:
         remaining = _positive(self.remaining_mg, "reliquat")
         if remaining > self.product.strength_mg + 1e-9:
             raise OncoError(
-                f"Reliquat de {fr_num(remaining)} mg supérieur au flacon "
-                f"({fr_num(self.product.strength_mg)} mg, {self.product.name})",
+                f"Reliquat de {fr_num(remaining)} {self.product.unit} supérieur au flacon "
+                f"({fr_num(self.product.strength_mg)} {self.product.unit}, {self.product.name})",
                 field="reliquat",
             )
 
@@ -227,6 +183,7 @@ class CompoundingPlan:
     drug_density_g_ml: float
     leftover_created: LeftoverCreated | None
     findings: tuple[Finding, ...]
+    unit: str = "mg"  # unit of every amount above (dose_mg, vials, leftovers, mg/mL)
 
     @property
     def vial_count(self) -> int:
@@ -239,7 +196,10 @@ class CompoundingPlan:
 
 
 def choose_vials(
-    dose_mg: float, products: Sequence[VialProduct], waste_tolerance_mg: float = 0.0
+    dose_mg: float,
+    products: Sequence[VialProduct],
+    waste_tolerance_mg: float = 0.0,
+    unit: str = "mg",
 ) -> tuple[VialProduct, ...]:
     """New vials to open for ``dose_mg``, largest first (the last one is drawn partly).
 
@@ -272,7 +232,7 @@ def choose_vials(
     visit(0, need, (), 0)
     if not candidates:
         raise OncoError(
-            f"Dose de {fr_num(need)} mg impossible à préparer avec au plus {MAX_VIALS} flacons",
+            f"Dose de {fr_num(need)} {unit} impossible à préparer avec au plus {MAX_VIALS} flacons",
             field="dose",
         )
     least = min(waste for waste, _, _ in candidates)
@@ -298,13 +258,16 @@ def plan_compounding(
     diluent_density_g_ml: float | None = None,
     tare_g: float = 0.0,
     waste_tolerance_mg: float = 0.0,
+    unit: str = "mg",
 ) -> CompoundingPlan:
     """Plan the preparation of ``dose_mg`` of ``molecule`` (see the module docstring).
 
     ``products``: the vial presentations available; ``leftovers`` with ``now`` (needed as soon as
     leftovers are given, and to date the new leftover); ``tolerance_pct``: settings
     ``production.tolerance_gravimetrique_pct``; ``tare_g``: weight of the empty container when the
-    target is a whole-bag weight; ``waste_tolerance_mg``: see :func:`choose_vials`.
+    target is a whole-bag weight; ``waste_tolerance_mg``: see :func:`choose_vials`; ``unit``:
+    the unit of ``dose_mg`` and of the vials' strengths (already converted, see domain.units),
+    also the unit of the concentration range (per mL).
     """
     dose = _positive(dose_mg, "dose")
     tolerance = _positive(tolerance_pct, "tolérance gravimétrique", zero=True)
@@ -328,7 +291,7 @@ def plan_compounding(
                     rule="RELIQUAT_PERIME",
                     severity="avertissement",
                     message=(
-                        f"Reliquat « {label} » ({fr_num(leftover.remaining_mg)} mg) non utilisé : "
+                        f"Reliquat « {label} » ({fr_num(leftover.remaining_mg)} {unit}) non utilisé : "
                         f"périmé depuis le {leftover.expires_at:%d/%m/%Y à %H:%M}"
                     ),
                     values={
@@ -358,7 +321,7 @@ def plan_compounding(
     vials: list[VialUse] = []
     created: LeftoverCreated | None = None
     if remaining > 1e-9:
-        chosen = choose_vials(remaining, products, waste_tolerance_mg)
+        chosen = choose_vials(remaining, products, waste_tolerance_mg, unit)
         drawn: dict[str, list] = {}
         to_draw = remaining
         for product in chosen:
@@ -404,7 +367,7 @@ def plan_compounding(
         bag = None
         final_volume = draw_volume
     else:
-        if molecule.diluents and not any(_same_diluent(diluent, d) for d in molecule.diluents):
+        if molecule.diluents and not any(same_diluent(diluent, d) for d in molecule.diluents):
             findings.append(
                 Finding(
                     rule="DILUANT_INTERDIT",
@@ -459,8 +422,8 @@ def plan_compounding(
                 severity="bloquant",
                 message=(
                     f"Concentration finale de {molecule.name} hors de la plage de stabilité : "
-                    f"{fr_num(concentration, 3)} mg/mL ({fr_num(dose)} mg dans "
-                    f"{fr_num(final_volume, 1)} mL ; plage {bounds} mg/mL)"
+                    f"{fr_num(concentration, 3)} {unit}/mL ({fr_num(dose)} {unit} dans "
+                    f"{fr_num(final_volume, 1)} mL ; plage {bounds} {unit}/mL)"
                 ),
                 values={
                     "concentration_mg_ml": concentration,
@@ -493,4 +456,5 @@ def plan_compounding(
         drug_density_g_ml=molecule.density_g_ml,
         leftover_created=created,
         findings=tuple(findings),
+        unit=unit,
     )

@@ -263,6 +263,8 @@ DOSE_UNITS: dict[str, tuple[str, str]] = {
     "mg/m2": ("surface", "mg"),
     "mg/kg": ("poids", "mg"),
     "mg": ("fixe", "mg"),
+    "g": ("fixe", "g"),
+    "mL": ("fixe", "mL"),
     "AUC": ("auc", "mg"),
     "UI/kg": ("poids", "UI"),
     "µg/kg": ("poids", "µg"),

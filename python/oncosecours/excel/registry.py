@@ -171,6 +171,14 @@ ACTIONS: tuple[RibbonAction, ...] = (
         needs_pin=False,
     ),
     RibbonAction(
+        "jeter_reliquat",
+        "Jeter le reliquat",
+        "Outils",
+        "stock:discard",
+        "services.stock.discard_leftover",
+        "oncosecours stock discard",
+    ),
+    RibbonAction(
         "verifier_integrite",
         "Vérifier l'intégrité",
         "Outils",

@@ -539,6 +539,15 @@ VIEWS: dict[str, Callable[[sqlite3.Connection, ViewContext], SheetContent]] = {
     "Reprise": lambda conn, ctx: _sortie_view("reprise", conn, ctx),
     "Rapprochement": lambda conn, ctx: _sortie_view("rapprochement", conn, ctx),
 }
+
+
+def _stock(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
+    from oncosecours.excel.stock_view import stock
+
+    return stock(conn, ctx)
+
+
+VIEWS["Stock"] = _stock
 """Sheets rebuilt from the store (the Prescription sheet is a form: written by its actions)."""
 
 

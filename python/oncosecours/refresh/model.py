@@ -127,6 +127,11 @@ PRODUCTS = Table(
         C("ext_code3", "text", doc="code externe 3 (CODEXTPDT3), sens inconnu"),
         C("t2a_ref", "bool", True, 0, doc="produit référencé T2A (PDTREFT2A), déduit"),
         C("ref_price", "real", doc="prix de référence d'achat (PRIXREFACT), déduit"),
+        C(
+            "unit",
+            "text",
+            doc="unité du dosage du flacon (UNITEPDT décodé ; vide = non renseignée)",
+        ),
     ),
 )
 

@@ -33,11 +33,13 @@ from oncosecours.domain.production import (
     needs_preparation,
     parse_lot,
 )
+from oncosecours.services import stock_plan
 from oncosecours.services.core import Action, Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.services.preparation_plan import (
     compute_plan,
     line_context,
+    preparation_identity,
     required_components,
     required_vials,
     settings_or_loaded,
@@ -210,8 +212,16 @@ def prepare(
     stability_justification: str | None = None,
     settings=None,
     now: datetime | None = None,
+    product: object = None,
+    leftovers: list[object] | None = None,
+    use_leftovers: bool = True,
+    tare_g: float | None = None,
 ) -> dict[str, Any]:
     """Prepare one line: ordonnancier number, fiche data, use-by, lots (optional here).
+
+    Stock (services.stock_plan): ``product`` another presentation of the same molecule
+    (substitution, traced); ``leftovers`` the stock leftovers chosen (else proposed unless
+    ``use_leftovers`` is False); ``tare_g`` the container weighed (else the settings' tare).
 
     ``lots``: mappings or :class:`~oncosecours.domain.production.Lot` (vials and diluent); may be
     given later with :func:`record_lots`, but before control. Each product's lot quantities must
@@ -234,12 +244,7 @@ def prepare(
         at = iso(moment)
         ctx = line_context(conn, line_id)
         decision = _check_line(conn, ctx, moment)
-        line, prescription, cure, patient = (
-            ctx["line"],
-            ctx["prescription"],
-            ctx["cure"],
-            ctx["patient"],
-        )
+        line = ctx["line"]
         computed = compute_plan(
             conn,
             line,
@@ -248,8 +253,16 @@ def prepare(
             diluent=diluent,
             bag_volume_ml=bag_volume_ml,
             container=container,
+            settings=settings,
+            stock_options={
+                "product": product,
+                "leftovers": leftovers,
+                "use_leftovers": use_leftovers,
+                "tare_g": tare_g,
+            },
         )
         plan, molecule = computed["plan"], computed["molecule"]
+        weights = computed["weights"]
         blocking = [f for f in plan.findings if f.blocking]
         if blocking:
             raise OncoError(
@@ -286,40 +299,8 @@ def prepare(
         number = ordonnancier.allocate(
             conn, moment, production.format_ordonnancier, production.remise_a_zero_annuelle
         )
-        values = {
-            "ord_scope": number.scope,
-            "ord_seq": number.seq,
-            "ord_year": number.year,
-            "ord_number": number.number,
-            "prescription_line_id": line["id"],
-            "prescription_id": prescription["id"],
-            "cure_id": cure["id"],
-            "patient_id": patient["id"],
-            "go_ahead_id": decision["id"],
-            "patient_ipp": patient["ipp"],
-            "patient_birth_name": patient["birth_name"],
-            "patient_usual_name": patient["usual_name"],
-            "patient_first_name": patient["first_name"],
-            "patient_birth_date": patient["birth_date"],
-            "patient_sex": patient["sex"],
-            "patient_ward": patient["ward"],
-            "patient_weight_kg": prescription["weight_kg"],
-            "patient_height_cm": prescription["height_cm"],
-            "patient_bsa_m2": prescription["bsa_m2"],
-            "prescriber_name": prescription["prescriber_name"],
-            "prescribed_at": prescription["prescribed_at"],
-            "protocol_name": ctx["inclusion"]["protocol_name"],
-            "cycle": cure["cycle"],
-            "day": line["day"],
-            "admin_date": line["admin_date"],
-            "line_no": line["line_no"],
-            "molecule_id": line["molecule_id"],
-            "molecule_name": line["molecule_name"],
-            "dose": line["dose"],
-            "unit": line["unit"],
-            "route": line["route"],
-            "duration_min": line["duration_min"],
-            "les_code": line["les_code"],
+        values = preparation_identity(ctx, decision, number)
+        values |= {
             "products_json": prep_view["products_json"],
             "drug_volume_ml": plan.draw_volume_ml,
             "diluent": plan.diluent,
@@ -334,10 +315,14 @@ def prepare(
             "stability_h": stability,
             "stability_source": "saisie" if stability_h is not None else "référentiel",
             "stability_justification": justification,
-            "target_weight_g": plan.target_weight_g,
-            "weight_min_g": plan.weight_min_g,
-            "weight_max_g": plan.weight_max_g,
+            "target_weight_g": weights.gross_g,
+            "weight_min_g": weights.min_g,
+            "weight_max_g": weights.max_g,
             "tolerance_pct": production.tolerance_gravimetrique_pct,
+            "tare_g": weights.tare_g,
+            "tare_source": weights.tare_source,
+            "net_weight_g": weights.net_g,
+            "bags_json": json.dumps(computed["bags"]),
             "plan_json": prep_view["plan_json"],
             "findings_json": json.dumps(
                 [f.to_dict() for f in plan.findings]
@@ -357,6 +342,9 @@ def prepare(
         }
         preparation_id = store.insert(conn, values)
         _insert_lots(conn, preparation_id, parsed_lots, actor, at)
+        stock = stock_plan.apply_to_stock(
+            conn, act, preparation_id, computed, parsed_lots, moment, settings
+        )
         act.record(
             "préparation",
             preparation_id,
@@ -372,6 +360,11 @@ def prepare(
                 "volume_final_ml": plan.final_volume_ml,
                 "date_limite": iso(use_by.at),
                 "lots": [lot.as_dict() for lot in parsed_lots],
+                "poids_cible_g": weights.gross_g,
+                "tare_g": weights.tare_g,
+                "poches": len(computed["bags"]) or 1,
+                "substitution": computed["inputs"].substitution,
+                "stock": stock,
             },
         )
     return preparation_sheet(conn, preparation_id)
@@ -429,6 +422,7 @@ def record_lots(
         at = iso(moment)
         store.delete_lots(conn, prep["id"])
         _insert_lots(conn, prep["id"], parsed, actor, at)
+        stock_plan.trace_leftover_lots(conn, prep["id"], parsed)
         if use_by.at != current_use_by:
             store.set_use_by(conn, prep["id"], iso(use_by.at), use_by.reason, at)
         act.record(

@@ -6,8 +6,10 @@ container, findings) through :func:`oncosecours.domain.compounding.plan_compound
 :func:`preview` is the pre-fiche of a line (no number). :func:`required_components` and
 :func:`required_vials` say what the lots of a planned or recorded preparation must cover.
 
-The gravimetric target is the NET weight of the finished bag's content (diluent + drug added):
-weigh with the balance tared on an empty container of the same model.
+The gravimetric target is the NET weight of the finished bag's content (diluent + drug added),
+plus the container's tare when the settings or the preparer give one (then a GROSS weight, see
+:mod:`oncosecours.domain.tare`); the dose unit, substitution, stock leftovers, tare and bags come
+from :mod:`oncosecours.services.stock_plan`.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ from oncosecours.store.circuit import (
     prescription_line,
 )
 from oncosecours.store.circuit import molecule as molecule_by_id
-
-MG_UNITS = {"mg"}
 
 
 def settings_or_loaded(settings):
@@ -70,6 +70,52 @@ def line_context(conn: sqlite3.Connection, line_id: int) -> dict[str, Any]:
         "patient": patient,
         "inclusion": inclusion,
         "what": what,
+    }
+
+
+def preparation_identity(ctx: dict[str, Any], decision: dict[str, Any], number) -> dict[str, Any]:
+    """The columns of a preparation that copy its line, patient, prescription and number (the
+    rest is the compounding; shared with services.banded)."""
+    line, prescription, cure, patient = (
+        ctx["line"],
+        ctx["prescription"],
+        ctx["cure"],
+        ctx["patient"],
+    )
+    return {
+        "ord_scope": number.scope,
+        "ord_seq": number.seq,
+        "ord_year": number.year,
+        "ord_number": number.number,
+        "prescription_line_id": line["id"],
+        "prescription_id": prescription["id"],
+        "cure_id": cure["id"],
+        "patient_id": patient["id"],
+        "go_ahead_id": decision["id"],
+        "patient_ipp": patient["ipp"],
+        "patient_birth_name": patient["birth_name"],
+        "patient_usual_name": patient["usual_name"],
+        "patient_first_name": patient["first_name"],
+        "patient_birth_date": patient["birth_date"],
+        "patient_sex": patient["sex"],
+        "patient_ward": patient["ward"],
+        "patient_weight_kg": prescription["weight_kg"],
+        "patient_height_cm": prescription["height_cm"],
+        "patient_bsa_m2": prescription["bsa_m2"],
+        "prescriber_name": prescription["prescriber_name"],
+        "prescribed_at": prescription["prescribed_at"],
+        "protocol_name": ctx["inclusion"]["protocol_name"],
+        "cycle": cure["cycle"],
+        "day": line["day"],
+        "admin_date": line["admin_date"],
+        "line_no": line["line_no"],
+        "molecule_id": line["molecule_id"],
+        "molecule_name": line["molecule_name"],
+        "dose": line["dose"],
+        "unit": line["unit"],
+        "route": line["route"],
+        "duration_min": line["duration_min"],
+        "les_code": line["les_code"],
     }
 
 
@@ -118,23 +164,34 @@ def compute_plan(
     diluent: str | None = None,
     bag_volume_ml: float | None = None,
     container: str | None = None,
+    settings=None,
+    stock_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the fiche de fabrication needs for one line, from the snapshot (no write)."""
+    """What the fiche de fabrication needs for one line, from the snapshot (no write).
+
+    ``stock_options`` (services.stock_plan.plan_inputs / finish_plan): ``product``
+    (substitution), ``leftovers`` (chosen), ``use_leftovers``, ``tare_g`` (weighed)."""
     from oncosecours.domain.compounding import (
         MoleculeCompounding,
         VialProduct,
         plan_compounding,
     )
+    from oncosecours.services import stock_plan
 
-    if (line["unit"] or "").strip().lower() not in MG_UNITS:
-        raise OncoError(
-            f"Dose de {line['molecule_name']} en {line['unit']} : seule une dose en mg peut "
-            "être calculée pour la préparation",
-            rule="UNITE_PREPARATION",
-            field="unité",
-        )
+    settings, options = settings_or_loaded(settings), dict(stock_options or {})
     molecule, products = _molecule_and_products(conn, line)
-    notes: list[str] = []
+    inputs = stock_plan.plan_inputs(
+        conn,
+        line,
+        molecule,
+        products,
+        at,
+        settings=settings,
+        product=options.get("product"),
+        leftover_refs=options.get("leftovers"),
+        use_leftovers=options.get("use_leftovers", True),
+    )
+    notes: list[str] = list(inputs.notes)
     diluents = json_list(molecule["diluents_json"])
     containers = json_list(molecule["containers_json"])
     chosen_diluent, note = _choose(diluent or line["diluent"], diluents, None, "Diluant")
@@ -151,9 +208,11 @@ def compute_plan(
     if note:
         notes.append(note)
     vial_products = {}
-    for p in products:
-        volume = p["reconst_volume_ml"] or p["volume_ml"]
-        vial_products[p["name"]] = (VialProduct(p["name"], p["strength_mg"], volume), p)
+    for p in inputs.products:
+        vial_products[p["name"]] = (
+            VialProduct(p["name"], p["amount"], p["volume"], inputs.unit),
+            p,
+        )
     leftover_h = molecule["stability_reconst_h"] if molecule["leftover_reuse"] else None
     spec = MoleculeCompounding(
         name=molecule["name"],
@@ -164,13 +223,16 @@ def compute_plan(
         leftover_stability_hours=leftover_h,
     )
     plan = plan_compounding(
-        line["dose"],
+        inputs.dose,
         [vp for vp, _ in vial_products.values()],
         spec,
         diluent=chosen_diluent,
+        bag_sizes_ml=settings.stock.volumes_poches_ml,
         bag_volume_ml=bag_volume_ml if bag_volume_ml is not None else line["diluent_volume_ml"],
+        leftovers=stock_plan.compounding_leftovers(inputs),
         now=at,
         tolerance_pct=tolerance_pct,
+        unit=inputs.unit,
     )
     vials = []
     for use in plan.vials:
@@ -187,9 +249,23 @@ def compute_plan(
                 "concentration_mg_ml": use.strength_mg / use.volume_ml,
             }
         )
-    plan_dict = _plan_dict(plan)
+    finished = stock_plan.finish_plan(
+        plan,
+        inputs,
+        settings,
+        chosen_container,
+        tolerance_pct,
+        options.get("tare_g"),
+        (spec.concentration_min_mg_ml, spec.concentration_max_mg_ml),
+    )
+    plan = finished["plan"]
+    notes += finished["notes"]
+    plan_dict = stock_plan.plan_extras(_plan_dict(plan), inputs, finished)
     plan_dict["notes"] = notes
     return {
+        "inputs": inputs,
+        "weights": finished["weights"],
+        "bags": finished["bags"],
         "molecule": molecule,
         "plan": plan,
         "plan_dict": plan_dict,
@@ -212,7 +288,9 @@ def required_components(prep: dict[str, Any]) -> list[tuple[str, str]]:
     """(kind, name) pairs the preparation's lots must cover: each vial product, the diluent."""
     needed = [("flacon", p["name"]) for p in json.loads(prep["products_json"])]
     plan = json.loads(prep["plan_json"] or "{}")
-    needed += [("flacon", u["product"]) for u in plan.get("leftover_used", [])]
+    needed += [
+        ("flacon", u["product"]) for u in plan.get("leftover_used", []) if not u.get("stock_id")
+    ]
     if prep["diluent"]:
         needed.append(("diluant", prep["diluent"]))
     return list(dict.fromkeys(needed))
@@ -227,21 +305,35 @@ def required_vials(prep: dict[str, Any]) -> dict[str, int]:
         vials[product["name"]] = vials.get(product["name"], 0) + int(product["count"])
     plan = json.loads(prep["plan_json"] or "{}")
     for used in plan.get("leftover_used", []):
-        vials[used["product"]] = vials.get(used["product"], 0) + 1
+        if not used.get("stock_id"):  # a stock leftover keeps the lot it was traced with
+            vials[used["product"]] = vials.get(used["product"], 0) + 1
     return vials
 
 
 def preview(
-    conn: sqlite3.Connection, line_id: int, *, settings=None, now: datetime | None = None
+    conn: sqlite3.Connection,
+    line_id: int,
+    *,
+    settings=None,
+    now: datetime | None = None,
+    stock_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plan of a line before preparation (pre-fiche, no number, nothing written)."""
     settings = settings_or_loaded(settings)
     moment = now_or(now)
     ctx = line_context(conn, line_id)
     computed = compute_plan(
-        conn, ctx["line"], at=moment, tolerance_pct=settings.production.tolerance_gravimetrique_pct
+        conn,
+        ctx["line"],
+        at=moment,
+        tolerance_pct=settings.production.tolerance_gravimetrique_pct,
+        settings=settings,
+        stock_options=stock_options,
     )
+    weights = computed["weights"]
     return {
+        "weights": weights.as_dict(),
+        "bags": computed["bags"],
         "line": ctx["line"],
         "patient": patient_label(ctx["patient"]),
         "products": computed["products"],

@@ -45,6 +45,9 @@ def preparation_sheet(conn: sqlite3.Connection, preparation: object) -> dict[str
     sheet["state_fr"] = workflow.label("preparation", prep["state"])
     sheet["patient_name"] = patient_name(prep)
     sheet["light_protect"] = bool(prep["light_protect"])
+    from oncosecours.services.stock_plan import leftover_created_text
+
+    sheet["reliquat_cree"] = leftover_created_text(conn, prep["id"])
     sheet["control"] = store.control_of(conn, prep["id"])
     sheet["release"] = store.release_of(conn, prep["id"])
     sheet["dispensation"] = store.dispensation_of(conn, prep["id"])

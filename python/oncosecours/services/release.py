@@ -9,6 +9,7 @@ refused. Both are final (no update of the rows).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 from typing import Any
@@ -54,11 +55,37 @@ def _double_checker(conn: sqlite3.Connection, initials: str | None, prep: dict, 
     return row
 
 
+def _gravimetry(prep: dict[str, Any], measured: object):
+    """The bag's check, or for a dose split in several bags each bag's (a list of weights, one
+    per bag: a wrong bag never hides behind a right one in a sum)."""
+    from dataclasses import replace
+
+    bags = json.loads(prep.get("bags_json") or "[]")
+    weights = list(measured) if isinstance(measured, (list, tuple)) else [measured]
+    if len(bags) < 2:
+        if len(weights) != 1:
+            raise OncoError(
+                f"Une seule poche : un seul poids ({len(weights)} saisis)", field="poids mesuré"
+            )
+        check = gravimetric_check(
+            weights[0], prep["target_weight_g"], prep["weight_min_g"], prep["weight_max_g"]
+        )
+        return check, None
+    from oncosecours.domain.bags import check_bag_weights
+
+    per_bag = check_bag_weights(weights, bags, prep["tare_g"] or 0.0, prep["tolerance_pct"])
+    total = sum(float(w) for w in weights)
+    check = gravimetric_check(
+        total, prep["target_weight_g"], prep["weight_min_g"], prep["weight_max_g"]
+    )
+    return replace(check, within=all(b["within"] for b in per_bag)), per_bag
+
+
 def control_preparation(
     conn: sqlite3.Connection,
     actor: Actor,
     preparation: object,
-    measured_weight_g: float,
+    measured_weight_g: float | list[float],
     *,
     visual_ok: bool,
     double_checker: str | None = None,
@@ -82,9 +109,7 @@ def control_preparation(
                 rule="LOTS_MANQUANTS",
                 hint="oncosecours prepare lots ...",
             )
-        result = gravimetric_check(
-            measured_weight_g, prep["target_weight_g"], prep["weight_min_g"], prep["weight_max_g"]
-        )
+        result, bag_results = _gravimetry(prep, measured_weight_g)
         checker = _double_checker(conn, double_checker, prep, actor)
         if not visual_ok and not comment:
             raise OncoError(
@@ -108,6 +133,7 @@ def control_preparation(
                 "controlled_by": actor.id,
                 "controlled_by_initials": actor.initials,
                 "controlled_at": at,
+                "bags_json": json.dumps(bag_results, ensure_ascii=False) if bag_results else None,
             },
         )
         set_state(conn, prep, "controlled", at)
@@ -126,6 +152,7 @@ def control_preparation(
                 "état": "controlled",
                 "numéro": prep["ord_number"],
                 "gravimétrie": result.as_dict(),
+                "poches": bag_results,
                 "visuel_conforme": visual_ok,
                 "double_contrôle": checker["initials"] if checker else None,
                 "alertes": flags,

@@ -47,9 +47,27 @@ def _draws(total: float, vial_volume: float, count: int) -> list[float]:
     return [d for d in draws if d > 1e-9] or [float(total)]
 
 
+def _plan(prep: Mapping[str, Any]) -> dict[str, Any]:
+    plan = prep.get("plan_json")
+    if isinstance(plan, str):
+        import json
+
+        try:
+            plan = json.loads(plan or "{}")
+        except ValueError:
+            plan = {}
+    return plan if isinstance(plan, dict) else {}
+
+
+def _plan_unit(prep: Mapping[str, Any]) -> str:
+    """Unit the plan's amounts and concentrations are in (mg unless the dose was in UI, mL...)."""
+    return str(_plan(prep).get("unit") or "mg")
+
+
 def _products(prep: Mapping[str, Any]) -> list[dict[str, str]]:
     """Vials of ``products_json`` (services.preparation) and leftovers used (``plan_json``)."""
     rows = []
+    amount_unit = _plan_unit(prep)
     for item in _json_list(prep.get("products_json")):
         strength = item.get("strength_mg")
         volume = item.get("volume_ml")
@@ -65,29 +83,24 @@ def _products(prep: Mapping[str, Any]) -> list[dict[str, str]]:
             {
                 "nom": str(item.get("name") or ""),
                 "dosage": (
-                    f"{dose(strength)} mg / {num(volume)} mL"
+                    f"{dose(strength)} {amount_unit} / {num(volume)} mL"
                     if strength is not None and volume is not None
                     else ""
                 ),
-                "concentration": f"{concentration(conc)} mg/mL" if conc else "",
+                "concentration": f"{concentration(conc)} {amount_unit}/mL" if conc else "",
                 "flacons": num(count, 0),
                 "volume_ml": num(total),
                 "prelevement": draw_text,
             }
         )
-    plan = prep.get("plan_json")
-    if isinstance(plan, str):
-        import json
-
-        try:
-            plan = json.loads(plan or "{}")
-        except ValueError:
-            plan = {}
-    for used in (plan or {}).get("leftover_used") or []:
+    for used in _plan(prep).get("leftover_used") or []:
+        lot = f", lot {used['lot']}" if used.get("lot") else ""
         rows.append(
             {
-                "nom": f"Reliquat {used.get('label') or ''} — {used.get('product') or ''}".strip(),
-                "dosage": f"{dose(used.get('mg'))} mg restants" if used.get("mg") else "",
+                "nom": f"Reliquat {used.get('label') or ''} — {used.get('product') or ''}{lot}".strip(),
+                "dosage": f"{dose(used.get('mg'))} {amount_unit} à prélever"
+                if used.get("mg")
+                else "",
                 "concentration": "",
                 "flacons": "reliquat",
                 "volume_ml": num(used.get("volume_ml")),
@@ -228,6 +241,7 @@ def preparation(
     mol_name = upper_name(prep.get("molecule_name"))
     conc = prep.get("final_conc_mg_ml")
     base_unit = the_unit.split("/")[0] if the_unit else "mg"
+    conc_unit = _plan_unit(prep) if _plan(prep).get("unit") else base_unit
     filter_um = prep.get("filter_um")
     alerts: list[str] = []
     if int(_g(prep, "light_protect", 0) or 0):
@@ -299,7 +313,7 @@ def preparation(
             "produits": products,
             "diluant": {"nom": diluent, "volume_ml": num(prep.get("diluent_volume_ml"))},
             "volume_final_ml": num(final_volume),
-            "concentration_finale": f"{concentration(conc)} {base_unit}/mL" if conc else "",
+            "concentration_finale": f"{concentration(conc)} {conc_unit}/mL" if conc else "",
             "contenant": str(_g(prep, "container", "")),
             "filtre": f"{num(filter_um)} µm" if filter_um else "",
             "protection_lumiere": "Oui" if int(_g(prep, "light_protect", 0) or 0) else "Non",
@@ -324,6 +338,15 @@ def preparation(
             "alertes": alerts,
             "controle": {
                 "poids_cible_g": num(prep.get("target_weight_g"), 1),
+                "tare_g": num(prep.get("tare_g"), 1) if prep.get("tare_g") else "",
+                "tare_source": str(_g(prep, "tare_source", "")) if prep.get("tare_g") else "",
+                "poids_net_g": num(
+                    prep.get("net_weight_g")
+                    if prep.get("net_weight_g") is not None
+                    else prep.get("target_weight_g"),
+                    1,
+                ),
+                "pesee": "brut (contenant compris)" if prep.get("tare_g") else "net",
                 "tolerance_pct": num(prep.get("tolerance_pct"), 1),
                 "poids_min_g": num(prep.get("weight_min_g"), 1),
                 "poids_max_g": num(prep.get("weight_max_g"), 1),
@@ -333,6 +356,8 @@ def preparation(
                 "case_visuel": BOX_DONE if control else BOX_TODO,
                 "case_double": BOX_DONE if _g(control, "double_checker_initials") else BOX_TODO,
             },
+            "poches": _bags(prep),
+            "reliquat_cree": str(prep.get("reliquat_cree") or ""),
             "lots": lots,
             "lots_texte": " ; ".join(
                 f"{lot['article']} lot {lot['lot']}"
@@ -353,3 +378,22 @@ def preparation(
         }
     )
     return ctx
+
+
+def _bags(prep: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The bags of a dose split in several (``bags_json``); empty for one bag."""
+    bags = _json_list(prep.get("bags_json"))
+    if len(bags) < 2:
+        return []
+    tare = float(prep.get("tare_g") or 0)
+    return [
+        {
+            "numero": f"{b.get('index')}/{b.get('count')}",
+            "dose": f"{dose(b.get('dose'))} {b.get('unit') or ''}".strip(),
+            "prelevement_ml": num(b.get("draw_volume_ml")),
+            "diluant_ml": num(b.get("bag_volume_ml")),
+            "volume_final_ml": num(b.get("final_volume_ml")),
+            "poids_cible_g": num(tare + float(b.get("net_weight_g") or 0), 1),
+        }
+        for b in bags
+    ]

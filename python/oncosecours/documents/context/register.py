@@ -68,9 +68,10 @@ def ordonnancier(
             for lot in rec.get("lots") or []
         ]
         if not parts:
-            parts = [p["nom"] for p in _products(prep)]
+            parts = [p["nom"] for p in _products(prep) if not p["nom"].startswith("Reliquat ")]
             if prep.get("diluent"):
                 parts.append(str(prep["diluent"]))
+        parts += _leftovers_used(prep)
         the_unit = unit(prep.get("unit"))
         rows.append(
             {
@@ -110,3 +111,15 @@ def ordonnancier(
         }
     )
     return ctx
+
+
+def _leftovers_used(prep: Mapping[str, Any]) -> list[str]:
+    """``reliquat R3 OXALIPLATINE 100 mg/20 mL lot OX1 (25 mg)`` for each stock leftover used."""
+    from oncosecours.documents.context.fiche import _plan, _plan_unit
+
+    return [
+        f"reliquat {u.get('label')} {u.get('product')} lot {u.get('lot')} "
+        f"({dose(u.get('mg'))} {_plan_unit(prep)})"
+        for u in _plan(prep).get("leftover_used") or []
+        if u.get("stock_id")
+    ]

@@ -36,6 +36,8 @@ def control(ctx) -> str:
 
     def step(row: dict[str, Any]) -> str:
         weight = cells.as_number(row.get("poids_mesure"))
+        if isinstance(weight, str) and ";" in weight:  # a dose in several bags: « 281,2 ; 280,9 »
+            weight = [cells.as_number(part) for part in weight.split(";") if part.strip()]
         if weight is None:
             raise OncoError("Saisissez le poids mesuré (g)", field="poids mesuré")
         visual = cells.as_text(row.get("controle_visuel"))

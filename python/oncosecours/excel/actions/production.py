@@ -58,6 +58,21 @@ def lots(text: str | None) -> list:
     return [parse_lot_text(item, i) for i, item in enumerate(items)]
 
 
+def stock_options(row: dict[str, Any]) -> dict[str, Any]:
+    """Tare weighed, substitution product and leftovers chosen, typed in the Fabrication row."""
+    tare = cells.as_number(row.get("tare"))
+    if tare is not None and not isinstance(tare, (int, float)):
+        raise OncoError(
+            f"Tare illisible : « {row.get('tare')} » (en grammes, ex. 28,5)", field="tare"
+        )
+    chosen = [p.strip() for p in re.split(r"[;,\s]+", cells.as_text(row.get("reliquats")) or "")]
+    return {
+        "tare_g": tare,
+        "product": cells.as_text(row.get("produit")),
+        "leftovers": [p for p in chosen if p] or None,
+    }
+
+
 def prepare(ctx) -> str:
     """« Préparer » -> services.preparation.prepare (``prepare make``) for a line not prepared yet,
     or record_lots (``prepare lots``) for a prepared bag whose lots are typed in."""
@@ -82,7 +97,14 @@ def prepare(ctx) -> str:
             line = number_of(row, "ligne")
             if line is None:
                 raise OncoError("Ligne sans numéro", field="ligne")
-            sheet = make(ctx.conn, ctx.actor(), line, lots=typed, settings=ctx.settings)
+            sheet = make(
+                ctx.conn,
+                ctx.actor(),
+                line,
+                lots=typed,
+                settings=ctx.settings,
+                **stock_options(row),
+            )
         numbers.append(sheet["ord_number"])
 
     run_batch(
@@ -92,7 +114,7 @@ def prepare(ctx) -> str:
         lambda r: f"ligne {r.get('ligne')} ({r.get('patient')}, {r.get('molecule')})",
         step,
     )
-    ctx.refresh("Accueil", "Fabrication", "Libération")
+    ctx.refresh("Accueil", "Fabrication", "Libération", "Stock")
     return f"préparation(s) enregistrée(s) : {', '.join(numbers)}"
 
 
