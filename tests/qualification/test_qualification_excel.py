@@ -17,7 +17,7 @@ import pytest
 from oncosecours.excel import builder
 from oncosecours.qualification import excel_autotest as q
 from oncosecours.qualification import excel_results as xl
-from oncosecours.qualification.items import NON_APPLICABLE, NON_CONFORME
+from oncosecours.qualification.items import NON_APPLICABLE, NON_CONFORME, NON_VERIFIABLE
 from oncosecours.resources import shipped
 
 BAS = shipped("addin") / "OncoSecoursAutoTest.bas"
@@ -60,7 +60,10 @@ def test_steps_of_the_vba_are_the_python_steps_and_every_tag_is_a_ribbon_action(
 
     constant = re.search(r'ETAPES As String = "([^"]*)"', BAS.read_text("utf-8")).group(1)
     assert constant.split("|") == [tag for tag, _user in q.STEPS]
-    assert set(constant.split("|")) == set(BY_TAG) - {"qualifier"}  # every button but itself
+    # every button but itself is played, or listed as not played (and then reported as such)
+    assert set(q.NOT_PLAYED) <= set(BY_TAG)
+    assert not set(q.NOT_PLAYED) & set(constant.split("|"))
+    assert set(constant.split("|")) | set(q.NOT_PLAYED) == set(BY_TAG) - {"qualifier"}
 
 
 def test_every_procedure_the_module_calls_exists():
@@ -124,8 +127,13 @@ def test_python_side_plays_every_button_through_a_fake_caller(tmp_path, monkeypa
     assert 'dossier = "copie-autotest"' in (folder / "etablissement.toml").read_text("utf-8")
     assert "E:" not in (folder / "etablissement.toml").read_text("utf-8")
     items = xl.load_items(folder / q.RESULTS, windows=True)
-    assert len(items) == len(q.STEPS) + 1 and not any(i.failed for i in items)
+    assert len(items) == len(q.STEPS) + 1 + len(q.NOT_PLAYED) and not any(i.failed for i in items)
     assert items[1].title == "Bouton « Actualiser les sauvegardes » (PH1)"
+    # the buttons it does not click are named in the report, to try by hand
+    untested = items[len(q.STEPS) + 1 :]
+    assert [i.verdict for i in untested] == [NON_VERIFIABLE] * len(q.NOT_PLAYED)
+    assert untested[-1].title == "Bouton « Clore la crise »"
+    assert xl.summary(items).endswith(f"{len(q.STEPS)} étapes du ruban, {len(q.STEPS)} conformes")
     assert (folder / q.STORE).exists()  # the copy's own scratch store
 
 
