@@ -48,6 +48,9 @@ def schema_version() -> int:
 def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
     """Open (and migrate) the store. Autocommit mode: transactions are explicit."""
     target = resolve(path)
+    from oncosecours.store.location import refuse_network_store
+
+    refuse_network_store(target)
     if not create and not target.exists():
         raise OncoError(
             f"Base introuvable : {target} (vérifier --store / {ENV_VAR} ; "
