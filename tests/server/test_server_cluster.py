@@ -202,9 +202,12 @@ def test_root_runs_postgres_programs_as_the_system_account():
 
 
 @pytest.mark.skipif(not ROOT, reason="seulement en root")
+@needs_postgres
 def test_as_root_a_missing_system_account_is_refused(tmp_path):
+    folder = tmp_path / "serveur"
     with pytest.raises(OncoError, match="compte système « oncosecours-absent » n'existe pas"):
-        cluster._prepare_for_system_user(tmp_path, "oncosecours-absent")
+        cluster.init(folder, "127.0.0.1", port=_free_port(), system_user="oncosecours-absent")
+    assert not folder.exists()
 
 
 @pytest.mark.skipif(not ROOT, reason="seulement en root")
@@ -227,7 +230,8 @@ def test_as_root_a_folder_the_system_account_cannot_reach_is_refused(tmp_path, c
     )
     assert code == EXIT_REFUSED
     assert "ne peut pas atteindre ce dossier" in capsys.readouterr().err
-    assert not (folder / cluster.DATA).exists()
+    assert not folder.exists()  # nothing left behind: init can simply be run again
+    assert closed.exists()
 
 
 def test_missing_binaries_are_refused_with_where_it_looked(tmp_path, monkeypatch):

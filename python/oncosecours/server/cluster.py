@@ -218,12 +218,12 @@ def _fail(result: subprocess.CompletedProcess, step: str, config: ServerConfig) 
     )
 
 
-def _prepare_for_system_user(folder: Path, system_user: str) -> None:
-    """As root: the system account must own the folder and reach it (every parent traversable)."""
+def _system_account(system_user: str):
+    """As root, PostgreSQL runs under this system account: it must exist."""
     import pwd
 
     try:
-        account = pwd.getpwnam(system_user)
+        return pwd.getpwnam(system_user)
     except KeyError:
         raise OncoError(
             f"PostgreSQL refuse de tourner en administrateur (root) et le compte système "
@@ -231,6 +231,11 @@ def _prepare_for_system_user(folder: Path, system_user: str) -> None:
             "lancer la commande depuis un compte ordinaire",
             field="--utilisateur-systeme",
         ) from None
+
+
+def _prepare_for_system_user(folder: Path, system_user: str) -> None:
+    """As root: the system account must own the folder and reach it (every parent traversable)."""
+    account = _system_account(system_user)
     for path in [folder, *folder.rglob("*")]:
         os.chown(path, account.pw_uid, account.pw_gid)
     probe = subprocess.run(
@@ -312,16 +317,30 @@ def init(
         system_user=system_user if root else "",
         version=server_version(binaries),
     )
-    folder.mkdir(parents=True, exist_ok=True)
+    if root:
+        _system_account(system_user)  # refused now, before anything is written
+    created = [path for path in (folder, *folder.parents) if not path.exists()]
+    try:
+        _build(config)
+    except BaseException:
+        _undo(config, created)
+        raise
+    return config
+
+
+def _build(config: ServerConfig) -> None:
+    """Write the folder, run initdb, configure, create the role and database, stop."""
+    config.folder.mkdir(parents=True, exist_ok=True)
     _write_private(config.admin_password_file, secrets.token_urlsafe(24))
     _write_private(config.app_password_file, secrets.token_urlsafe(24))
     config.save()
-    if root:
-        _prepare_for_system_user(folder, system_user)
+    if config.system_user:
+        _prepare_for_system_user(config.folder, config.system_user)
+    step = "initdb (création du serveur)"
     result = _run(
         config,
         [
-            program(binaries, "initdb"),
+            program(config.bin, "initdb"),
             "-D",
             str(config.data),
             "-U",
@@ -331,17 +350,38 @@ def init(
             "--encoding=UTF8",
             "--locale=C",
         ],
-        "initdb (création du serveur)",
+        step,
     )
     if result.returncode != 0:
-        raise _fail(result, "initdb (création du serveur)", config)
+        raise _fail(result, step, config)
     _append_settings(config)
     start(config)
     try:
         _create_role_and_database(config)
     finally:
         stop(config)
-    return config
+
+
+def _undo(config: ServerConfig, created: list[Path]) -> None:
+    """A failed init leaves nothing behind, so that it can simply be run again."""
+    import shutil
+
+    try:
+        if config.data.exists() and is_running(config):
+            stop(config)
+    except OncoError:
+        pass
+    for name in (DATA, CONFIG, LOG, ADMIN_PASSWORD, APP_PASSWORD):
+        path = config.folder / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
+    for path in created:  # the folders init made, deepest first, if still empty
+        try:
+            path.rmdir()
+        except OSError:
+            break
 
 
 def _admin_connection(config: ServerConfig):
