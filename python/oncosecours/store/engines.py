@@ -69,7 +69,8 @@ def settings_in_use() -> Any:
     beside the workbook, through ``replica.use_settings``), else ``load_settings()``."""
     from oncosecours.store import replica
 
-    override = getattr(replica, "_settings_override", None)
+    override = replica.use_settings(None)  # read through the public call: swap, put back
+    replica.use_settings(override)
     if override is not None:
         return override
     from oncosecours.settings import load_settings
