@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_query
 
 
 def register(subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 def _verify(args: argparse.Namespace) -> int:
     from oncosecours.store.audit import verify
 
-    report = verify(open_store(args))
+    report = run_query(args, verify)
     if report.ok:
         text = f"Journal d'audit intègre : {report.events} événements vérifiés."
     else:

@@ -9,7 +9,7 @@ import sqlite3
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.services.core import ROLES, Actor, action
-from oncosecours.store import audit
+from oncosecours.store import audit, users
 from oncosecours.store.db import transaction
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -33,15 +33,18 @@ def _check_new_user(initials: str, name: str, role: str, pin: str) -> None:
 
 
 def _insert(conn: sqlite3.Connection, initials: str, name: str, role: str, pin: str) -> int:
-    if conn.execute("SELECT 1 FROM users WHERE initials = ?", (initials,)).fetchone():
+    if users.user_by_initials(conn, initials) is not None:
         raise OncoError(f"L'utilisateur {initials} existe déjà", field="initiales")
     salt = os.urandom(16)
-    cur = conn.execute(
-        "INSERT INTO users (initials, name, role, pin_salt, pin_hash, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (initials, name.strip(), role, salt, _hash_pin(pin, salt), audit.now_iso()),
+    return users.insert_user(
+        conn,
+        initials=initials,
+        name=name.strip(),
+        role=role,
+        pin_salt=salt,
+        pin_hash=_hash_pin(pin, salt),
+        created_at=audit.now_iso(),
     )
-    return int(cur.lastrowid)
 
 
 def create_user(
@@ -61,7 +64,7 @@ def bootstrap_admin(conn: sqlite3.Connection, initials: str, name: str, pin: str
     """The very first user of an empty store is an administrator (nobody could create them)."""
     _check_new_user(initials, name, "administrateur", pin)
     with transaction(conn):
-        if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+        if users.any_user(conn):
             raise OncoError(
                 "Des utilisateurs existent déjà : un administrateur doit créer les suivants",
                 rule="ROLE",
@@ -81,10 +84,7 @@ def bootstrap_admin(conn: sqlite3.Connection, initials: str, name: str, pin: str
 
 def authenticate(conn: sqlite3.Connection, initials: str, pin: str) -> Actor:
     """The user behind initials and PIN; one vague refusal for unknown user or wrong PIN."""
-    row = conn.execute(
-        "SELECT id, initials, name, role, pin_salt, pin_hash, active FROM users WHERE initials = ?",
-        (initials,),
-    ).fetchone()
+    row = users.user_by_initials(conn, initials)
     if row is None or not hmac.compare_digest(
         _hash_pin(pin or "", row["pin_salt"]), row["pin_hash"]
     ):
@@ -94,3 +94,8 @@ def authenticate(conn: sqlite3.Connection, initials: str, pin: str) -> Actor:
     if not row["active"]:
         raise OncoError(f"L'utilisateur {initials} est désactivé", field="utilisateur")
     return Actor(row["id"], row["initials"], row["name"], row["role"])
+
+
+def list_users(conn: sqlite3.Connection) -> list[dict]:
+    """Initials, name, role and active flag of every user (read-only, no PIN material)."""
+    return users.all_users(conn)
