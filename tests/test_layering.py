@@ -18,12 +18,13 @@ SHELLS = ("commands", "excel", "documents", "ops", "demo", "cli", "kit")
 FORBIDDEN = {
     "domain": ("store", "services", "refresh", "texts", *SHELLS, "settings", "resources"),
     "texts": ("store", "services", "refresh", *SHELLS),
-    "store": ("services", "refresh", "texts", *SHELLS),
+    "store": ("services", "refresh", "texts", "server", *SHELLS),
     "services": ("texts", *SHELLS),
     "refresh": ("services", "texts", *SHELLS),
     "documents": ("commands", "excel", "ops", "demo", "cli"),
     "excel": ("commands", "ops", "demo", "cli"),
     "demo": ("commands", "ops", "cli"),
+    "server": ("services", "refresh", "texts", *SHELLS),  # the PostgreSQL server: over store/
 }
 
 
