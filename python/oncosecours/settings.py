@@ -95,6 +95,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "mot_de_passe_variable": Rule(str, _variable_name, "un nom de variable (A-Z, 0-9, _)"),
         "fichier_mot_de_passe": Rule(str),
     },
+    "qualification": {"validite_mois": _between(1, 36, int)},
 }
 
 FORBIDDEN_KEYS = {
