@@ -27,13 +27,14 @@ FORBIDDEN = {
         "qualification",
     ),  # fmt: skip
     "texts": ("store", "services", "refresh", *SHELLS, "qualification"),
-    "store": ("services", "refresh", "texts", *SHELLS, "qualification"),
+    "store": ("services", "refresh", "texts", "server", *SHELLS, "qualification"),
     "services": ("texts", *SHELLS, "qualification"),
     "refresh": ("services", "texts", *SHELLS, "qualification"),
     "qualification": ("commands", "cli", "demo"),
     "documents": ("commands", "excel", "ops", "demo", "cli"),
     "excel": ("commands", "ops", "demo", "cli"),
     "demo": ("commands", "ops", "cli"),
+    "server": ("services", "refresh", "texts", *SHELLS, "qualification"),  # over store/
 }
 
 

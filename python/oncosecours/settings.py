@@ -50,6 +50,13 @@ def _positive_numbers(table: dict, high: float) -> bool:
     return all(isinstance(k, str) and _number(v) and 0 <= v <= high for k, v in table.items())
 
 
+def _variable_name(value: str) -> bool:
+    """Empty, or an environment variable name (letters, digits, _; not starting with a digit)."""
+    import re
+
+    return value == "" or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value) is not None
+
+
 SCHEMA: dict[str, dict[str, Rule]] = {
     "etablissement": {
         "nom": Rule(str, bool, "un texte non vide"),
@@ -105,8 +112,23 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "dossier": Rule(str),
         "instantanes_conserves": _between(1, 3650, int),
     },
+    "base": {
+        "moteur": _choice("sqlite", "postgresql"),
+        "hote": Rule(str),
+        "port": _between(1, 65535, int),
+        "nom_base": Rule(str, bool, "un texte non vide"),
+        "utilisateur": Rule(str, bool, "un texte non vide"),
+        "mot_de_passe_variable": Rule(str, _variable_name, "un nom de variable (A-Z, 0-9, _)"),
+        "fichier_mot_de_passe": Rule(str),
+    },
     "qualification": {"validite_mois": _between(1, 36, int)},
 }
+
+FORBIDDEN_KEYS = {
+    ("base", "mot_de_passe"): "le mot de passe ne s'écrit jamais dans les paramètres",
+    ("base", "password"): "le mot de passe ne s'écrit jamais dans les paramètres",
+}
+"""Keys refused with their own reason (a secret must not travel with the workbook)."""
 
 
 class Section(Mapping[str, Any]):
@@ -232,6 +254,14 @@ def _validate(raw: dict[str, Any], path: Path) -> None:
         for key, value in values.items():
             rule = SCHEMA[section].get(key)
             where = f"{section}.{key}"
+            if (section, key) in FORBIDDEN_KEYS:
+                raise OncoError(
+                    f"Clé refusée {where} : {FORBIDDEN_KEYS[section, key]} (donner "
+                    "mot_de_passe_variable, le nom d'une variable d'environnement, ou "
+                    "fichier_mot_de_passe, un fichier à côté du classeur)",
+                    file=str(path),
+                    field=where,
+                )
             if rule is None:
                 raise OncoError(
                     f"Clé inconnue « {key} » dans [{section}] "
@@ -286,7 +316,31 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         for section, values in override.items():
             merged.setdefault(section, {}).update(values)
     _check_ordonnancier(merged["production"], source or defaults_path)
+    _check_base(merged["base"], source or defaults_path)
     return Settings(merged, source)
+
+
+def _check_base(base: dict[str, Any], path: Path) -> None:
+    """PostgreSQL needs a server and one way to find the password (never the password itself)."""
+    if base["moteur"] != "postgresql":
+        return
+    if not base["hote"].strip():
+        raise OncoError(
+            'Avec [base] moteur = "postgresql", base.hote doit nommer le serveur (adresse du '
+            "PC serveur sur le réseau isolé de l'unité, ex. 10.0.0.5)",
+            file=str(path),
+            field="base.hote",
+        )
+    ways = [key for key in ("mot_de_passe_variable", "fichier_mot_de_passe") if base[key].strip()]
+    if len(ways) != 1:
+        raise OncoError(
+            'Avec [base] moteur = "postgresql", donner exactement une source du mot de passe : '
+            "base.mot_de_passe_variable (nom d'une variable d'environnement) ou "
+            "base.fichier_mot_de_passe (fichier à côté du classeur)"
+            + (" — les deux sont renseignées" if len(ways) == 2 else " — aucune n'est renseignée"),
+            file=str(path),
+            field="base.mot_de_passe_variable",
+        )
 
 
 def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:

@@ -50,6 +50,11 @@ def schema_version() -> int:
 def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
     """Open (and migrate) the store. Autocommit mode: transactions are explicit."""
     target = resolve(path)
+    from oncosecours.store.engines import refuse_unavailable_engine
+    from oncosecours.store.location import refuse_network_store
+
+    refuse_unavailable_engine()
+    refuse_network_store(target)
     if not create and not target.exists():
         raise OncoError(
             f"Base introuvable : {target} (vérifier --store / {ENV_VAR} ; "
