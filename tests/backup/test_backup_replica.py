@@ -44,8 +44,9 @@ def test_incremental_copy_writes_only_the_changed_rows(settings, second, conn, t
 
     add_note(conn, team["IDE"], "une seule note", patient="7000000")
     result = replica.last_result
-    # the note, its audit event, the audit head: three rows, whatever the store's size
-    assert result["mode"] == "incrémentale" and result["lignes"] == 3
+    # the note, its audit event, its row-ledger entry, the audit head: four rows, whatever the
+    # store's size
+    assert result["mode"] == "incrémentale" and result["lignes"] == 4
 
 
 def test_no_second_location_no_copy_and_the_status_says_so(conn, team, tmp_path, store_path):
@@ -159,7 +160,7 @@ def test_a_copy_of_another_store_is_set_aside_never_overwritten(
 
     configure(None)  # build another store without copying it
     other = connect(tmp_path / "autre.sqlite")
-    bootstrap_admin(other, "ZZ", "Autre", "0000")
+    bootstrap_admin(other, "ZZ", "Autre", "7391")
     other.close()
     configure(second)
     copy = _copy(second, store_path)
@@ -292,7 +293,7 @@ def test_paths_with_spaces_accents_and_hashes(configure, tmp_path):
     configure(tmp_path / "Clé USB #1" / "Copie à jour")
     store = folder / "base du jour.sqlite"
     conn = connect(store)
-    admin = bootstrap_admin(conn, "ADM", "Admin", "0000")
+    admin = bootstrap_admin(conn, "ADM", "Admin", "7391")
     create_user(conn, admin, "IDE", "Infirmière", "infirmier", PIN)
     assert replica.last_result["mode"] == "incrémentale"
     conn.close()

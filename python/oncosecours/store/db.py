@@ -14,9 +14,12 @@ from pathlib import Path
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.resources import shipped
+from oncosecours.store import ledger
 
 ENV_VAR = "ONCOSECOURS_STORE"
 MIGRATIONS = Path(__file__).with_name("migrations")
+LEDGER_VERSION = 7
+"""The migration that brings the row ledger (a store holding rows gets their state then)."""
 
 AFTER_COMMIT: list[Callable[[sqlite3.Connection], None]] = []
 """Hooks run after each committed write (the second copy registers itself here)."""
@@ -89,11 +92,18 @@ def migrate(conn: sqlite3.Connection) -> None:
                 continue
             for statement in _statements(script):
                 conn.execute(statement)
+            _after_migration(conn, version)
             conn.execute(f"PRAGMA user_version={version}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _after_migration(conn: sqlite3.Connection, version: int) -> None:
+    """What a migration needs computed in Python, in its own transaction."""
+    if version == LEDGER_VERSION:
+        ledger.baseline(conn)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -114,10 +124,13 @@ def _statements(script: str) -> Iterator[str]:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction; rolled back on any exception, hooks run after commit."""
+    """One write transaction; rolled back on any exception, hooks run after commit. The rows it
+    writes are sealed in the row ledger (:mod:`oncosecours.store.ledger`) before the commit."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        ledger.begin(conn)
         yield conn
+        ledger.seal(conn)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
