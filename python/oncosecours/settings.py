@@ -79,6 +79,11 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "dossier": Rule(str),
         "instantanes_conserves": _between(1, 3650, int),
     },
+    "codes_pin": {
+        "essais_max": _between(1, 20, int),
+        "verrouillage_minutes": _between(1, 1440, int),
+        "longueur_min": _between(4, 12, int),
+    },
 }
 
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-PIN = "1234"
+PIN = "4826"
 
 
 def _settings_file(path: Path, folder: Path | None) -> Path:
