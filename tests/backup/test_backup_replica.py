@@ -312,7 +312,7 @@ def test_concurrent_processes_leave_an_exact_copy(settings, second, conn, team, 
         "from oncosecours.services.users import authenticate\n"
         "from oncosecours.store.db import connect\n"
         "conn = connect(sys.argv[1])\n"
-        "who = authenticate(conn, 'IDE', '1234')\n"
+        "who = authenticate(conn, 'IDE', '4826')\n"
         "for i in range(12):\n"
         "    add_note(conn, who, f'note {sys.argv[2]} {i}', patient='7000000')\n"
         "    record_measurements(conn, who, '7000000', weight_kg=60 + int(sys.argv[2]) + i / 10)\n"
