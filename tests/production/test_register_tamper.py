@@ -104,7 +104,9 @@ def _rewrite_from(store_path, first_seq: int, line: int) -> None:
     raw.row_factory = sqlite3.Row
     raw.execute("BEGIN")
     raw.execute("UPDATE prescription_lines SET dose = dose * 10 WHERE id = ?", (line,))
-    previous = raw.execute("SELECT hash FROM audit_event WHERE seq = ?", (first_seq - 1,)).fetchone()
+    previous = raw.execute(
+        "SELECT hash FROM audit_event WHERE seq = ?", (first_seq - 1,)
+    ).fetchone()
     previous = previous[0] if previous else ""
     new_hashes = {}
     for event in raw.execute("SELECT * FROM audit_event WHERE seq >= ? ORDER BY seq", (first_seq,)):
@@ -168,9 +170,9 @@ def test_a_rewritten_chain_is_consistent_alone_but_not_with_its_anchors(
     made = make_day(conn, team)
     printed = anchors.read_head(conn).label()  # as on the ordonnancier export
     line, _ = _a_line(conn)
-    first = conn.execute(
-        "SELECT min(seq) FROM audit_event WHERE action = 'prescrire'"
-    ).fetchone()[0]
+    first = conn.execute("SELECT min(seq) FROM audit_event WHERE action = 'prescrire'").fetchone()[
+        0
+    ]
     assert made["cures"] and first
     _rewrite_from(store_path, first, line)
 

@@ -63,8 +63,12 @@ def _export(args: argparse.Namespace) -> int:
     from oncosecours.services.preparation import ordonnancier_rows
 
     conn = open_store(args)
+    from oncosecours.store.anchors import read_head
+
     rows = ordonnancier_rows(conn, args.date_from, args.date_to, BY[args.by])
-    emit(args, rows, register_text(rows))
+    head = read_head(conn)
+    anchor = f"\nAncre du journal d'audit : {head.label()} (oncosecours audit verify --ancre …)"
+    emit(args, rows, register_text(rows) + (anchor if head else ""))
     return 0
 
 
