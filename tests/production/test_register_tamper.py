@@ -181,7 +181,7 @@ def test_a_rewritten_chain_is_consistent_alone_but_not_with_its_anchors(
     code, out = _verify(store_path, capsys, "--ancre", printed)
     assert code == 1 and "ANCRES DISCORDANTES" in out
     assert f"ancre imprimée « {printed} » : ne correspond pas au journal de la base" in out
-    assert f"copie de secours (oncosecours.sqlite) : l'événement n° " in out
+    assert "copie de secours (oncosecours.sqlite) : l'événement n° " in out
     assert "journal d'audit réécrit" in out
     assert "ancre de la copie du " in out and "oncosecours.sqlite.ancres.jsonl" in out
     # the day's snapshot was taken at the first action, before the rewritten events: it agrees
