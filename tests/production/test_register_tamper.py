@@ -201,3 +201,24 @@ def test_the_anchors_of_an_untouched_store_match(second_copy, conn, team, store_
     assert f"Ancres conformes : {len(lines) + 3} comparées" in out  # + copy, snapshot, printed
     code, out = _verify(store_path, capsys, "--ancre", "E1-L1-0123456789abcdef0123")
     assert code == 1 and "ancre imprimée « E1-L1-0123456789abcdef0123 »" in out
+
+
+def test_the_ordonnancier_export_prints_the_anchor_that_verify_compares(
+    day, store_path, tmp_path, capsys
+):
+    import docx
+
+    from oncosecours.documents.render import render_ordonnancier
+
+    conn = day["conn"]
+    label = anchors.read_head(conn).label()
+    today = conn.execute("SELECT min(admin_date) FROM prescription_lines").fetchone()[0]
+    result = render_ordonnancier(conn, today, today, "date", tmp_path / "docs", pdf=False)
+    (path,) = result.docx
+    text = "\n".join(p.text for p in docx.Document(path).paragraphs)
+    assert f"Ancre du journal d'audit à l'impression : {label}" in text
+    code, out = _verify(store_path, capsys, "--ancre", label)
+    assert code == 0 and "Ancres conformes : 1 comparées" in out
+    code = main(["ordonnancier", "export", "--store", str(store_path), "--from", today,
+                 "--to", today])  # fmt: skip
+    assert code == 0 and f"Ancre du journal d'audit : {label}" in capsys.readouterr().out
