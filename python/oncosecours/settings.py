@@ -224,13 +224,13 @@ def _validate(raw: dict[str, Any], path: Path) -> None:
                 ok_type = True
             if not ok_type:
                 raise OncoError(
-                    f"Type incorrect pour {where} : {value!r} (attendu {_kind_fr(rule.kind)})",
+                    f"Type incorrect pour {where} : « {value} » (attendu {_kind_fr(rule.kind)})",
                     file=str(path),
                     field=where,
                 )
             if not rule.check(value):
                 raise OncoError(
-                    f"Valeur hors bornes pour {where} : {value!r} (attendu {rule.expected})",
+                    f"Valeur hors bornes pour {where} : « {value} » (attendu {rule.expected})",
                     file=str(path),
                     field=where,
                 )
@@ -289,7 +289,7 @@ def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:
         else:
             detail = "champ mal écrit"
         raise OncoError(
-            f"Format inutilisable pour {key} : {fmt!r} ({detail} ; "
+            f"Format inutilisable pour {key} : « {fmt} » ({detail} ; "
             "champs permis : {annee} et {numero}, ex. {annee}-{numero:06d})",
             file=str(path),
             field=key,
@@ -300,7 +300,7 @@ def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:
         raise OncoError(error.message, file=str(path), field=key) from None
     if not distinct:
         raise OncoError(
-            f"Format inutilisable pour {key} : {fmt!r} donne « {sample} » pour les numéros "
+            f"Format inutilisable pour {key} : « {fmt} » donne « {sample} » pour les numéros "
             "123 et 124 (deux préparations auraient le même numéro)",
             file=str(path),
             field=key,
@@ -308,7 +308,7 @@ def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:
     if reset and not years:
         raise OncoError(
             f"Avec production.remise_a_zero_annuelle = true, {key} doit contenir {{annee}} : "
-            f"{fmt!r} donne « {sample} » en 2026 comme en 2027 (numéros répétés d'une année "
+            f"« {fmt} » donne « {sample} » en 2026 comme en 2027 (numéros répétés d'une année "
             "à l'autre)",
             file=str(path),
             field=key,

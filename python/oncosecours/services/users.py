@@ -40,12 +40,12 @@ def _check_new_user(
 ) -> None:
     if not initials or not initials.isalnum() or len(initials) > 8:
         raise OncoError(
-            f"Initiales invalides : {initials!r} (1 à 8 lettres ou chiffres)", field="initiales"
+            f"Initiales invalides : « {initials} » (1 à 8 lettres ou chiffres)", field="initiales"
         )
     if not name.strip():
         raise OncoError("Le nom est obligatoire", field="nom")
     if role not in ROLES:
-        raise OncoError(f"Rôle inconnu : {role!r} (rôles : {', '.join(ROLES)})", field="rôle")
+        raise OncoError(f"Rôle inconnu : « {role} » (rôles : {', '.join(ROLES)})", field="rôle")
     reason = weak_pin_reason(pin, int(_pin_settings(settings)["longueur_min"]), demo=demo)
     if reason:
         raise OncoError(f"Code PIN refusé pour « {initials} » : {reason}", field="PIN")
