@@ -40,3 +40,36 @@ def _verify(args: argparse.Namespace) -> int:
     report = verify_store(conn, settings=settings, printed=args.ancre)
     emit(args, report.as_dict(), report.text())
     return 0 if report.ok else 1
+
+
+def register_bench(sub) -> None:
+    """``oncosecours bench audit``: verify's time on a given store and a synthetic crisis."""
+    from oncosecours.commands.bench import add_bench_options
+
+    parser = sub.add_parser(
+        "audit",
+        help="durée de « audit verify » (journal, lignes, ancres) sur une base donnée et sur "
+        "une crise synthétique de plusieurs semaines",
+    )
+    add_bench_options(parser)
+    parser.add_argument("--store", metavar="FICHIER", help="base à vérifier aussi (ex. la démo)")
+    parser.add_argument("--weeks", metavar="N", type=int, default=6, help="semaines (défaut : 6)")
+    parser.add_argument(
+        "--per-day", metavar="N", type=int, default=6, help="nouveaux patients par jour (défaut : 6)"
+    )
+    parser.add_argument("--seed", metavar="GRAINE", type=int, default=1, help="graine")
+    parser.set_defaults(handler=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from oncosecours.store.audit_bench import report, run
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    results = run(args.store, args.weeks, args.per_day, args.seed, say)
+    print(json.dumps(results, ensure_ascii=False, indent=2) if args.json else report(results))
+    return 0
