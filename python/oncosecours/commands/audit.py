@@ -55,7 +55,11 @@ def register_bench(sub) -> None:
     parser.add_argument("--store", metavar="FICHIER", help="base à vérifier aussi (ex. la démo)")
     parser.add_argument("--weeks", metavar="N", type=int, default=6, help="semaines (défaut : 6)")
     parser.add_argument(
-        "--per-day", metavar="N", type=int, default=6, help="nouveaux patients par jour (défaut : 6)"
+        "--per-day",
+        metavar="N",
+        type=int,
+        default=6,
+        help="nouveaux patients par jour (défaut : 6)",
     )
     parser.add_argument("--seed", metavar="GRAINE", type=int, default=1, help="graine")
     parser.set_defaults(handler=_bench)

@@ -140,7 +140,12 @@ def authenticate(
     if state.locked_until and now < datetime.fromisoformat(state.locked_until):
         raise _locked(conn, state, now)
     if not hmac.compare_digest(_hash_pin(pin or "", row["pin_salt"]), row["pin_hash"]):
-        locked = _note_wrong_pin(conn, state, now, rules)
+        try:
+            locked = _note_wrong_pin(conn, state, now, rules)
+        except sqlite3.OperationalError as exc:  # a copy opened read-only (restore check)
+            if "readonly" not in str(exc).replace(" ", "").lower():
+                raise
+            raise OncoError(f"{wrong} (copie en lecture seule)", field="utilisateur") from None
         if locked is not None:
             raise _locked(conn, locked, now)
         left = int(rules["essais_max"]) - pin_locks.state(conn, row["initials"]).failed_pins
