@@ -91,6 +91,19 @@ def verify_store(
     the anchors ``printed`` on documents)."""
     from oncosecours.store import replica
 
+    own = not conn.in_transaction
+    if own:  # one read transaction: a commit of another process meanwhile is not seen half-way
+        conn.execute("BEGIN")
+    try:
+        return _verify(conn, settings, printed)
+    finally:
+        if own:
+            conn.execute("ROLLBACK")
+
+
+def _verify(conn: sqlite3.Connection, settings: Any, printed: list[str]) -> IntegrityReport:
+    from oncosecours.store import replica
+
     started = time.perf_counter()
     timings = {}
     chain = audit.verify(conn)
