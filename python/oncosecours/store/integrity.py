@@ -89,7 +89,6 @@ def verify_store(
 ) -> IntegrityReport:
     """Chain, rows and anchors (the second copy and snapshots configured in ``settings``, and
     the anchors ``printed`` on documents)."""
-    from oncosecours.store import replica
 
     own = not conn.in_transaction
     if own:  # one read transaction: a commit of another process meanwhile is not seen half-way
