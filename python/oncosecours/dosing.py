@@ -1,4 +1,6 @@
-"""Public API of the dose engine (a contract: other parts and external checks import from here).
+"""Public API of the dose engine: the one front door of dosing for code outside the package and
+for external checks (a contract, tested in ``tests/domain/test_dosing_api.py``). Inside the
+package, each layer imports the ``oncosecours.domain`` module it needs directly.
 
 Everything here is pure standard library and imports in a few milliseconds:
 
@@ -7,7 +9,8 @@ Everything here is pure standard library and imports in a few milliseconds:
 * line doses: :func:`line_dose` (:class:`LineSpec`, :class:`PatientMeasures`,
   :class:`DosingRules` from :func:`rules_from_settings`) → :class:`LineDose` with its
   :class:`Adjustment` chain; :func:`dose_deviation_pct`, :func:`deviation_finding`;
-* dose banding: :class:`BandTable`, :func:`band_lookup` (tables: ``oncosecours.dose_banding``);
+* dose banding: :class:`BandTable`, :func:`band_lookup` (the shipped tables:
+  ``oncosecours.store.dose_banding``);
 * cumulative doses: :func:`cumulative_check`, :func:`cumulative_findings`,
   :func:`doxorubicin_equivalent`;
 * compounding: :func:`plan_compounding` → :class:`CompoundingPlan`;
@@ -62,56 +65,50 @@ from oncosecours.domain.dosing import (
 )
 from oncosecours.domain.findings import Finding
 
-# Compounding and cumulative doses load on first use (PEP 562), keeping this import light.
-_LAZY = {
-    **dict.fromkeys(
-        (
-            "CompoundingPlan",
-            "Leftover",
-            "LeftoverCreated",
-            "LeftoverUse",
-            "MoleculeCompounding",
-            "VialProduct",
-            "VialUse",
-            "choose_vials",
-            "diluent_density",
-            "diluent_family",
-            "plan_compounding",
-        ),
-        "oncosecours.domain.compounding",
-    ),
-    **dict.fromkeys(
-        (
-            "ANTHRACYCLINE_FACTORS",
-            "BLEOMYCIN_LIMIT_UNITS",
-            "DXE_LIMIT_MG_M2",
-            "DXE_WARNING_MG_M2",
-            "LABEL_LIMITS_MG_M2",
-            "CumulativeTotals",
-            "cumulative_check",
-            "cumulative_findings",
-            "cumulative_totals",
-            "doxorubicin_equivalent",
-            "molecule_key",
-        ),
-        "oncosecours.domain.cumulative",
-    ),
-}
+_COMPOUNDING = (
+    "CompoundingPlan",
+    "Leftover",
+    "LeftoverCreated",
+    "LeftoverUse",
+    "MoleculeCompounding",
+    "VialProduct",
+    "VialUse",
+    "choose_vials",
+    "diluent_density",
+    "diluent_family",
+    "plan_compounding",
+)
+_CUMULATIVE = (
+    "ANTHRACYCLINE_FACTORS",
+    "BLEOMYCIN_LIMIT_UNITS",
+    "DXE_LIMIT_MG_M2",
+    "DXE_WARNING_MG_M2",
+    "LABEL_LIMITS_MG_M2",
+    "CumulativeTotals",
+    "cumulative_check",
+    "cumulative_findings",
+    "cumulative_totals",
+    "doxorubicin_equivalent",
+    "molecule_key",
+)
 
 
 def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
+    """Compounding and cumulative-dose names, imported on first use (PEP 562) so that
+    ``import oncosecours.dosing`` stays light; plain imports, so a reader sees where they live."""
+    if name in _COMPOUNDING:
+        from oncosecours.domain import compounding as module
+    elif name in _CUMULATIVE:
+        from oncosecours.domain import cumulative as module
+    else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(module, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_COMPOUNDING) | set(_CUMULATIVE))
 
 
 __all__ = [
@@ -155,5 +152,6 @@ __all__ = [
     "mdrd",
     "parse_band_table",
     "rules_from_settings",
-    *_LAZY,
+    *_COMPOUNDING,
+    *_CUMULATIVE,
 ]

@@ -43,7 +43,7 @@ def configure(tmp_path: Path, monkeypatch):
 
     yield apply
     replica.use_settings(None)
-    replica._pending_warning = None
+    replica.failures._pending_warning = None
 
 
 @pytest.fixture

@@ -55,10 +55,10 @@ def main() -> None:
         if where == "txn":
             _pause_at(audit, "append", int(count))
         elif where == "hook":
-            _pause_at(replica, "replicate", int(count))
+            _pause_at(replica.sync, "replicate", int(count))
         elif where == "copy":
             spill = lambda copy: copy.execute("PRAGMA cache_size=1")  # noqa: E731
-            _pause_at(replica, "_replay", int(count), before=spill)
+            _pause_at(replica.incremental, "_replay", int(count), before=spill)
 
     conn = connect(store)
     team = {i: authenticate(conn, i, PIN) for i in ("DR1", "PH1", "IDE1")}

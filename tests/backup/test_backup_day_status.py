@@ -40,7 +40,9 @@ def test_status_says_the_second_location_is_missing(
 def test_status_shows_a_working_second_location_as_ok(
     settings, second, conn, team, store_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr(replica, "_same_device", lambda folder, store: False)  # another medium
+    monkeypatch.setattr(
+        replica.status, "_same_device", lambda folder, store: False
+    )  # another medium
     some_actions(conn, team, count=1)
 
     copy = json.loads(_status(capsys, store_path, "--json"))["copie_secours"]

@@ -26,7 +26,7 @@ def test_every_action_is_copied_and_the_copy_is_the_store(settings, second, conn
     modes = []
     for i in range(4):
         some_actions(conn, team, start=i, count=1)
-        modes.append(replica.last_result["mode"])
+        modes.append(replica.sync.last_result["mode"])
         assert head(copy) == head(store_path)
         assert content(copy) == content(store_path)
     assert modes == ["incrémentale"] * 4
@@ -43,7 +43,7 @@ def test_incremental_copy_writes_only_the_changed_rows(settings, second, conn, t
     from oncosecours.services.notes import add_note
 
     add_note(conn, team["IDE"], "une seule note", patient="7000000")
-    result = replica.last_result
+    result = replica.sync.last_result
     # the note, its audit event, its row-ledger entry, the audit head: four rows, whatever the
     # store's size
     assert result["mode"] == "incrémentale" and result["lignes"] == 4
@@ -86,7 +86,7 @@ def test_missing_medium_never_fails_the_action_and_the_copy_catches_up(
 def test_full_medium_is_said_and_work_goes_on(
     settings, second, conn, team, store_path, monkeypatch
 ):
-    monkeypatch.setattr(replica, "free_bytes", lambda folder: 200_000)
+    monkeypatch.setattr(replica.files, "free_bytes", lambda folder: 200_000)
     before = head(store_path)
     some_actions(conn, team, count=1)
     assert head(store_path)[0] > before[0]  # the actions are there
@@ -105,7 +105,7 @@ def test_sqlite_disk_full_during_the_copy_is_classified(
     def full(*args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(replica, "_apply_delta", full)
+    monkeypatch.setattr(replica.sync, "_apply_delta", full)
     some_actions(conn, team, count=1)
     failure = replica.read_state(replica.target_for(None, store_path))
     assert failure["type"] == "plein" and "plein" in failure["message"]
@@ -180,10 +180,10 @@ def test_a_refresh_like_change_makes_a_complete_copy(settings, second, conn, tea
             "INSERT INTO ref_patients (patient_id, ipp, birth_name, first_name) "
             "VALUES ('P1', '123', 'NOM', 'Prénom')"
         )
-    assert replica.last_result["mode"] == "complète"
+    assert replica.sync.last_result["mode"] == "complète"
     assert content(_copy(second, store_path)) == content(store_path)
     some_actions(conn, team, start=3, count=1)
-    assert replica.last_result["mode"] == "incrémentale"
+    assert replica.sync.last_result["mode"] == "incrémentale"
 
 
 def test_a_new_table_gets_its_triggers_and_a_complete_copy(
@@ -191,14 +191,14 @@ def test_a_new_table_gets_its_triggers_and_a_complete_copy(
 ):
     with transaction(conn):
         conn.execute("CREATE TABLE extra_items (id INTEGER PRIMARY KEY, label TEXT)")
-    assert replica.last_result["mode"] == "complète"
+    assert replica.sync.last_result["mode"] == "complète"
     with transaction(conn):
         conn.execute("INSERT INTO extra_items (label) VALUES ('a'), ('b')")
-    assert replica.last_result["mode"] == "incrémentale"
+    assert replica.sync.last_result["mode"] == "incrémentale"
     with transaction(conn):
         conn.execute("UPDATE extra_items SET label = 'c' WHERE id = 1")
         conn.execute("DELETE FROM extra_items WHERE id = 2")
-    assert replica.last_result["mode"] == "incrémentale"
+    assert replica.sync.last_result["mode"] == "incrémentale"
     assert content(_copy(second, store_path)) == content(store_path)
 
 
@@ -213,19 +213,19 @@ def test_a_gap_in_the_change_log_makes_a_complete_copy(
     from oncosecours.services.notes import add_note
 
     add_note(conn, team["IDE"], "après le trou", patient="7000002")
-    assert replica.last_result["mode"] == "complète"
+    assert replica.sync.last_result["mode"] == "complète"
     assert content(_copy(second, store_path)) == content(store_path)
 
 
 def test_the_log_is_pruned_and_the_copy_stays_exact(
     settings, second, conn, team, store_path, monkeypatch
 ):
-    monkeypatch.setattr(replica, "PRUNE_AFTER", 5)
+    monkeypatch.setattr(replica.incremental, "PRUNE_AFTER", 5)
     some_actions(conn, team, count=3)
     kept = conn.execute("SELECT count(*) FROM replica_log").fetchone()[0]
     assert kept < 10
     some_actions(conn, team, start=5, count=1)
-    assert replica.last_result["mode"] == "incrémentale"
+    assert replica.sync.last_result["mode"] == "incrémentale"
     assert content(_copy(second, store_path)) == content(store_path)
 
 
@@ -295,7 +295,7 @@ def test_paths_with_spaces_accents_and_hashes(configure, tmp_path):
     conn = connect(store)
     admin = bootstrap_admin(conn, "ADM", "Admin", "7391")
     create_user(conn, admin, "IDE", "Infirmière", "infirmier", PIN)
-    assert replica.last_result["mode"] == "incrémentale"
+    assert replica.sync.last_result["mode"] == "incrémentale"
     conn.close()
     copy = tmp_path / "Clé USB #1" / "Copie à jour" / "base du jour.sqlite"
     assert content(copy) == content(store)

@@ -10,8 +10,8 @@ import pytest
 
 from oncosecours.cli import main
 from oncosecours.domain.errors import OncoError
+from oncosecours.ops.restore import authorize, restore
 from oncosecours.store import audit, replica
-from oncosecours.store.backup_restore import authorize, restore
 from oncosecours.store.db import connect
 
 from .conftest import PIN, content, head, some_actions

@@ -65,11 +65,11 @@ def test_a_large_store_snapshot_is_written_by_a_detached_process(
     for _day, path in target.snapshot_files():  # start the day again
         path.unlink()
         path.with_name(path.name + ".sha256").unlink()
-    monkeypatch.setattr(replica, "SNAPSHOT_INLINE_MAX_BYTES", 0)
+    monkeypatch.setattr(replica.sync, "SNAPSHOT_INLINE_MAX_BYTES", 0)
     # ONE commit, observed right after it: a later commit could find the detached process still
     # holding its lock and rightly start no other (its result has no « instantane_en_cours »)
     add_note(conn, team["DR"], "première action après le changement de jour", patient=ipp)
-    pid = replica.last_result.get("instantane_en_cours")
+    pid = replica.sync.last_result.get("instantane_en_cours")
     assert isinstance(pid, int)  # not written inline: a detached process was started
     path = target.snapshot_path(date.today())
     deadline = time.monotonic() + 120

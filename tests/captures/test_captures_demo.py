@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from png_reader import ihdr, read
 
-from oncosecours.documents import captures
 from oncosecours.documents.pdf import soffice
+from oncosecours.ops import captures
 
 pytestmark = [
     pytest.mark.libreoffice,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from png_reader import SIGNATURE, ihdr, read
 
-from oncosecours.documents import captures
-from oncosecours.documents.captures import Raster
 from oncosecours.domain.errors import OncoError
+from oncosecours.ops import captures
+from oncosecours.ops.captures import Raster
 
 
 def grey_page(width: int, height: int, blocks: list[tuple[int, int, int, int, int]]) -> Raster:

@@ -83,7 +83,7 @@ def copy_settings(tmp_path):
     path.write_text(f'[copie_secours]\ndossier = "{folder.as_posix()}"\n', encoding="utf-8")
     yield path, folder
     replica.use_settings(None)
-    replica._pending_warning = None
+    replica.failures._pending_warning = None
 
 
 def _digest(path: Path) -> str:

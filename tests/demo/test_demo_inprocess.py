@@ -21,7 +21,7 @@ def test_homonym_fallback_and_nothing_left_patched(tmp_path, monkeypatch):
 
     monkeypatch.setattr(scenario.CrisisDay, "_backup_twin", lambda self: None)
     monkeypatch.delenv(ENV_VAR, raising=False)
-    monkeypatch.setattr(replica, "_same_device", lambda folder, store: False)  # a USB key
+    monkeypatch.setattr(replica.status, "_same_device", lambda folder, store: False)  # a USB key
     result = scenario.run_demo(tmp_path / "demo", pdf=False, progress=None)
 
     facts = result.story.facts
@@ -44,7 +44,7 @@ def test_homonym_fallback_and_nothing_left_patched(tmp_path, monkeypatch):
     assert clock._source is None
     assert abs((clock.now() - datetime.now().astimezone()).total_seconds()) < 60
     assert ENV_VAR not in os.environ
-    assert replica._settings_override is None
+    assert replica.target._settings_override is None
 
 
 def _accueil_copy_line(workbook) -> tuple[str, str]:

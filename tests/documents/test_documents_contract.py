@@ -9,6 +9,7 @@ import pytest
 from oncosecours.documents import context as C
 from oncosecours.documents import contract, samples
 from oncosecours.domain.errors import OncoError
+from oncosecours.services import document_queries as Q
 
 
 def test_contract_describes_the_four_templates_and_their_fields():
@@ -132,18 +133,18 @@ def test_store_contexts_match_the_contract(day_conn):
     from oncosecours.settings import load_settings
 
     settings = load_settings()
-    ids = C.day_preparation_ids(day_conn, "2026-03-02")
+    ids = Q.day_preparation_ids(day_conn, "2026-03-02")
     assert ids
     for ref in ids:
-        ctx = C.preparation(C.preparation_record(day_conn, ref), settings)
+        ctx = C.preparation(Q.preparation_record(day_conn, ref), settings)
         assert contract.problems(k.template("fabrication").root, ctx) == []
-    plans = C.care_plan_records(day_conn, "2026-03-02")
+    plans = Q.care_plan_records(day_conn, "2026-03-02")
     assert len(plans) == 3
     for record in plans:
         ctx = C.care_plan(record, settings)
         assert contract.problems(k.template("plan_de_soins").root, ctx) == []
     register = C.ordonnancier(
-        C.register_records(day_conn, "2026-03-01", "2026-03-02"),
+        Q.register_records(day_conn, "2026-03-01", "2026-03-02"),
         settings,
         date_from="2026-03-01",
         date_to="2026-03-02",

@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 3, 2, 11, 0)
 
 
 def _sheet(conn, number):
-    from oncosecours.services.preparation import preparation_sheet
+    from oncosecours.services.preparation_queries import preparation_sheet
 
     return preparation_sheet(conn, number)
 

@@ -82,8 +82,8 @@ def test_vinca_bag_carries_the_route_mention_on_label_and_fiche(conn, team, sett
 def test_one_dose_reads_the_same_on_the_cli_the_documents_and_the_workbook(
     conn, team, settings, tmp_path
 ):
-    from oncosecours.commands._circuit_text import lines_block
     from oncosecours.excel.views import ViewContext, fabrication
+    from oncosecours.texts.circuit import lines_block
 
     doses = {"OXALIPLATINE": 73.755, "FLUOROURACILE": 523.6666}
     draft, sheets = _prepared(conn, team, 1, "9000303", doses=doses)

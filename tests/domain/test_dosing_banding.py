@@ -8,13 +8,13 @@ import pytest
 
 from oncosecours.domain.banding import band_lookup, parse_band_table
 from oncosecours.domain.errors import OncoError
-from oncosecours.dose_banding import (
+from oncosecours.resources import data
+from oncosecours.store.dose_banding import (
     TABLES,
     load_band_table,
     table_for_molecule,
     table_names,
 )
-from oncosecours.resources import data
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared/reference/dose-banding"
 UP, DOWN = "arrondi_superieur", "arrondi_inferieur"

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oncosecours.domain.errors import OncoError
-from oncosecours.dose_banding import load_band_table
 from oncosecours.dosing import (
     DosingRules,
     LineSpec,
@@ -21,6 +20,7 @@ from oncosecours.dosing import (
     rules_from_settings,
 )
 from oncosecours.settings import load_settings
+from oncosecours.store.dose_banding import load_band_table
 
 # 60-year-old man, 72 kg, 175 cm, creatinine 1 mg/dL: Cockcroft-Gault = 80 × 72 / 72 = 80 mL/min.
 MAN = PatientMeasures(weight_kg=72, height_cm=175, age_years=60, sex="M", creatinine_umol_l=88.4)

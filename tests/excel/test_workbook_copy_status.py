@@ -48,7 +48,7 @@ def no_warning_at_exit():
     from oncosecours.store import replica
 
     yield replica
-    replica._pending_warning = None
+    replica.failures._pending_warning = None
 
 
 def test_missing_second_location_is_shown_on_accueil_and_in_the_confirmation(
@@ -98,7 +98,9 @@ def test_working_second_location_shows_ok_and_a_plain_confirmation(
     medium = tmp_path / "cle-usb"
     medium.mkdir()
     _settings_beside(station.path.parent, medium / "OncoSecours")
-    monkeypatch.setattr(replica, "_same_device", lambda folder, store: False)  # another medium
+    monkeypatch.setattr(
+        replica.status, "_same_device", lambda folder, store: False
+    )  # another medium
     station.login("DR1")
     _new_patient(station, "9200003")
 

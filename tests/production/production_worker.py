@@ -48,7 +48,8 @@ def run_circuit(store, now) -> None:
     from oncosecours.services.day_status import day_status
     from oncosecours.services.dispensing import dispense
     from oncosecours.services.go_ahead import give_go_ahead
-    from oncosecours.services.preparation import preparation_sheet, prepare, record_lots
+    from oncosecours.services.preparation import prepare, record_lots
+    from oncosecours.services.preparation_queries import preparation_sheet
     from oncosecours.services.release import control_preparation, release_preparation
     from oncosecours.store.db import connect
 

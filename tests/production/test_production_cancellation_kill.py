@@ -21,7 +21,8 @@ from production_fixtures import (
 )
 
 from oncosecours.services.go_ahead import give_go_ahead
-from oncosecours.services.preparation import prepare, preview
+from oncosecours.services.preparation import prepare
+from oncosecours.services.preparation_plan import preview
 from oncosecours.services.release import control_preparation, release_preparation
 from oncosecours.store import audit
 from oncosecours.store.db import connect

@@ -11,13 +11,8 @@ from oncosecours.services.administration import administer
 from oncosecours.services.day_status import day_status
 from oncosecours.services.dispensing import dispense
 from oncosecours.services.go_ahead import give_go_ahead, waiting_cures, withhold_go_ahead
-from oncosecours.services.preparation import (
-    cancel_preparation,
-    ordonnancier_rows,
-    preparation_sheet,
-    prepare,
-    record_lots,
-)
+from oncosecours.services.preparation import cancel_preparation, prepare, record_lots
+from oncosecours.services.preparation_queries import ordonnancier_rows, preparation_sheet
 from oncosecours.services.release import (
     control_preparation,
     reject_preparation,

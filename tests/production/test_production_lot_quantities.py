@@ -16,7 +16,8 @@ from oncosecours.domain.production import (
     parse_lot_text,
 )
 from oncosecours.services.go_ahead import give_go_ahead
-from oncosecours.services.preparation import preparation_sheet, prepare, record_lots
+from oncosecours.services.preparation import prepare, record_lots
+from oncosecours.services.preparation_queries import preparation_sheet
 from oncosecours.services.release import control_preparation
 
 TZ = timezone(timedelta(hours=1))

@@ -22,7 +22,7 @@ from production_fixtures import (
 )
 
 from oncosecours.services.go_ahead import give_go_ahead
-from oncosecours.services.preparation import preview
+from oncosecours.services.preparation_plan import preview
 from oncosecours.store import audit
 from oncosecours.store.db import connect
 from oncosecours.store.ordonnancier import check_sequence

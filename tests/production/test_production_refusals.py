@@ -10,12 +10,8 @@ from oncosecours.domain.findings import fr_num
 from oncosecours.services.administration import administer
 from oncosecours.services.dispensing import dispense
 from oncosecours.services.go_ahead import give_go_ahead, withhold_go_ahead
-from oncosecours.services.preparation import (
-    cancel_preparation,
-    ordonnancier_rows,
-    prepare,
-    record_lots,
-)
+from oncosecours.services.preparation import cancel_preparation, prepare, record_lots
+from oncosecours.services.preparation_queries import ordonnancier_rows
 from oncosecours.services.release import (
     control_preparation,
     reject_preparation,
@@ -177,7 +173,7 @@ def test_preparation_refusals(ready):
 
 
 def test_bad_lots_are_refused_and_consume_no_number(ready):
-    from oncosecours.services.preparation import preview
+    from oncosecours.services.preparation_plan import preview
 
     conn, team, cures, oxali, fluo = ready
     probe = prepare(conn, team["PR1"], fluo["id"], now=at(9))

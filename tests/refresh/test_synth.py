@@ -11,7 +11,8 @@ import pytest
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.refresh.engine import load_backup
-from oncosecours.refresh.synth import CURE_COLUMNS, DCI_COLUMNS, LINE_COLUMNS, generate
+from oncosecours.refresh.synth import generate
+from oncosecours.refresh.synth.catalogue import CURE_COLUMNS, DCI_COLUMNS, LINE_COLUMNS
 
 
 def _digest(folder: Path) -> str:
@@ -142,7 +143,7 @@ def test_no_protocol_gives_a_supportive_product_twice_on_a_day(loaded):
     assert supportive["product_id"].notna().all()
     assert _repeats(lines, names) == []
     # the drugs of one group (5-HT3, corticosteroid, NK1...) at most once a day
-    from oncosecours.refresh.synth import GROUPS
+    from oncosecours.refresh.synth.protocols import GROUPS
 
     products = loaded.tables["products"].set_index("product_id")["molecule_id"]
     molecules = loaded.tables["molecules"].set_index("molecule_id")["name"]

@@ -7,7 +7,10 @@ import getpass
 import json
 import os
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PIN_ENV = "ONCOSECOURS_PIN"
 
@@ -70,13 +73,30 @@ def heure(text: str) -> str:
 
 
 def open_store(args: argparse.Namespace, *, create: bool = False) -> sqlite3.Connection:
-    """The store named by ``--store`` (else ``$ONCOSECOURS_STORE``, else the workbook's).
+    """The store named by ``--store`` (else ``$ONCOSECOURS_STORE``, else the workbook's), opened
+    once per command: a later call with the same ``args`` returns the same connection.
 
     A missing file is refused in French (a typo must not start an empty store, nor an empty
     store overwrite the second copy); only ``user init`` passes ``create=True``."""
-    from oncosecours.store.db import connect
+    conn = getattr(args, "_store_conn", None)
+    if conn is None:
+        from oncosecours.store.db import connect
 
-    return connect(getattr(args, "store", None), create=create)
+        conn = connect(getattr(args, "store", None), create=create)
+        args._store_conn = conn
+    return conn
+
+
+def run_action(args: argparse.Namespace, service: Callable[..., T], *params, **options) -> T:
+    """``service(conn, user, *params, **options)`` on the command's store, as the user of
+    ``--user`` (PIN from $ONCOSECOURS_PIN or asked): what every action command does."""
+    conn = open_store(args)
+    return service(conn, actor(args, conn), *params, **options)
+
+
+def run_query(args: argparse.Namespace, query: Callable[..., T], *params, **options) -> T:
+    """``query(conn, *params, **options)`` on the command's store: a read, no user needed."""
+    return query(open_store(args), *params, **options)
 
 
 def read_pin(initials: str) -> str:

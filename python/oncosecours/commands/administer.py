@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_action
 
 
 def register(subparsers) -> None:
@@ -45,10 +45,9 @@ def register(subparsers) -> None:
 def _administer(args: argparse.Namespace) -> int:
     from oncosecours.services.administration import administer
 
-    conn = open_store(args)
-    result = administer(
-        conn,
-        actor(args, conn),
+    result = run_action(
+        args,
+        administer,
         line_id=args.line,
         preparation=args.prep,
         started_at=args.start,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_query
 
 
 def register(subparsers) -> None:
@@ -35,9 +35,8 @@ def _verify(args: argparse.Namespace) -> int:
     from oncosecours.settings import load_settings
     from oncosecours.store.integrity import verify_store
 
-    conn = open_store(args)
     settings = load_settings(args.settings) if args.settings else None
-    report = verify_store(conn, settings=settings, printed=args.ancre)
+    report = run_query(args, verify_store, settings=settings, printed=args.ancre)
     emit(args, report.as_dict(), report.text())
     return 0 if report.ok else 1
 
@@ -69,7 +68,7 @@ def _bench(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from oncosecours.store.audit_bench import report, run
+    from oncosecours.ops.bench_audit import report, run
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

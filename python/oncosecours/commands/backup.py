@@ -167,7 +167,7 @@ def _now(args: argparse.Namespace) -> int:
             )
         emit(args, result, text)
         return 0
-    replica._pending_warning = None  # said below, not again at exit
+    replica.take_pending_warning()  # said below, not again at exit
     emit(
         args,
         result,
@@ -234,7 +234,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _restore(args: argparse.Namespace) -> int:
     from oncosecours.commands._common import read_pin
     from oncosecours.domain.errors import OncoError
-    from oncosecours.store.backup_restore import authorize, check_source, restore
+    from oncosecours.ops.restore import authorize, check_source, restore
     from oncosecours.store.db import resolve
 
     settings = _settings(args)
@@ -273,7 +273,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from oncosecours.domain.errors import OncoError
-    from oncosecours.store import backup_bench
+    from oncosecours.ops import bench_backup
 
     sizes: list[int | str] = []
     for item in (x.strip() for x in str(args.rows).split(",")):
@@ -287,7 +287,7 @@ def _bench(args: argparse.Namespace) -> int:
             )
     if not sizes or args.clicks < 3:
         raise OncoError("Il faut au moins une taille et au moins 3 clics", field="rows")
-    result = backup_bench.run(
+    result = bench_backup.run(
         sizes,
         args.clicks,
         work_dir=args.dir,
@@ -295,5 +295,5 @@ def _bench(args: argparse.Namespace) -> int:
         cli_clicks=max(1, args.cli_clicks),
         log=sys.stderr,
     )
-    emit(args, result, backup_bench.text(result))
+    emit(args, result, bench_backup.text(result))
     return 0

@@ -73,7 +73,7 @@ def register(subparsers) -> None:
 
 
 def _bench_refresh(args: argparse.Namespace) -> int:
-    from oncosecours.refresh.bench import report, run
+    from oncosecours.ops.bench_refresh import report, run
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

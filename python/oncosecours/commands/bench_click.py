@@ -39,7 +39,7 @@ def register_bench(sub) -> None:
 
 def _bench(args: argparse.Namespace) -> int:
     from oncosecours.domain.errors import OncoError
-    from oncosecours.excel import bench
+    from oncosecours.ops import bench_ribbon
 
     if args.runs < 1:
         raise OncoError(f"Nombre de mesures impossible : {args.runs}", field="runs")
@@ -51,6 +51,6 @@ def _bench(args: argparse.Namespace) -> int:
             f"(mesurables : {', '.join(MEASURABLE)})",
             field="action",
         )
-    result = bench.run(args.runs, actions)
-    emit(args, result, bench.text(result))
+    result = bench_ribbon.run(args.runs, actions)
+    emit(args, result, bench_ribbon.text(result))
     return 0

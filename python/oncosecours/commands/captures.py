@@ -56,7 +56,7 @@ def register(subparsers) -> None:
 
 
 def _captures(args: argparse.Namespace) -> int:
-    from oncosecours.documents import captures
+    from oncosecours.ops import captures
 
     done = captures.make_captures(
         args.demo,

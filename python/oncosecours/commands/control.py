@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
+from oncosecours.commands._common import add_common, emit, nombre, run_action
 
 
 def register(subparsers) -> None:
@@ -34,10 +34,9 @@ def register(subparsers) -> None:
 def _control(args: argparse.Namespace) -> int:
     from oncosecours.services.release import control_preparation
 
-    conn = open_store(args)
-    result = control_preparation(
-        conn,
-        actor(args, conn),
+    result = run_action(
+        args,
+        control_preparation,
         args.prep,
         args.weight,
         visual_ok=args.visual == "conforme",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_action
 
 
 def register(subparsers) -> None:
@@ -31,10 +31,9 @@ def register(subparsers) -> None:
 def _dispense(args: argparse.Namespace) -> int:
     from oncosecours.services.dispensing import dispense
 
-    conn = open_store(args)
-    result = dispense(
-        conn,
-        actor(args, conn),
+    result = run_action(
+        args,
+        dispense,
         args.prep,
         recipient=args.recipient,
         ward=args.ward,

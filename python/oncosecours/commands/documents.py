@@ -135,6 +135,7 @@ def _preparations(args: argparse.Namespace) -> int:
     from oncosecours.documents import context as C
     from oncosecours.documents import render
     from oncosecours.domain.errors import OncoError
+    from oncosecours.services import document_queries as Q
 
     conn = open_store(args)
     settings = _settings(args)
@@ -142,7 +143,7 @@ def _preparations(args: argparse.Namespace) -> int:
     sheet = bool(getattr(args, "planche", False))
     if args.date:
         day = render._iso_day(args.date)
-        refs = C.day_preparation_ids(conn, day)
+        refs = Q.day_preparation_ids(conn, day)
         if not refs:
             raise OncoError(f"Aucune préparation pour le {C.date(day)}", field="date")
         suffix = "planche" if sheet else "toutes"
@@ -224,11 +225,11 @@ def register_bench(sub) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from oncosecours.documents import bench
     from oncosecours.domain.errors import OncoError
+    from oncosecours.ops import bench_documents
 
     if args.count < 1:
         raise OncoError(f"Nombre de fiches impossible : {args.count}", field="count")
-    result = bench.run(args.count, out_dir=args.out, pdf=args.pdf)
-    emit(args, result, bench.text(result))
+    result = bench_documents.run(args.count, out_dir=args.out, pdf=args.pdf)
+    emit(args, result, bench_documents.text(result))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_action, run_query
 
 
 def register(subparsers) -> None:
@@ -67,8 +67,7 @@ def _text(result: dict) -> str:
 def _give(args: argparse.Namespace) -> int:
     from oncosecours.services.go_ahead import give_go_ahead
 
-    conn = open_store(args)
-    result = give_go_ahead(conn, actor(args, conn), args.cure, args.date)
+    result = run_action(args, give_go_ahead, args.cure, args.date)
     emit(args, result, _text(result))
     return 0
 
@@ -76,8 +75,7 @@ def _give(args: argparse.Namespace) -> int:
 def _withhold(args: argparse.Namespace) -> int:
     from oncosecours.services.go_ahead import withhold_go_ahead
 
-    conn = open_store(args)
-    result = withhold_go_ahead(conn, actor(args, conn), args.cure, args.reason, args.date)
+    result = run_action(args, withhold_go_ahead, args.cure, args.reason, args.date)
     emit(args, result, _text(result))
     return 0
 
@@ -85,8 +83,7 @@ def _withhold(args: argparse.Namespace) -> int:
 def _withdraw(args: argparse.Namespace) -> int:
     from oncosecours.services.go_ahead import withdraw_go_ahead
 
-    conn = open_store(args)
-    result = withdraw_go_ahead(conn, actor(args, conn), args.cure, args.reason, args.date)
+    result = run_action(args, withdraw_go_ahead, args.cure, args.reason, args.date)
     emit(args, result, _text(result))
     return 0
 
@@ -96,8 +93,7 @@ def _list(args: argparse.Namespace) -> int:
 
     from oncosecours.services.go_ahead import waiting_cures
 
-    conn = open_store(args)
-    rows = waiting_cures(conn, args.date or date.today())
+    rows = run_query(args, waiting_cures, args.date or date.today())
     lines = [
         f"cure {r['cure_id']:>5}  cycle {r['cycle']:>2}  {r['patient']}"
         + (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_action, run_query
 
 
 def register(subparsers) -> None:
@@ -81,8 +81,7 @@ def register(subparsers) -> None:
 def _protocols(args: argparse.Namespace) -> int:
     from oncosecours.services.queries import list_protocols
 
-    conn = open_store(args)
-    rows = list_protocols(conn, args.search)
+    rows = run_query(args, list_protocols, args.search)
     text = "\n".join(
         f"{r['protocol_id']:>6}  {r['name']}  (cycle {r['cycle_days']} j, "
         f"{r['default_cycles'] or '?'} cycles, max {r['max_cycles'] or '-'}, {r['lines']} lignes)"
@@ -93,8 +92,8 @@ def _protocols(args: argparse.Namespace) -> int:
 
 
 def _detail_text(inc: dict) -> str:
-    from oncosecours.commands._circuit_text import CURE_FR
     from oncosecours.domain.display import fr_dose
+    from oncosecours.texts.circuit import CURE_FR
 
     out = [
         f"Inclusion n° {inc['id']} : {inc['protocol_name']}, cycle de {inc['cycle_days']} jours, "
@@ -122,10 +121,9 @@ def _detail_text(inc: dict) -> str:
 def _add(args: argparse.Namespace) -> int:
     from oncosecours.services.inclusion import include_patient
 
-    conn = open_store(args)
-    inc = include_patient(
-        conn,
-        actor(args, conn),
+    inc = run_action(
+        args,
+        include_patient,
         args.patient,
         args.protocol,
         args.start,
@@ -144,8 +142,7 @@ def _add(args: argparse.Namespace) -> int:
 def _postpone(args: argparse.Namespace) -> int:
     from oncosecours.services.inclusion import postpone_cure
 
-    conn = open_store(args)
-    result = postpone_cure(conn, actor(args, conn), args.cure, args.date, args.reason)
+    result = run_action(args, postpone_cure, args.cure, args.date, args.reason)
     text = "\n".join(
         [f"Cure n° {args.cure} reportée ({result['reason']}) :"]
         + [
@@ -186,8 +183,7 @@ def _cancel_text(result: dict) -> list[str]:
 def _cancel(args: argparse.Namespace) -> int:
     from oncosecours.services.cancellation import cancel_cure
 
-    conn = open_store(args)
-    result = cancel_cure(conn, actor(args, conn), args.cure, args.reason)
+    result = run_action(args, cancel_cure, args.cure, args.reason)
     emit(args, result, "\n".join(_cancel_text(result)))
     return 0
 
@@ -195,8 +191,7 @@ def _cancel(args: argparse.Namespace) -> int:
 def _stop(args: argparse.Namespace) -> int:
     from oncosecours.services.cancellation import stop_inclusion
 
-    conn = open_store(args)
-    result = stop_inclusion(conn, actor(args, conn), args.inclusion, args.reason)
+    result = run_action(args, stop_inclusion, args.inclusion, args.reason)
     out = [
         f"Inclusion n° {result['inclusion_id']} ({result['protocol']}) arrêtée : "
         f"{result['reason']}."
@@ -217,7 +212,6 @@ def _stop(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from oncosecours.services.inclusion import inclusion_detail
 
-    conn = open_store(args)
-    inc = inclusion_detail(conn, args.inclusion)
+    inc = run_query(args, inclusion_detail, args.inclusion)
     emit(args, inc, _detail_text(inc))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_action, run_query
 
 
 def register(subparsers) -> None:
@@ -33,13 +33,12 @@ def register(subparsers) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import note_line
     from oncosecours.services.notes import add_note
+    from oncosecours.texts.circuit import note_line
 
-    conn = open_store(args)
-    note = add_note(
-        conn,
-        actor(args, conn),
+    note = run_action(
+        args,
+        add_note,
         args.text,
         patient=args.patient,
         prescription_id=args.prescription,
@@ -50,11 +49,11 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import note_line
     from oncosecours.services.queries import notes_for
     from oncosecours.store.circuit import resolve_patient
+    from oncosecours.texts.circuit import note_line
 
-    conn = open_store(args)
-    notes = notes_for(conn, resolve_patient(conn, args.patient)["id"])
+    patient = run_query(args, resolve_patient, args.patient)
+    notes = run_query(args, notes_for, patient["id"])
     emit(args, notes, "\n".join(note_line(n) for n in notes) or "Aucune note.")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_query
 
 BY = {"date": "date", "patient": "patient", "drug": "drug"}
 
@@ -60,13 +60,11 @@ def register_text(rows: list[dict]) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from oncosecours.services.preparation import ordonnancier_rows
-
-    conn = open_store(args)
+    from oncosecours.services.preparation_queries import ordonnancier_rows
     from oncosecours.store.anchors import read_head
 
-    rows = ordonnancier_rows(conn, args.date_from, args.date_to, BY[args.by])
-    head = read_head(conn)
+    rows = run_query(args, ordonnancier_rows, args.date_from, args.date_to, BY[args.by])
+    head = run_query(args, read_head)
     anchor = f"\nAncre du journal d'audit : {head.label()} (oncosecours audit verify --ancre …)"
     emit(args, rows, register_text(rows) + (anchor if head else ""))
     return 0
@@ -75,7 +73,7 @@ def _export(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from oncosecours.store.ordonnancier import check_sequence
 
-    report = check_sequence(open_store(args))
+    report = run_query(args, check_sequence)
     if report.ok:
         series = ", ".join(f"{k} : {v}" for k, v in report.series.items()) or "aucune"
         text = f"Ordonnancier intègre : {report.entries} entrée(s) (séries {series})."

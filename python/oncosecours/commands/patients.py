@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
+from oncosecours.commands._common import (
+    add_common,
+    emit,
+    nombre,
+    run_action,
+    run_query,
+)
 
 PATIENT_HELP = "patient : IPP, ou #numéro de dossier (ex. #12)"
 
@@ -106,10 +112,9 @@ def _created_text(patient: dict, verb: str) -> str:
 def _add(args: argparse.Namespace) -> int:
     from oncosecours.services.patients import create_patient
 
-    conn = open_store(args)
-    patient = create_patient(
-        conn,
-        actor(args, conn),
+    patient = run_action(
+        args,
+        create_patient,
         ipp=args.ipp,
         birth_name=args.birth_name,
         usual_name=args.usual_name,
@@ -130,10 +135,9 @@ def _add(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from oncosecours.services.patients import import_patient
 
-    conn = open_store(args)
-    patient = import_patient(
-        conn,
-        actor(args, conn),
+    patient = run_action(
+        args,
+        import_patient,
         args.ipp,
         birth_name=args.birth_name,
         first_name=args.first_name,
@@ -153,9 +157,8 @@ def _update(args: argparse.Namespace) -> int:
         for field in ("ipp", "birth_name", "usual_name", "first_name", "birth_date", "sex", "ward")
         if getattr(args, field) is not None
     }
-    conn = open_store(args)
-    patient = update_patient(
-        conn, actor(args, conn), args.patient, changes=changes, confirm_homonym=args.other_person
+    patient = run_action(
+        args, update_patient, args.patient, changes=changes, confirm_homonym=args.other_person
     )
     from oncosecours.store.circuit import patient_label
 
@@ -166,10 +169,9 @@ def _update(args: argparse.Namespace) -> int:
 def _measure(args: argparse.Namespace) -> int:
     from oncosecours.services.patients import record_measurements
 
-    conn = open_store(args)
-    saved = record_measurements(
-        conn,
-        actor(args, conn),
+    saved = run_action(
+        args,
+        record_measurements,
         args.patient,
         weight_kg=args.weight,
         height_cm=args.height,
@@ -190,8 +192,7 @@ def _find(args: argparse.Namespace) -> int:
 
     if not (args.ipp or args.name or args.birth_date):
         raise OncoError("Préciser --ipp, --name ou --birth-date", field="recherche")
-    conn = open_store(args)
-    rows = find_patients(conn, ipp=args.ipp, name=args.name, birth_date=args.birth_date)
+    rows = run_query(args, find_patients, ipp=args.ipp, name=args.name, birth_date=args.birth_date)
     lines = []
     for r in rows:
         if r["origine"] == "crise":
@@ -206,10 +207,9 @@ def _find(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import patient_block
     from oncosecours.services.queries import patient_summary
+    from oncosecours.texts.circuit import patient_block
 
-    conn = open_store(args)
-    summary = patient_summary(conn, args.patient)
+    summary = run_query(args, patient_summary, args.patient)
     emit(args, summary, patient_block(summary))
     return 0

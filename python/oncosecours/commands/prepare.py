@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
+from oncosecours.commands._common import (
+    add_common,
+    emit,
+    nombre,
+    run_action,
+    run_query,
+)
 
 LOT_HELP = (
     "lot utilisé, répétable : nature:produit:lot:péremption[:quantité] "
@@ -130,10 +136,9 @@ def sheet_text(sheet: dict) -> str:
 def _make(args: argparse.Namespace) -> int:
     from oncosecours.services.preparation import prepare
 
-    conn = open_store(args)
-    sheet = prepare(
-        conn,
-        actor(args, conn),
+    sheet = run_action(
+        args,
+        prepare,
         args.line,
         lots=_lots_arg(args.lot),
         diluent=args.diluent,
@@ -149,8 +154,7 @@ def _make(args: argparse.Namespace) -> int:
 def _lots(args: argparse.Namespace) -> int:
     from oncosecours.services.preparation import record_lots
 
-    conn = open_store(args)
-    sheet = record_lots(conn, actor(args, conn), args.prep, _lots_arg(args.lot))
+    sheet = run_action(args, record_lots, args.prep, _lots_arg(args.lot))
     emit(args, sheet, sheet_text(sheet))
     return 0
 
@@ -158,8 +162,7 @@ def _lots(args: argparse.Namespace) -> int:
 def _cancel(args: argparse.Namespace) -> int:
     from oncosecours.services.preparation import cancel_preparation
 
-    conn = open_store(args)
-    sheet = cancel_preparation(conn, actor(args, conn), args.prep, args.reason)
+    sheet = run_action(args, cancel_preparation, args.prep, args.reason)
     emit(
         args,
         sheet,
@@ -169,10 +172,9 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from oncosecours.services.preparation import preview
+    from oncosecours.services.preparation_plan import preview
 
-    conn = open_store(args)
-    result = preview(conn, args.line)
+    result = run_query(args, preview, args.line)
     plan = result["plan"]
     from oncosecours.domain.findings import fr_num
 
@@ -192,9 +194,8 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.services.preparation import preparation_sheet
+    from oncosecours.services.preparation_queries import preparation_sheet
 
-    conn = open_store(args)
-    sheet = preparation_sheet(conn, args.prep)
+    sheet = run_query(args, preparation_sheet, args.prep)
     emit(args, sheet, sheet_text(sheet))
     return 0

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, nombre, open_store
+from oncosecours.commands._common import (
+    add_common,
+    emit,
+    nombre,
+    run_action,
+    run_query,
+)
 
 KEY_HELP = "CLE = * (toutes les lignes anticancéreuses), numéro de ligne ou nom de molécule"
 
@@ -89,7 +95,7 @@ def register(subparsers) -> None:
 
 
 def _service_options(args: argparse.Namespace) -> dict:
-    from oncosecours.commands._circuit_text import key_values, numbers, reductions
+    from oncosecours.texts.circuit import key_values, numbers, reductions
 
     return {
         "weight_kg": args.weight,
@@ -105,8 +111,8 @@ def _service_options(args: argparse.Namespace) -> dict:
 
 
 def _draft_text(draft: dict, title: str) -> str:
-    from oncosecours.commands._circuit_text import findings_block, head_block, lines_block
     from oncosecours.store.circuit import patient_label
+    from oncosecours.texts.circuit import findings_block, head_block, lines_block
 
     cure = draft["cure"]
     return "\n".join(
@@ -142,8 +148,7 @@ def _require_measures(args: argparse.Namespace) -> None:
 def _preview(args: argparse.Namespace) -> int:
     from oncosecours.services.prescription import preview_prescription
 
-    conn = open_store(args)
-    draft = preview_prescription(conn, args.cure, **_service_options(args))
+    draft = run_query(args, preview_prescription, args.cure, **_service_options(args))
     text = _draft_text(draft, "APERÇU (rien n'est enregistré)")
     text += (
         f"\nSuite : oncosecours prescribe save --cure {args.cure} --user INITIALES "
@@ -153,10 +158,12 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def _saved(args: argparse.Namespace, conn, draft: dict, title: str) -> None:
+def _saved(args: argparse.Namespace, draft: dict, title: str) -> None:
     pid = draft["prescription_id"]
-    saved = conn.execute("SELECT * FROM cures WHERE id = ?", (draft["cure"]["id"],)).fetchone()
-    draft = draft | {"cure": draft["cure"] | dict(saved)}  # the cure as saved (« prescribed »)
+    from oncosecours.store.circuit import cure_by_id
+
+    saved = run_query(args, cure_by_id, draft["cure"]["id"])
+    draft = draft | {"cure": draft["cure"] | saved}  # the cure as saved (« prescribed »)
     text = _draft_text(draft, f"{title} : prescription n° {pid}")
     text += (
         f"\nSuite (pharmacien) : oncosecours validate show --prescription {pid} ; "
@@ -169,9 +176,8 @@ def _save(args: argparse.Namespace) -> int:
     from oncosecours.services.prescription import prescribe
 
     _require_measures(args)
-    conn = open_store(args)
-    draft = prescribe(conn, actor(args, conn), args.cure, **_service_options(args))
-    _saved(args, conn, draft, "PRESCRITE")
+    draft = run_action(args, prescribe, args.cure, **_service_options(args))
+    _saved(args, draft, "PRESCRITE")
     return 0
 
 
@@ -179,32 +185,30 @@ def _transcribe(args: argparse.Namespace) -> int:
     from oncosecours.services.prescription import transcribe_prescription
 
     _require_measures(args)
-    conn = open_store(args)
-    draft = transcribe_prescription(
-        conn,
-        actor(args, conn),
+    draft = run_action(
+        args,
+        transcribe_prescription,
         args.cure,
         prescriber_name=args.prescriber,
         paper_date=args.paper_date,
         comment=args.comment,
         **_service_options(args),
     )
-    _saved(args, conn, draft, "RETRANSCRITE")
+    _saved(args, draft, "RETRANSCRITE")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import (
+    from oncosecours.services.queries import prescription_detail
+    from oncosecours.texts.circuit import (
         CURE_FR,
         findings_block,
         head_block,
         lines_block,
         note_line,
     )
-    from oncosecours.services.queries import prescription_detail
 
-    conn = open_store(args)
-    detail = prescription_detail(conn, args.prescription)
+    detail = run_query(args, prescription_detail, args.prescription)
     p = detail["prescription"]
     who = p["prescriber_name"]
     if p["transcribed"]:

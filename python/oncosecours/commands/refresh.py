@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from oncosecours.commands._common import add_json, add_store, open_store, read_pin
+from oncosecours.commands._common import add_json, add_store, run_action, run_query
 
 LABELS = (
     ("patients", "patients"),
@@ -72,7 +72,7 @@ def _status(args: argparse.Namespace) -> int:
     from oncosecours.refresh.status import snapshot_status
     from oncosecours.settings import load_settings
 
-    status = snapshot_status(open_store(args), load_settings())
+    status = run_query(args, snapshot_status, load_settings())
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
         return 0
@@ -96,15 +96,12 @@ def _refresh(args: argparse.Namespace) -> int:
             hint="ex. oncosecours refresh --backups D:\\sauvegardes --user PH1",
         )
     from oncosecours.services.refresh import refresh_snapshot
-    from oncosecours.services.users import authenticate
     from oncosecours.settings import load_settings
 
     settings = load_settings()
-    conn = open_store(args)
-    user = authenticate(conn, args.user, read_pin(args.user))
-    result = refresh_snapshot(
-        conn,
-        user,
+    result = run_action(
+        args,
+        refresh_snapshot,
         args.backups,  # one folder, or several made into one snapshot
         settings=settings,
         queries_dir=args.queries,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_action
 
 
 def register(subparsers) -> None:
@@ -27,13 +27,11 @@ def register(subparsers) -> None:
 def _release(args: argparse.Namespace) -> int:
     from oncosecours.services.release import reject_preparation, release_preparation
 
-    conn = open_store(args)
-    user = actor(args, conn)
     if args.refuse is not None:
-        result = reject_preparation(conn, user, args.prep, args.refuse)
+        result = run_action(args, reject_preparation, args.prep, args.refuse)
         text = f"Préparation n° {result['number']} REFUSÉE : {result['reason']}."
     else:
-        result = release_preparation(conn, user, args.prep, justification=args.justification)
+        result = run_action(args, release_preparation, args.prep, justification=args.justification)
         text = f"Préparation n° {result['number']} libérée par {result['pharmacist']}."
     emit(args, result, text)
     return 0

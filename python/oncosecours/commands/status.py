@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, open_store, run_query
 
 STEP_FR = {
     "prescribed": "prescrit",
@@ -90,9 +90,8 @@ def _status(args: argparse.Namespace) -> int:
     from oncosecours.services.day_status import day_status
     from oncosecours.store.replica import main_path, replica_status
 
-    conn = open_store(args)
-    rows = day_status(conn, args.date or date.today())
-    copy = replica_status(None, main_path(conn))
+    rows = run_query(args, day_status, args.date or date.today())
+    copy = replica_status(None, main_path(open_store(args)))
     emit(
         args,
         {"copie_secours": copy, "lignes": rows},

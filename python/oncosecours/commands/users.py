@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from oncosecours.commands._common import actor, add_common, emit, open_store, read_pin
+from oncosecours.commands._common import (
+    add_common,
+    emit,
+    open_store,
+    read_pin,
+    run_action,
+    run_query,
+)
 
 
 def register(subparsers) -> None:
@@ -65,10 +72,11 @@ def _init(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     from oncosecours.services.users import create_user
 
-    conn = open_store(args)
-    admin = actor(args, conn)
-    pin = args.pin or _new_user_pin(args.initials)
-    user = create_user(conn, admin, args.initials, args.name, args.role, pin)
+    def create(conn, admin):  # the administrator's PIN is checked before the new one is asked
+        pin = args.pin or _new_user_pin(args.initials)
+        return create_user(conn, admin, args.initials, args.name, args.role, pin)
+
+    user = run_action(args, create)
     emit(args, user.__dict__, f"Utilisateur {user.initials} ({user.name}, {user.role}) créé.")
     return 0
 
@@ -108,11 +116,9 @@ def _new_user_pin(initials: str) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    conn = open_store(args)
-    rows = [
-        dict(r)
-        for r in conn.execute("SELECT initials, name, role, active FROM users ORDER BY initials")
-    ]
+    from oncosecours.services.users import list_users
+
+    rows = run_query(args, list_users)
     text = "\n".join(f"{r['initials']:<8} {r['role']:<15} {r['name']}" for r in rows) or (
         "Aucun utilisateur."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oncosecours.commands._common import actor, add_common, emit, open_store
+from oncosecours.commands._common import add_common, emit, run_action, run_query
 
 
 def register(subparsers) -> None:
@@ -51,8 +51,7 @@ def register(subparsers) -> None:
 def _list(args: argparse.Namespace) -> int:
     from oncosecours.services.queries import pending_validations
 
-    conn = open_store(args)
-    rows = pending_validations(conn)
+    rows = run_query(args, pending_validations)
     text = "\n".join(
         f"prescription {r['id']:>5}  J1 {r['planned_date']}  {r['protocol_name']} C{r['cycle']}  "
         f"{r['patient']}" + ("  (retranscrite)" if r["transcribed"] else "")
@@ -63,12 +62,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import findings_block
     from oncosecours.domain.checks import blocking_rules
     from oncosecours.services.validation import findings_for
+    from oncosecours.texts.circuit import findings_block
 
-    conn = open_store(args)
-    findings = findings_for(conn, args.prescription)
+    findings = run_query(args, findings_for, args.prescription)
     rules = blocking_rules(findings)
     text = findings_block([f.to_dict() for f in findings])
     if rules:
@@ -103,16 +101,15 @@ def _decision_text(result: dict) -> str:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    from oncosecours.commands._circuit_text import key_values
+    from oncosecours.texts.circuit import key_values
 
     if args.refuse:
         return _refuse(args)
     from oncosecours.services.validation import validate_prescription
 
-    conn = open_store(args)
-    result = validate_prescription(
-        conn,
-        actor(args, conn),
+    result = run_action(
+        args,
+        validate_prescription,
         args.prescription,
         justifications=key_values(args.justify, "justification"),
         comment=args.comment,
@@ -124,7 +121,6 @@ def _accept(args: argparse.Namespace) -> int:
 def _refuse(args: argparse.Namespace) -> int:
     from oncosecours.services.validation import refuse_prescription
 
-    conn = open_store(args)
-    result = refuse_prescription(conn, actor(args, conn), args.prescription, comment=args.comment)
+    result = run_action(args, refuse_prescription, args.prescription, comment=args.comment)
     emit(args, result, _decision_text(result))
     return 0

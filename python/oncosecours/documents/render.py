@@ -327,15 +327,16 @@ def render_preparations(
 ) -> Result:
     """Fiches or labels of the given preparations (ids, ``#id`` or ordonnancier numbers)."""
     from oncosecours.documents import context as C
+    from oncosecours.services import document_queries as Q
 
     kind = kind_of(kind)
     if kind not in ("fabrication", "etiquette"):
         raise OncoError(f"« {kind} » ne se produit pas par préparation")
     renderer = renderer or Renderer(settings, templates)
-    backup = C.backup_date(conn)
+    backup = Q.backup_date(conn)
     contexts = [
         C.preparation(
-            C.preparation_record(conn, ref),
+            Q.preparation_record(conn, ref),
             renderer.settings,
             backup_date=backup,
             now=now,
@@ -381,6 +382,7 @@ def render_day(
     ``care-plan``: the plans de soins of the day's patients.
     """
     from oncosecours.documents import context as C
+    from oncosecours.services import document_queries as Q
 
     kind = kind_of(kind)
     iso = _iso_day(day)
@@ -392,7 +394,7 @@ def render_day(
         return render_ordonnancier(
             conn, iso, iso, "date", out_dir, settings, pdf=pdf, templates=templates, now=now
         ).files
-    ids = C.day_preparation_ids(conn, iso)
+    ids = Q.day_preparation_ids(conn, iso)
     if not ids:
         raise OncoError(f"Aucune préparation pour le {C.date(iso)}", field="date")
     suffix = "planche" if sheet and kind == "etiquette" else "toutes"
@@ -426,14 +428,15 @@ def render_care_plans(
 ) -> Result:
     """Plans de soins of ``day`` (one patient with ``patient``), plus the combined file."""
     from oncosecours.documents import context as C
+    from oncosecours.services import document_queries as Q
 
     iso = _iso_day(day)
     renderer = renderer or Renderer(settings, templates)
-    records = C.care_plan_records(conn, iso, patient)
+    records = Q.care_plan_records(conn, iso, patient)
     if not records:
         who = f" pour le patient {patient}" if patient is not None else ""
         raise OncoError(f"Aucune cure à administrer le {C.date(iso)}{who}", field="date")
-    backup = C.backup_date(conn)
+    backup = Q.backup_date(conn)
     contexts = []
     for record in records:
         record = dict(record)
@@ -465,17 +468,18 @@ def render_ordonnancier(
 ) -> Result:
     """The register extract for a period, sorted by ``date``, ``patient`` or ``drug``."""
     from oncosecours.documents import context as C
+    from oncosecours.services import document_queries as Q
 
     start, end = _iso_day(date_from), _iso_day(date_to)
     renderer = renderer or Renderer(settings, templates)
-    records = C.register_records(conn, start, end, order_by)
+    records = Q.register_records(conn, start, end, order_by)
     context = C.ordonnancier(
         records,
         renderer.settings,
         date_from=start,
         date_to=end,
         order_by=order_by,
-        backup_date=C.backup_date(conn),
+        backup_date=Q.backup_date(conn),
         now=now,
         presorted=True,
         anchor=_anchor(conn),

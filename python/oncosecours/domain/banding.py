@@ -18,7 +18,7 @@ The 0.01 mg step is only the lookup key; the banded dose is the band dose, repor
 adjustment with its deviation. A dose outside the table is not banded (``band_lookup`` returns
 ``None``) and the caller says so.
 
-Pure: parsing takes the text of a table (the loader in ``oncosecours.dose_banding`` reads files).
+Pure: parsing takes the text of a table (the loader in ``oncosecours.store.dose_banding`` reads files).
 Bounds are compared in integer hundredths of mg, so band edges are exact.
 """
 

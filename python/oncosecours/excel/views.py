@@ -1,7 +1,8 @@
 """What each sheet shows, read from the store: plain dicts keyed by the layout's column keys.
 
 The builder (openpyxl) and the ribbon actions (xlwings) both write these, so a sheet built today
-and a sheet refreshed by a click look the same. Read-only SQL; no pandas, no Excel here.
+and a sheet refreshed by a click look the same. Read-only (the SQL is in :mod:`oncosecours.store.sheets`
+and the services' reads); no pandas, no Excel here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from oncosecours.domain import workflow
 from oncosecours.domain.display import fr_dose
+from oncosecours.store import sheets
 
 DAY_STATES = tuple(workflow.DAY_STATES_FR)
 DAY_STATES_FR = workflow.DAY_STATES_FR
@@ -125,8 +127,7 @@ def copy_fields(settings: Any, store: Any) -> dict[str, Any]:
 
 
 def accueil(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
-    meta = conn.execute("SELECT backup_date FROM snapshot_meta WHERE id = 1").fetchone()
-    backup = meta["backup_date"][:10] if meta else None
+    backup = sheets.backup_day(conn)
     lines: dict[str, int] = {}
     cures: dict[str, set] = {}
     for row in day_rows(conn, ctx):
@@ -151,28 +152,13 @@ def accueil(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
 def patients(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
     rows = []
     day = ctx.day.isoformat()
-    for p in conn.execute("SELECT * FROM patients ORDER BY birth_name, first_name, id"):
-        measures = {}
-        for kind in ("weight", "height", "creatinine"):
-            m = conn.execute(
-                "SELECT value, measured_on FROM measurements WHERE patient_id = ? AND kind = ? "
-                "ORDER BY measured_on DESC, id DESC LIMIT 1",
-                (p["id"], kind),
-            ).fetchone()
-            measures[kind] = m["value"] if m else None
-        protocols = [
-            r[0]
-            for r in conn.execute(
-                "SELECT protocol_name FROM inclusions WHERE patient_id = ? AND state = 'active' "
-                "ORDER BY start_date, id",
-                (p["id"],),
-            )
-        ]
-        following = conn.execute(
-            "SELECT min(planned_date) FROM cures WHERE patient_id = ? AND planned_date >= ? "
-            "AND state NOT IN ('cancelled', 'go_ahead')",
-            (p["id"], day),
-        ).fetchone()[0]
+    for p in sheets.patients_by_name(conn):
+        measures = {
+            kind: sheets.latest_value(conn, p["id"], kind)
+            for kind in ("weight", "height", "creatinine")
+        }
+        protocols = sheets.active_protocol_names(conn, p["id"])
+        following = sheets.next_cure_date(conn, p["id"], day)
         rows.append(
             {
                 "id": p["id"],
@@ -224,26 +210,9 @@ def validation(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
     was cancelled since)."""
     day = ctx.day.isoformat()
     rows = []
-    query = (
-        "SELECT pr.id, pr.state, pr.prescriber_name, pr.findings_json, pr.transcribed, c.cycle, "
-        "c.planned_date, c.state AS cure_state, c.cancelled_at, c.cancelled_by_initials, "
-        "c.cancel_reason, i.protocol_name, pa.ipp, pa.birth_name, "
-        "pa.usual_name, pa.first_name, "
-        "(pr.state = 'prescribed' AND c.state != 'cancelled') AS waiting "
-        "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
-        "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
-        "WHERE (pr.state = 'prescribed' AND c.state != 'cancelled') OR EXISTS (SELECT 1 FROM "
-        "validations v WHERE v.prescription_id = pr.id AND substr(v.decided_at, 1, 10) = ?) "
-        "ORDER BY NOT waiting, c.planned_date, pr.id"
-    )
-    for r in conn.execute(query, (day,)).fetchall():
+    for r in sheets.validation_rows(conn, day):
         decision = ""
-        last = conn.execute(
-            "SELECT v.decision, v.decided_at, v.comment, v.findings_json, u.initials "
-            "FROM validations v JOIN users u ON u.id = v.pharmacist_id "
-            "WHERE v.prescription_id = ? ORDER BY v.id DESC LIMIT 1",
-            (r["id"],),
-        ).fetchone()
+        last = sheets.last_decision(conn, r["id"])
         if r["waiting"]:
             findings_json = _current_findings(conn, r["id"], ctx)
         else:
@@ -316,20 +285,15 @@ def feu_vert(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
 
 
 def _preparation_rows(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT * FROM preparations WHERE id IN ({marks})", chunk):
-            out[row["id"]] = dict(row)
-    return out
+    return sheets.preparations_by_id(conn, ids)
 
 
 def _to_trace(conn: sqlite3.Connection, prep: dict[str, Any] | None) -> str | None:
     """What the preparer must record as lots, in the CLI's ``nature:produit`` form."""
     if prep is None or prep["state"] != "prepared":
         return None
-    from oncosecours.services.preparation import lots_of, required_components
+    from oncosecours.services.preparation_plan import required_components
+    from oncosecours.store.preparations import lots_of
 
     have = {(lot["kind"], lot["component"]) for lot in lots_of(conn, prep["id"])}
     needed = [f"{k}:{n}" for k, n in required_components(prep) if (k, n) not in have]
@@ -457,10 +421,7 @@ def administration(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
 
 def notes(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
     rows = []
-    for n in conn.execute(
-        "SELECT n.*, p.ipp, p.birth_name, p.usual_name, p.first_name FROM notes n "
-        "JOIN patients p ON p.id = n.patient_id ORDER BY n.id DESC"
-    ):
+    for n in sheets.notes_with_patients(conn):
         rows.append(
             {
                 "id": n["id"],
@@ -502,9 +463,7 @@ def journal(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
             "avant": _json_text(e["before_json"]),
             "apres": _json_text(e["after_json"]),
         }
-        for e in conn.execute(
-            "SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?", (ctx.journal_rows,)
-        )
+        for e in sheets.journal(conn, ctx.journal_rows)
     ]
     return SheetContent(rows=rows)
 
@@ -536,25 +495,15 @@ def cure_choice(cure_id: int, patient: str, protocol: str, cycle: int, planned: 
 
 
 def lists(conn: sqlite3.Connection, ctx: ViewContext) -> dict[str, list[str]]:
-    protocols = [
-        protocol_choice(r["protocol_id"], r["name"])
-        for r in conn.execute("SELECT protocol_id, name FROM ref_protocols ORDER BY name")
-    ]
+    protocols = [protocol_choice(r["protocol_id"], r["name"]) for r in sheets.protocol_names(conn)]
     cures = [
         cure_choice(r["id"], _name(r), r["protocol_name"], r["cycle"], r["planned_date"])
-        for r in conn.execute(
-            "SELECT c.id, c.cycle, c.planned_date, i.protocol_name, p.birth_name, p.usual_name, "
-            "p.first_name FROM cures c JOIN inclusions i ON i.id = c.inclusion_id "
-            "JOIN patients p ON p.id = c.patient_id WHERE c.state IN ('planned', 'refused') "
-            "ORDER BY c.planned_date, p.birth_name, c.id"
-        )
+        for r in sheets.cures_to_prescribe(conn)
     ]
-    wards = sorted(
-        {r[0] for r in conn.execute("SELECT DISTINCT ward FROM patients WHERE ward IS NOT NULL")}
-    )
+    wards = sorted(sheets.wards(conn))
     codes: list[str] = []
     if ctx.settings is not None:
-        from oncosecours.services.prescription import known_les_codes
+        from oncosecours.services.prescription_draft import known_les_codes
 
         codes = list(known_les_codes(conn, ctx.settings))  # settings + backup, as prescribed
     return {

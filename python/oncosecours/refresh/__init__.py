@@ -7,7 +7,7 @@
 * :mod:`oncosecours.refresh.engine` - running the five queries into one checked snapshot;
 * :mod:`oncosecours.refresh.status` - age and counts of the loaded snapshot (no pandas);
 * :mod:`oncosecours.refresh.synth`  - the synthetic backup generator;
-* :mod:`oncosecours.refresh.bench`  - the refresh benchmark.
+* the refresh benchmark lives with the other benchmarks in :mod:`oncosecours.ops.bench_refresh`.
 
 This package's ``__init__`` imports nothing, so that ``status`` stays light on ribbon paths.
 """

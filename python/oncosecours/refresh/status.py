@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from oncosecours.store.circuit import snapshot_meta
+
 COUNT_KEYS = ("patients", "protocols", "protocol_lines", "molecules", "products", "history")
 
 
@@ -36,10 +38,7 @@ def snapshot_status(
 
         today = clock_today()
     threshold = _threshold(settings)
-    row = conn.execute(
-        "SELECT backup_date, loaded_at, source_dir, counts_json, warnings_json, "
-        "backup_date_source FROM snapshot_meta WHERE id = 1"
-    ).fetchone()
+    row = snapshot_meta(conn)
     if row is None:
         return {
             "loaded": False,
@@ -55,7 +54,9 @@ def snapshot_status(
             "message": "Aucune sauvegarde Chimio chargée : lancer « Actualiser » "
             "(oncosecours refresh) sur le dossier des sauvegardes",
         }
-    backup_date, loaded_at, source_dir, counts_json, warnings_json, how = tuple(row)
+    backup_date, loaded_at, source_dir = row["backup_date"], row["loaded_at"], row["source_dir"]
+    counts_json, warnings_json = row["counts_json"], row["warnings_json"]
+    how = row["backup_date_source"]
     day = date.fromisoformat(backup_date)
     age = (today - day).days
     counts = json.loads(counts_json)

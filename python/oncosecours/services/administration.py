@@ -24,14 +24,10 @@ from oncosecours.domain.production import (
 from oncosecours.services.core import Actor, action, optional_text
 from oncosecours.services.go_ahead import day_decision, now_or
 from oncosecours.services.patients import refuse_deceased
-from oncosecours.services.preparation import (
-    describe,
-    line_context,
-    live_preparation,
-    require_state,
-    resolve_preparation,
-    set_state,
-)
+from oncosecours.services.preparation import describe, live_preparation, require_state, set_state
+from oncosecours.services.preparation_plan import line_context
+from oncosecours.store import preparations as store
+from oncosecours.store.preparations import resolve_preparation
 
 ADMINISTER_ROLES = ("infirmier",)
 
@@ -74,15 +70,11 @@ def administer(
         day = datetime.fromisoformat(line["admin_date"]).date()
         start = parse_datetime(started_at, "début", day=day, tz=moment.tzinfo)
         end = parse_datetime(ended_at, "fin", day=day, tz=moment.tzinfo)
-        done = conn.execute(
-            "SELECT administered_by_initials, started_at FROM administrations "
-            "WHERE prescription_line_id = ?",
-            (line["id"],),
-        ).fetchone()
+        done = store.administration_of_line(conn, line["id"])
         if done is not None:
             raise OncoError(
-                f"{what} est déjà administrée (par {done[0]}, début {done[1]}) : action déjà "
-                "faite (double clic ?)",
+                f"{what} est déjà administrée (par {done['administered_by_initials']}, début "
+                f"{done['started_at']}) : action déjà faite (double clic ?)",
                 rule="TRANSITION",
             )
         if cure["state"] == "cancelled":
@@ -114,10 +106,9 @@ def administer(
                     rule="ADMINISTRATION_AVANT_DISPENSATION",
                 )
             require_state(prep, "administered")
-            row = conn.execute(
-                "SELECT dispensed_at FROM dispensations WHERE preparation_id = ?", (prep["id"],)
-            ).fetchone()
-            dispensed_at = datetime.fromisoformat(row[0])
+            dispensed_at = datetime.fromisoformat(
+                store.dispensation_of(conn, prep["id"])["dispensed_at"]
+            )
             use_by = datetime.fromisoformat(prep["use_by"])
         else:
             decision = day_decision(conn, cure["id"], line["admin_date"])
@@ -138,31 +129,26 @@ def administer(
         completed = not any(i.kind == "arret" for i in parsed)
         recorded = iso(moment)
         incidents_json = json.dumps([i.as_dict() for i in parsed], ensure_ascii=False)
-        cur = conn.execute(
-            "INSERT INTO administrations (prescription_line_id, preparation_id, cure_id, "
-            "patient_id, started_at, ended_at, access, completed, incidents_json, "
-            "late_justification, comment, administered_by, administered_by_initials, "
-            "administered_by_name, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?)",
-            (
-                line["id"],
-                prep["id"] if prep else None,
-                cure["id"],
-                cure["patient_id"],
-                iso(start),
-                iso(end),
-                access,
-                int(completed),
-                incidents_json,
-                justification if check.late else None,
-                comment,
-                actor.id,
-                actor.initials,
-                actor.name,
-                recorded,
-            ),
+        administration_id = store.insert_administration(
+            conn,
+            {
+                "prescription_line_id": line["id"],
+                "preparation_id": prep["id"] if prep else None,
+                "cure_id": cure["id"],
+                "patient_id": cure["patient_id"],
+                "started_at": iso(start),
+                "ended_at": iso(end),
+                "access": access,
+                "completed": int(completed),
+                "incidents_json": incidents_json,
+                "late_justification": justification if check.late else None,
+                "comment": comment,
+                "administered_by": actor.id,
+                "administered_by_initials": actor.initials,
+                "administered_by_name": actor.name,
+                "recorded_at": recorded,
+            },
         )
-        administration_id = int(cur.lastrowid)
         if prep is not None:
             set_state(conn, prep, "administered", recorded)
         act.record(

@@ -35,7 +35,10 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.domain.production import iso
 from oncosecours.services.core import Action, Actor, action, required_reason
 from oncosecours.services.go_ahead import now_or
+from oncosecours.services.preparation import cancel_bag
+from oncosecours.store import preparations, prescriptions
 from oncosecours.store.circuit import cure_by_id, inclusion_by_id, patient_by_id, patient_label
+from oncosecours.store.rows import Signed
 
 CANCEL_ROLES = ("prescripteur", "pharmacien")
 STOP_ROLES = ("prescripteur", "pharmacien")
@@ -46,12 +49,7 @@ def _administered(conn: sqlite3.Connection, cure: dict[str, Any]) -> tuple[int, 
     """(lines of the current prescription, lines of it administered)."""
     if cure["prescription_id"] is None:
         return 0, 0
-    row = conn.execute(
-        "SELECT count(*), count(a.id) FROM prescription_lines pl LEFT JOIN administrations a "
-        "ON a.prescription_line_id = pl.id WHERE pl.prescription_id = ?",
-        (cure["prescription_id"],),
-    ).fetchone()
-    return int(row[0]), int(row[1])
+    return prescriptions.administered_count(conn, cure["prescription_id"])
 
 
 def _fully_administered(conn: sqlite3.Connection, cure: dict[str, Any]) -> bool:
@@ -72,11 +70,7 @@ def _cancel_cure(act: Action, cure: dict[str, Any], reason: str, at: str) -> dic
     lines, given = _administered(conn, cure)
     bag_reason = f"cure annulée : {reason}"
     cancelled, left, to_return = [], [], []
-    for bag in conn.execute(
-        f"SELECT id, ord_number, state FROM preparations WHERE cure_id = ? AND state IN "
-        f"({', '.join('?' * len(_LIVE_BAGS))}) ORDER BY ord_scope, ord_seq",
-        (cure["id"], *_LIVE_BAGS),
-    ).fetchall():
+    for bag in preparations.of_cure(conn, cure["id"], _LIVE_BAGS):
         item = {"id": bag["id"], "number": bag["ord_number"], "state": bag["state"]}
         if bag["state"] == "dispensed":
             to_return.append(item)
@@ -84,22 +78,10 @@ def _cancel_cure(act: Action, cure: dict[str, Any], reason: str, at: str) -> dic
         if bag["state"] == "released" and actor.role != "pharmacien":
             left.append(item)
             continue
-        conn.execute(
-            "UPDATE preparations SET state = 'cancelled', cancelled_at = ?, cancelled_by = ?, "
-            "cancelled_by_initials = ?, cancel_reason = ?, updated_at = ? WHERE id = ?",
-            (at, actor.id, actor.initials, bag_reason, at, bag["id"]),
-        )
-        act.record(
-            "préparation",
-            bag["id"],
-            {"état": bag["state"]},
-            {"état": "cancelled", "motif": bag_reason, "numéro": bag["ord_number"]},
-        )
+        cancel_bag(act, bag, bag_reason, at)
         cancelled.append(item)
-    conn.execute(
-        "UPDATE cures SET state = 'cancelled', cancelled_at = ?, cancelled_by = ?, "
-        "cancelled_by_initials = ?, cancel_reason = ?, updated_at = ? WHERE id = ?",
-        (at, actor.id, actor.initials, reason, at, cure["id"]),
+    prescriptions.mark_cure_cancelled(
+        conn, cure["id"], Signed(actor.id, actor.initials, reason, at)
     )
     act.record(
         "cure",
@@ -169,10 +151,7 @@ def stop_inclusion(
                 rule="TRANSITION",
             )
         cures = [
-            cure_by_id(conn, r[0])
-            for r in conn.execute(
-                "SELECT id FROM cures WHERE inclusion_id = ? ORDER BY cycle", (inclusion_id,)
-            )
+            cure_by_id(conn, i) for i in prescriptions.cure_ids_of_inclusion(conn, inclusion_id)
         ]
         cancelled, kept = [], []
         cure_reason = f"arrêt du protocole : {reason}"
@@ -183,10 +162,8 @@ def stop_inclusion(
                 kept.append({"cure_id": cure["id"], "cycle": cure["cycle"], "state": cure["state"]})
                 continue
             cancelled.append(_cancel_cure(act, cure, cure_reason, at))
-        conn.execute(
-            "UPDATE inclusions SET state = 'stopped', stopped_at = ?, stopped_by = ?, "
-            "stopped_by_initials = ?, stop_reason = ? WHERE id = ?",
-            (at, actor.id, actor.initials, reason, inclusion_id),
+        prescriptions.mark_inclusion_stopped(
+            conn, inclusion_id, Signed(actor.id, actor.initials, reason, at)
         )
         act.record(
             "inclusion",

@@ -21,26 +21,10 @@ from oncosecours import clock
 from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import fr_datetime, needs_preparation
 from oncosecours.domain.workflow import DAY_STATES_FR
+from oncosecours.store import day_view
+from oncosecours.store.circuit import inclusion_lines
 
 STATES_FR = DAY_STATES_FR
-
-
-def _in(ids: list[int]) -> str:
-    return ", ".join("?" * len(ids))
-
-
-def _chunks(ids: list[int], size: int = 500):
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-def _by(conn: sqlite3.Connection, sql: str, ids: list[int], key: str) -> dict[int, dict]:
-    """Rows of ``sql`` (with one ``IN ({})`` placeholder) keyed by ``key``; later rows win."""
-    out: dict[int, dict] = {}
-    for chunk in _chunks(sorted(set(ids))):
-        for row in conn.execute(sql.format(_in(chunk)), chunk):
-            out[row[key]] = dict(row)
-    return out
 
 
 def _patient_name(row: dict) -> str:
@@ -58,79 +42,12 @@ def day_status(
     rows: list[dict[str, Any]] = []
 
     # 1. prescribed cures: the lines of their current prescription on that day
-    lines = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT pl.*, c.state AS cure_state, c.cycle, c.patient_id, c.planned_date, "
-            "c.prescription_id AS current_prescription, i.protocol_name, "
-            "c.cancelled_at AS cure_cancelled_at, c.cancel_reason AS cure_cancel_reason, "
-            "c.cancelled_by_initials AS cure_cancelled_by, "
-            "pr.state AS prescription_state, pr.prescriber_name, pr.prescribed_at, "
-            "pr.transcribed, pr.comment AS prescription_comment, "
-            "pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, pa.birth_date, pa.ward "
-            "FROM prescription_lines pl "
-            "JOIN cures c ON c.id = pl.cure_id AND c.prescription_id = pl.prescription_id "
-            "JOIN prescriptions pr ON pr.id = pl.prescription_id "
-            "JOIN inclusions i ON i.id = c.inclusion_id "
-            "JOIN patients pa ON pa.id = c.patient_id "
-            "WHERE pl.admin_date = ?",
-            (iso_day,),
-        )
-    ]
-    prescription_ids = [r["prescription_id"] for r in lines]
-    cure_ids = [r["cure_id"] for r in lines]
-    line_ids = [r["id"] for r in lines]
-    validations = _by(
-        conn,
-        "SELECT v.*, u.initials AS by_initials FROM validations v "
-        "JOIN users u ON u.id = v.pharmacist_id WHERE v.prescription_id IN ({}) ORDER BY v.id",
-        prescription_ids,
-        "prescription_id",
-    )
-    go_aheads: dict[int, dict] = {}
-    for chunk in _chunks(sorted(set(cure_ids))):
-        for row in conn.execute(
-            f"SELECT * FROM go_aheads WHERE admin_date = ? AND cure_id IN ({_in(chunk)}) "
-            "ORDER BY id",
-            [iso_day, *chunk],
-        ):
-            go_aheads[row["cure_id"]] = dict(row)
-    preparations: dict[int, list[dict]] = {}
-    for chunk in _chunks(line_ids):
-        for row in conn.execute(
-            f"SELECT * FROM preparations WHERE prescription_line_id IN ({_in(chunk)}) ORDER BY id",
-            chunk,
-        ):
-            preparations.setdefault(row["prescription_line_id"], []).append(dict(row))
-    prep_ids = [p["id"] for preps in preparations.values() for p in preps]
-    controls = _by(
-        conn,
-        "SELECT * FROM preparation_controls WHERE preparation_id IN ({})",
-        prep_ids,
-        "preparation_id",
-    )
-    releases = _by(
-        conn,
-        "SELECT * FROM preparation_releases WHERE preparation_id IN ({})",
-        prep_ids,
-        "preparation_id",
-    )
-    dispensations = _by(
-        conn, "SELECT * FROM dispensations WHERE preparation_id IN ({})", prep_ids, "preparation_id"
-    )
-    lot_counts = _by(
-        conn,
-        "SELECT preparation_id, count(*) AS n FROM preparation_lots "
-        "WHERE preparation_id IN ({}) GROUP BY preparation_id",
-        prep_ids,
-        "preparation_id",
-    )
-    administrations = _by(
-        conn,
-        "SELECT * FROM administrations WHERE prescription_line_id IN ({})",
-        line_ids,
-        "prescription_line_id",
-    )
+    lines = day_view.prescribed_lines(conn, iso_day)
+    records = day_view.line_records(conn, iso_day, lines)
+    validations, go_aheads = records["validations"], records["go_aheads"]
+    preparations, administrations = records["preparations"], records["administrations"]
+    controls, releases = records["controls"], records["releases"]
+    dispensations, lot_counts = records["dispensations"], records["lot_counts"]
     for line in lines:
         rows.append(
             _line_row(
@@ -148,19 +65,11 @@ def day_status(
         )
 
     # 2. cures not prescribed yet: the protocol's lines falling on that day
-    for cure in conn.execute(
-        "SELECT c.*, i.protocol_name, pa.ipp, pa.birth_name, pa.usual_name, pa.first_name, "
-        "pa.birth_date, pa.ward FROM cures c JOIN inclusions i ON i.id = c.inclusion_id "
-        "JOIN patients pa ON pa.id = c.patient_id "
-        "WHERE c.prescription_id IS NULL AND c.planned_date <= ? AND c.planned_date >= ?",
-        (iso_day, (wanted - timedelta(days=400)).isoformat()),
+    for cure in day_view.unprescribed_cures(
+        conn, iso_day, (wanted - timedelta(days=400)).isoformat()
     ):
-        cure = dict(cure)
         n = (wanted - date.fromisoformat(cure["planned_date"])).days + 1
-        for il in conn.execute(
-            "SELECT * FROM inclusion_lines WHERE inclusion_id = ? ORDER BY line_no",
-            (cure["inclusion_id"],),
-        ):
+        for il in inclusion_lines(conn, cure["inclusion_id"]):
             if n not in json.loads(il["days_json"]):
                 continue
             state = "cancelled" if cure["state"] == "cancelled" else "planned"

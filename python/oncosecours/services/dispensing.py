@@ -11,14 +11,10 @@ from oncosecours.domain.production import fr_datetime, iso, parse_datetime, to_m
 from oncosecours.services.core import Actor, action, optional_text, squeeze
 from oncosecours.services.go_ahead import now_or
 from oncosecours.services.patients import refuse_deceased
-from oncosecours.services.preparation import (
-    describe,
-    require_live_cure,
-    require_state,
-    resolve_preparation,
-    set_state,
-)
+from oncosecours.services.preparation import describe, require_live_cure, require_state, set_state
+from oncosecours.store import preparations as store
 from oncosecours.store.circuit import patient_by_id
+from oncosecours.store.preparations import resolve_preparation
 
 DISPENSE_ROLES = ("pharmacien", "préparateur")
 
@@ -57,12 +53,7 @@ def dispense(
                 field="heure",
                 rule="DISPENSATION_HORAIRE",
             )
-        released_at = datetime.fromisoformat(
-            conn.execute(
-                "SELECT decided_at FROM preparation_releases WHERE preparation_id = ?",
-                (prep["id"],),
-            ).fetchone()[0]
-        )
+        released_at = datetime.fromisoformat(store.release_of(conn, prep["id"])["decided_at"])
         if handed < to_minute(released_at):
             raise OncoError(
                 f"Heure de dispensation ({fr_datetime(handed)}) antérieure à la libération "
@@ -78,19 +69,18 @@ def dispense(
                 rule="POCHE_PERIMEE",
             )
         recorded = iso(moment)
-        conn.execute(
-            "INSERT INTO dispensations (preparation_id, dispensed_at, ward, recipient, comment, "
-            "dispensed_by, dispensed_by_initials, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                prep["id"],
-                iso(handed),
-                ward_name,
-                recipient,
-                comment,
-                actor.id,
-                actor.initials,
-                recorded,
-            ),
+        store.insert_dispensation(
+            conn,
+            {
+                "preparation_id": prep["id"],
+                "dispensed_at": iso(handed),
+                "ward": ward_name,
+                "recipient": recipient,
+                "comment": comment,
+                "dispensed_by": actor.id,
+                "dispensed_by_initials": actor.initials,
+                "recorded_at": recorded,
+            },
         )
         set_state(conn, prep, "dispensed", recorded)
         act.record(

@@ -22,7 +22,8 @@ from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import aware, iso
 from oncosecours.services.core import Actor, action, optional_text, squeeze
 from oncosecours.services.patients import refuse_deceased
-from oncosecours.store.circuit import cure_by_id, patient_by_id, patient_label, row_dict
+from oncosecours.store import prescriptions
+from oncosecours.store.circuit import cure_by_id, patient_by_id, patient_label
 
 GO_AHEAD_ROLES = ("prescripteur",)
 DECISION_STATE = {"given": "go_ahead", "withheld": "withheld"}
@@ -35,12 +36,7 @@ def now_or(now: datetime | None) -> datetime:
 
 def day_decision(conn: sqlite3.Connection, cure_id: int, admin_date: str) -> dict | None:
     """The go-ahead row in force for a cure on a day (the latest), or None."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM go_aheads WHERE cure_id = ? AND admin_date = ? ORDER BY id DESC LIMIT 1",
-            (cure_id, admin_date),
-        ).fetchone()
-    )
+    return prescriptions.day_go_ahead(conn, cure_id, admin_date)
 
 
 def day_state(decision: dict | None) -> str:
@@ -49,14 +45,7 @@ def day_state(decision: dict | None) -> str:
 
 
 def _cure_days(conn: sqlite3.Connection, prescription_id: int) -> list[str]:
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT DISTINCT admin_date FROM prescription_lines WHERE prescription_id = ? "
-            "ORDER BY admin_date",
-            (prescription_id,),
-        )
-    ]
+    return prescriptions.admin_dates(conn, prescription_id)
 
 
 def _fr_date(iso_date: str) -> str:
@@ -94,11 +83,7 @@ def _decide(
                 "donne que pour une cure validée par le pharmacien",
                 rule="FEU_VERT_CURE_NON_VALIDEE",
             )
-        prescription = row_dict(
-            conn.execute(
-                "SELECT * FROM prescriptions WHERE id = ?", (cure["prescription_id"],)
-            ).fetchone()
-        )
+        prescription = prescriptions.prescription_or_none(conn, cure["prescription_id"])
         if prescription is None or prescription["state"] != "validated":
             state = prescription["state"] if prescription else "absente"
             raise OncoError(
@@ -138,29 +123,24 @@ def _decide(
             "cure", day_state(current), target, f"{what}, jour du {target_day:%d/%m/%Y},"
         )
         at = iso(moment)
-        cur = conn.execute(
-            "INSERT INTO go_aheads (cure_id, prescription_id, admin_date, decision, reason, "
-            "decided_by, decided_by_initials, decided_by_name, decided_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                cure_id,
-                prescription["id"],
-                wanted,
-                decision,
-                reason,
-                actor.id,
-                actor.initials,
-                actor.name,
-                at,
-            ),
+        go_ahead_id = prescriptions.insert_go_ahead(
+            conn,
+            {
+                "cure_id": cure_id,
+                "prescription_id": prescription["id"],
+                "admin_date": wanted,
+                "decision": decision,
+                "reason": reason,
+                "decided_by": actor.id,
+                "decided_by_initials": actor.initials,
+                "decided_by_name": actor.name,
+                "decided_at": at,
+            },
         )
-        go_ahead_id = int(cur.lastrowid)
         cure_state = cure["state"]
         # a cure with a go-ahead on one day keeps it when another day is withheld
         if cure_state != "go_ahead" and workflow.allowed("cure", cure_state, target):
-            conn.execute(
-                "UPDATE cures SET state = ?, updated_at = ? WHERE id = ?", (target, at, cure_id)
-            )
+            prescriptions.set_cure_state(conn, cure_id, target, at)
             cure_state = target
         result = {
             "id": go_ahead_id,
@@ -265,13 +245,11 @@ def withdraw_go_ahead(
                 field="date",
                 rule="TRANSITION",
             )
-        bags = conn.execute(
-            "SELECT ord_number, state FROM preparations WHERE cure_id = ? AND admin_date = ? "
-            "AND state NOT IN ('cancelled', 'rejected') ORDER BY ord_seq",
-            (cure_id, wanted),
-        ).fetchall()
+        bags = prescriptions.live_bags_of_day(conn, cure_id, wanted)
         if bags:
-            listed = ", ".join(f"n° {b[0]} {workflow.label('preparation', b[1])}" for b in bags)
+            listed = ", ".join(
+                f"n° {b['ord_number']} {workflow.label('preparation', b['state'])}" for b in bags
+            )
             raise OncoError(
                 f"{what} : le feu vert ne peut pas être retiré, {len(bags)} poche(s) existe(nt) "
                 f"déjà pour ce jour ({listed}). Annuler d'abord les préparations (pharmacie), "
@@ -279,11 +257,7 @@ def withdraw_go_ahead(
                 rule="FEU_VERT_POCHES",
                 hint="oncosecours prepare cancel --prep NUMERO --reason MOTIF",
             )
-        given = conn.execute(
-            "SELECT count(*) FROM administrations a JOIN prescription_lines pl ON pl.id = "
-            "a.prescription_line_id WHERE a.cure_id = ? AND pl.admin_date = ?",
-            (cure_id, wanted),
-        ).fetchone()[0]
+        given = prescriptions.administered_on_day(conn, cure_id, wanted)
         if given:
             raise OncoError(
                 f"{what} : {given} ligne(s) déjà administrée(s) ce jour, le feu vert ne peut "
@@ -300,28 +274,23 @@ def withdraw_go_ahead(
         if new_state != cure_state:
             workflow.require_transition("cure", cure_state, new_state, f"La cure n° {cure_id}")
         at = iso(moment)
-        cur = conn.execute(
-            "INSERT INTO go_aheads (cure_id, prescription_id, admin_date, decision, reason, "
-            "decided_by, decided_by_initials, decided_by_name, decided_at, withdraws_id) "
-            "VALUES (?, ?, ?, 'withheld', ?, ?, ?, ?, ?, ?)",
-            (
-                cure_id,
-                current["prescription_id"],
-                wanted,
-                reason,
-                actor.id,
-                actor.initials,
-                actor.name,
-                at,
-                current["id"],
-            ),
+        go_ahead_id = prescriptions.insert_go_ahead(
+            conn,
+            {
+                "cure_id": cure_id,
+                "prescription_id": current["prescription_id"],
+                "admin_date": wanted,
+                "decision": "withheld",
+                "reason": reason,
+                "decided_by": actor.id,
+                "decided_by_initials": actor.initials,
+                "decided_by_name": actor.name,
+                "decided_at": at,
+                "withdraws_id": current["id"],
+            },
         )
-        go_ahead_id = int(cur.lastrowid)
         if new_state != cure_state:
-            conn.execute(
-                "UPDATE cures SET state = ?, updated_at = ? WHERE id = ?",
-                (new_state, at, cure_id),
-            )
+            prescriptions.set_cure_state(conn, cure_id, new_state, at)
         act.record(
             "feu_vert",
             go_ahead_id,
@@ -359,15 +328,7 @@ def withdraw_go_ahead(
 def waiting_cures(conn: sqlite3.Connection, day: str | date) -> list[dict[str, Any]]:
     """Validated cures with lines on ``day`` and no go-ahead given yet (withheld ones included)."""
     wanted = parse_date(day, "date").isoformat()
-    rows = conn.execute(
-        "SELECT DISTINCT c.id AS cure_id, c.cycle, c.state, p.id AS patient_id "
-        "FROM cures c JOIN prescriptions pr ON pr.id = c.prescription_id "
-        "JOIN prescription_lines pl ON pl.prescription_id = pr.id "
-        "JOIN patients p ON p.id = c.patient_id "
-        "WHERE pr.state = 'validated' AND c.state != 'cancelled' AND pl.admin_date = ? "
-        "ORDER BY p.birth_name, p.first_name, c.id",
-        (wanted,),
-    )
+    rows = prescriptions.awaiting_go_ahead(conn, wanted)
     out = []
     for row in rows:
         decision = day_decision(conn, row["cure_id"], wanted)

@@ -12,13 +12,15 @@ from oncosecours.domain import schedule
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.identity import fold, parse_date
 from oncosecours.services.core import Actor, action, required_reason, squeeze
-from oncosecours.store import audit
+from oncosecours.store import audit, prescriptions, reference
 from oncosecours.store.circuit import (
     cure_by_id,
     inclusion_by_id,
+    inclusion_lines,
+    molecule,
     patient_label,
+    product,
     resolve_patient,
-    row_dict,
     snapshot_meta,
 )
 
@@ -30,7 +32,7 @@ _FIXED_STATES = {"go_ahead", "cancelled"}
 def find_protocol(conn: sqlite3.Connection, protocol: object) -> dict[str, Any]:
     """A snapshot protocol by number, or by name (folded; a unique partial match is accepted)."""
     text = str(protocol or "").strip()
-    if not conn.execute("SELECT 1 FROM ref_protocols LIMIT 1").fetchone():
+    if not reference.has_protocols(conn):
         raise OncoError(
             "Aucun protocole chargé : la sauvegarde Chimio n'a pas été importée",
             field="protocole",
@@ -38,12 +40,11 @@ def find_protocol(conn: sqlite3.Connection, protocol: object) -> dict[str, Any]:
             hint="Lancer « oncosecours refresh » sur le dossier des sauvegardes",
         )
     if text.isdigit():
-        row = conn.execute("SELECT * FROM ref_protocols WHERE protocol_id = ?", (int(text),))
-        found = row_dict(row.fetchone())
+        found = reference.protocol_by_id(conn, int(text))
         if found:
             return found
     wanted = fold(text)
-    rows = [dict(r) for r in conn.execute("SELECT * FROM ref_protocols ORDER BY name")]
+    rows = reference.all_protocols(conn)
     exact = [r for r in rows if fold(r["name"]) == wanted]
     if len(exact) == 1:
         return exact[0]
@@ -68,17 +69,13 @@ def find_protocol(conn: sqlite3.Connection, protocol: object) -> dict[str, Any]:
 
 def _line_name(conn: sqlite3.Connection, line: dict[str, Any]) -> str:
     if line.get("molecule_id") is not None:
-        row = conn.execute(
-            "SELECT name FROM ref_molecules WHERE molecule_id = ?", (line["molecule_id"],)
-        ).fetchone()
-        if row:
-            return row[0]
+        found = molecule(conn, line["molecule_id"])
+        if found:
+            return found["name"]
     if line.get("product_id") is not None:
-        row = conn.execute(
-            "SELECT name FROM ref_products WHERE product_id = ?", (line["product_id"],)
-        ).fetchone()
-        if row:
-            return row[0]
+        found = product(conn, line["product_id"])
+        if found:
+            return found["name"]
     comment = squeeze(line.get("comment"))
     suffix = f" — {comment[:40]}" if comment else ""
     return f"Produit {line.get('product_id') or '?'}{suffix}"
@@ -97,12 +94,7 @@ def _line_days(line: dict[str, Any]) -> list[int]:
 def protocol_lines(conn: sqlite3.Connection, protocol_id: int) -> list[dict[str, Any]]:
     """The protocol's lines, with their name and days, in protocol order."""
     lines = []
-    for row in conn.execute(
-        "SELECT * FROM ref_protocol_lines WHERE protocol_id = ? "
-        "ORDER BY coalesce(time_offset_min, 0), line_id",
-        (protocol_id,),
-    ):
-        line = dict(row)
+    for line in reference.protocol_lines(conn, protocol_id):
         line["name"] = _line_name(conn, line)
         line["days"] = _line_days(line)
         lines.append(line)
@@ -154,71 +146,69 @@ def include_patient(
                 field="protocole",
                 rule="PROTOCOLE_VIDE",
             )
-        twin = conn.execute(
-            "SELECT id FROM inclusions WHERE patient_id = ? AND protocol_id = ? AND "
-            "start_date = ? AND state = 'active'",
-            (person["id"], proto["protocol_id"], start.isoformat()),
-        ).fetchone()
-        if twin:
+        twin = prescriptions.active_twin(
+            conn, person["id"], proto["protocol_id"], start.isoformat()
+        )
+        if twin is not None:
             raise OncoError(
                 f"{patient_label(person)} est déjà inclus(e) dans « {proto['name']} » à partir du "
-                f"{start.isoformat()} (inclusion n° {twin[0]}) : action déjà faite (double clic ?)",
+                f"{start.isoformat()} (inclusion n° {twin}) : action déjà faite (double clic ?)",
                 rule="DEJA_FAIT",
             )
         meta = snapshot_meta(conn)
-        cur = conn.execute(
-            "INSERT INTO inclusions (patient_id, protocol_id, protocol_name, cycle_days, "
-            "start_date, cycles, max_cycles, snapshot_backup_date, created_at, created_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                person["id"],
-                proto["protocol_id"],
-                proto["name"],
-                proto["cycle_days"],
-                start.isoformat(),
-                total,
-                proto["max_cycles"] or None,
-                meta["backup_date"] if meta else None,
-                audit.now_iso(),
-                actor.id,
-            ),
+        inclusion_id = prescriptions.insert_inclusion(
+            conn,
+            {
+                "patient_id": person["id"],
+                "protocol_id": proto["protocol_id"],
+                "protocol_name": proto["name"],
+                "cycle_days": proto["cycle_days"],
+                "start_date": start.isoformat(),
+                "cycles": total,
+                "max_cycles": proto["max_cycles"] or None,
+                "snapshot_backup_date": meta["backup_date"] if meta else None,
+                "created_at": audit.now_iso(),
+                "created_by": actor.id,
+            },
         )
-        inclusion_id = int(cur.lastrowid)
         for number, line in enumerate(lines, start=1):
-            conn.execute(
-                "INSERT INTO inclusion_lines (inclusion_id, line_no, ref_line_id, molecule_id, "
-                "molecule_name, product_id, line_type, dose, unit, route, duration_min, comment, "
-                "days_json, time_offset_min, max_dose, volume_ml) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    inclusion_id,
-                    number,
-                    line["line_id"],
-                    line["molecule_id"],
-                    line["name"],
-                    line["product_id"],
-                    line["line_type"],
-                    line["dose"],
-                    line["unit"],
-                    line["route"],
-                    line["duration_min"],
-                    line["comment"],
-                    json.dumps(line["days"]),
-                    line["time_offset_min"],
-                    line["max_dose"] or None,
-                    line["volume_ml"] or None,
-                ),
+            prescriptions.insert_inclusion_line(
+                conn,
+                {
+                    "inclusion_id": inclusion_id,
+                    "line_no": number,
+                    "ref_line_id": line["line_id"],
+                    "molecule_id": line["molecule_id"],
+                    "molecule_name": line["name"],
+                    "product_id": line["product_id"],
+                    "line_type": line["line_type"],
+                    "dose": line["dose"],
+                    "unit": line["unit"],
+                    "route": line["route"],
+                    "duration_min": line["duration_min"],
+                    "comment": line["comment"],
+                    "days_json": json.dumps(line["days"]),
+                    "time_offset_min": line["time_offset_min"],
+                    "max_dose": line["max_dose"] or None,
+                    "volume_ml": line["volume_ml"] or None,
+                },
             )
         dates = schedule.plan_cures(start, proto["cycle_days"], total - first_cycle + 1)
         cures = []
         for offset, j1 in enumerate(dates):
             cycle = first_cycle + offset
-            cur = conn.execute(
-                "INSERT INTO cures (inclusion_id, patient_id, cycle, planned_date, initial_date, "
-                "state) VALUES (?, ?, ?, ?, ?, 'planned')",
-                (inclusion_id, person["id"], cycle, j1.isoformat(), j1.isoformat()),
+            cure_id = prescriptions.insert_cure(
+                conn,
+                {
+                    "inclusion_id": inclusion_id,
+                    "patient_id": person["id"],
+                    "cycle": cycle,
+                    "planned_date": j1.isoformat(),
+                    "initial_date": j1.isoformat(),
+                    "state": "planned",
+                },
             )
-            cures.append({"id": int(cur.lastrowid), "cycle": cycle, "date": j1.isoformat()})
+            cures.append({"id": cure_id, "cycle": cycle, "date": j1.isoformat()})
         act.record(
             "inclusion",
             inclusion_id,
@@ -239,19 +229,8 @@ def include_patient(
 
 def inclusion_detail(conn: sqlite3.Connection, inclusion_id: int) -> dict[str, Any]:
     inclusion = inclusion_by_id(conn, inclusion_id)
-    inclusion["cures"] = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM cures WHERE inclusion_id = ? ORDER BY cycle", (inclusion_id,)
-        )
-    ]
-    inclusion["lines"] = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM inclusion_lines WHERE inclusion_id = ? ORDER BY line_no",
-            (inclusion_id,),
-        )
-    ]
+    inclusion["cures"] = prescriptions.cures_of_inclusion(conn, inclusion_id)
+    inclusion["lines"] = inclusion_lines(conn, inclusion_id)
     days = sorted({d for line in inclusion["lines"] for d in json.loads(line["days_json"])})
     for cure in inclusion["cures"]:
         j1 = date.fromisoformat(cure["planned_date"])
@@ -282,14 +261,7 @@ def postpone_cure(
                 "sa date ne peut plus changer",
                 rule="REPORT",
             )
-        rows = [
-            dict(r)
-            for r in conn.execute(
-                "SELECT * FROM cures WHERE inclusion_id = ? AND state != 'cancelled' "
-                "ORDER BY cycle",
-                (cure["inclusion_id"],),
-            )
-        ]
+        rows = prescriptions.cures_of_inclusion(conn, cure["inclusion_id"], with_cancelled=False)
         shifts = schedule.postpone(
             [(r["cycle"], date.fromisoformat(r["planned_date"])) for r in rows],
             cure["cycle"],
@@ -302,14 +274,13 @@ def postpone_cure(
         for shift in shifts:
             row = by_cycle[shift.cycle]
             delta = (shift.after - shift.before).days
-            conn.execute(
-                "UPDATE cures SET planned_date = ?, updated_at = ?, postpone_reason = "
-                "CASE WHEN id = ? THEN ? ELSE postpone_reason END WHERE id = ?",
-                (shift.after.isoformat(), now, cure_id, reason, row["id"]),
-            )
-            conn.execute(
-                "UPDATE prescription_lines SET admin_date = date(admin_date, ?) WHERE cure_id = ?",
-                (f"+{delta} days", row["id"]),
+            prescriptions.move_cure(
+                conn,
+                row["id"],
+                shift.after.isoformat(),
+                delta,
+                now,
+                reason=reason if row["id"] == cure_id else None,
             )
             moved.append(
                 {

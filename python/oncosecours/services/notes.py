@@ -12,7 +12,8 @@ from typing import Any
 from oncosecours.domain.errors import OncoError
 from oncosecours.services.core import ROLES, Actor, action
 from oncosecours.store import audit
-from oncosecours.store.circuit import prescription_by_id, resolve_patient, row_dict
+from oncosecours.store import patients as patient_store
+from oncosecours.store.circuit import prescription_by_id, resolve_patient
 
 NOTE_ROLES = ROLES
 MAX_LENGTH = 4000
@@ -53,9 +54,7 @@ def add_note(
             target_patient = target_patient or resolve_patient(conn, prescription["patient_id"])
         corrected = None
         if corrects_note_id is not None:
-            corrected = row_dict(
-                conn.execute("SELECT * FROM notes WHERE id = ?", (corrects_note_id,)).fetchone()
-            )
+            corrected = patient_store.note_by_id(conn, corrects_note_id)
             if corrected is None:
                 raise OncoError(f"Note à corriger inconnue : n° {corrects_note_id}", field="note")
             if target_patient and target_patient["id"] != corrected["patient_id"]:
@@ -67,32 +66,28 @@ def add_note(
             target_patient = target_patient or resolve_patient(conn, corrected["patient_id"])
             if prescription_id is None:
                 prescription_id = corrected["prescription_id"]
-        twin = conn.execute(
-            "SELECT id FROM notes WHERE patient_id = ? AND prescription_id IS ? AND author_id = ? "
-            "AND corrects_note_id IS ? AND text = ?",
-            (target_patient["id"], prescription_id, actor.id, corrects_note_id, body),
-        ).fetchone()
-        if twin:
+        twin = patient_store.same_note(
+            conn, target_patient["id"], prescription_id, actor.id, corrects_note_id, body
+        )
+        if twin is not None:
             raise OncoError(
-                f"Note identique déjà enregistrée (n° {twin[0]}) : action déjà faite (double clic ?)",
+                f"Note identique déjà enregistrée (n° {twin}) : action déjà faite (double clic ?)",
                 rule="DEJA_FAIT",
             )
         now = audit.now_iso()
-        cur = conn.execute(
-            "INSERT INTO notes (patient_id, prescription_id, author_id, author_initials, "
-            "author_role, text, corrects_note_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                target_patient["id"],
-                prescription_id,
-                actor.id,
-                actor.initials,
-                actor.role,
-                body,
-                corrects_note_id,
-                now,
-            ),
+        note_id = patient_store.insert_note(
+            conn,
+            {
+                "patient_id": target_patient["id"],
+                "prescription_id": prescription_id,
+                "author_id": actor.id,
+                "author_initials": actor.initials,
+                "author_role": actor.role,
+                "text": body,
+                "corrects_note_id": corrects_note_id,
+                "created_at": now,
+            },
         )
-        note_id = int(cur.lastrowid)
         act.record(
             "note",
             note_id,
@@ -104,4 +99,4 @@ def add_note(
                 "corrige": corrects_note_id,
             },
         )
-    return row_dict(conn.execute("SELECT * FROM notes WHERE id = ?", (note_id,)).fetchone())
+    return patient_store.note_by_id(conn, note_id)

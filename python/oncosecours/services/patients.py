@@ -25,6 +25,7 @@ from oncosecours.domain.identity import (
 )
 from oncosecours.services.core import Action, Actor, action, squeeze
 from oncosecours.store import audit
+from oncosecours.store import patients as patient_store
 from oncosecours.store.circuit import (
     MEASURE_FR,
     MEASURE_UNITS,
@@ -32,7 +33,6 @@ from oncosecours.store.circuit import (
     patient_by_id,
     patient_label,
     resolve_patient,
-    row_dict,
 )
 
 PATIENT_ROLES = ("prescripteur", "pharmacien", "infirmier")
@@ -75,14 +75,7 @@ def backup_death(conn: sqlite3.Connection, patient: dict[str, Any]) -> dict[str,
     no death for this patient.
     """
     ipp = (patient.get("ipp") or "").strip().upper() or None
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM ref_patients WHERE death_date IS NOT NULL AND trim(death_date) != '' "
-            "AND (patient_id = ? OR (? IS NOT NULL AND (upper(ipp) = ? OR patient_id = ?))) "
-            "ORDER BY death_date LIMIT 1",
-            (patient.get("ref_patient_id"), ipp, ipp, ipp),
-        ).fetchone()
-    )
+    return patient_store.backup_death(conn, patient.get("ref_patient_id"), ipp)
 
 
 def _deceased_error(who: str, death: dict[str, Any], doing: str) -> OncoError:
@@ -149,19 +142,11 @@ def _homonyms(
     """Crisis patients, and backup patients not yet brought in, that may be the same person."""
     me = _identity(values)
     found = []
-    for row in conn.execute(
-        "SELECT * FROM patients WHERE birth_date = ? AND id IS NOT ?",
-        (values["birth_date"], exclude_id),
-    ):
-        if same_person_suspected(me, _identity(dict(row))):
-            found.append({"origine": "crise", "label": patient_label(dict(row)), "id": row["id"]})
-    for row in conn.execute(
-        "SELECT * FROM ref_patients WHERE substr(birth_date, 1, 10) = ? AND patient_id IS NOT ? "
-        "AND patient_id NOT IN "
-        "(SELECT ref_patient_id FROM patients WHERE ref_patient_id IS NOT NULL)",
-        (values["birth_date"], exclude_ref),
-    ):
-        if same_person_suspected(me, _identity(dict(row))):
+    for row in patient_store.born_on(conn, values["birth_date"], exclude_id):
+        if same_person_suspected(me, _identity(row)):
+            found.append({"origine": "crise", "label": patient_label(row), "id": row["id"]})
+    for row in patient_store.backup_born_on(conn, values["birth_date"], exclude_ref):
+        if same_person_suspected(me, _identity(row)):
             death = row["death_date"]
             found.append(
                 {
@@ -198,12 +183,10 @@ def _guard_homonyms(
 def _guard_ipp(conn: sqlite3.Connection, ipp: str | None, exclude_id: int | None = None) -> None:
     if not ipp:
         return
-    row = conn.execute(
-        "SELECT * FROM patients WHERE ipp = ? AND id IS NOT ?", (ipp, exclude_id)
-    ).fetchone()
+    row = patient_store.with_ipp(conn, ipp, exclude_id)
     if row is not None:
         raise OncoError(
-            f"IPP {ipp} déjà attribué à {patient_label(dict(row))}", field="IPP", rule="IPP_DOUBLON"
+            f"IPP {ipp} déjà attribué à {patient_label(row)}", field="IPP", rule="IPP_DOUBLON"
         )
 
 
@@ -231,10 +214,8 @@ def _measure_date(measured_on: object, today: date, birth_date: str) -> str:
 def _insert_measure(
     act, patient_id: int, kind: str, value: float, measured_on: str
 ) -> dict[str, Any]:
-    cur = act.conn.execute(
-        "INSERT INTO measurements (patient_id, kind, value, unit, measured_on, recorded_at, "
-        "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (patient_id, kind, value, MEASURE_UNITS[kind], measured_on, audit.now_iso(), act.actor.id),
+    measure_id = patient_store.insert_measurement(
+        act.conn, patient_id, kind, value, measured_on, audit.now_iso(), act.actor.id
     )
     after = {
         "patient_id": patient_id,
@@ -243,8 +224,8 @@ def _insert_measure(
         "unité": MEASURE_UNITS[kind],
         "date": measured_on,
     }
-    act.record("mesure", cur.lastrowid, None, after)
-    return {"id": cur.lastrowid, **after}
+    act.record("mesure", measure_id, None, after)
+    return {"id": measure_id, **after}
 
 
 def _measures_from(
@@ -289,13 +270,7 @@ def create_patient(
     measures = _measures_from(weight_kg, height_cm, creatinine_umol_l)
     with action(conn, actor, "créer_patient", PATIENT_ROLES, "créer un patient") as act:
         _guard_ipp(conn, values["ipp"])
-        if (
-            values["ipp"]
-            and conn.execute(
-                "SELECT 1 FROM ref_patients WHERE ipp = ? OR patient_id = ?",
-                (values["ipp"], values["ipp"]),
-            ).fetchone()
-        ):
+        if values["ipp"] and patient_store.in_backup(conn, values["ipp"]):
             raise OncoError(
                 f"L'IPP {values['ipp']} existe dans la sauvegarde Chimio",
                 field="IPP",
@@ -314,27 +289,22 @@ def _insert_patient(
     act, values: dict[str, Any], source: str, ref_id: str | None, homonym: bool
 ) -> int:
     key = identity_key(values["birth_name"], values["first_name"], values["birth_date"])
-    cur = act.conn.execute(
-        "INSERT INTO patients (ipp, birth_name, usual_name, first_name, birth_date, sex, ward, "
-        "source, ref_patient_id, folded_key, homonym_confirmed, created_at, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            values["ipp"],
-            values["birth_name"],
-            values["usual_name"],
-            values["first_name"],
-            values["birth_date"],
-            values["sex"],
-            values["ward"],
-            source,
-            ref_id,
-            key,
-            int(homonym),
-            audit.now_iso(),
-            act.actor.id,
-        ),
+    patient_id = patient_store.insert_patient(
+        act.conn,
+        {
+            **{
+                f: values[f]
+                for f in ("ipp", "birth_name", "usual_name", "first_name", "birth_date", "sex")
+            },
+            "ward": values["ward"],
+            "source": source,
+            "ref_patient_id": ref_id,
+            "folded_key": key,
+            "homonym_confirmed": int(homonym),
+            "created_at": audit.now_iso(),
+            "created_by": act.actor.id,
+        },
     )
-    patient_id = int(cur.lastrowid)
     act.record("patient", patient_id, None, {**values, "source": source, "ref": ref_id})
     if homonym:
         _record_homonym_confirmation(
@@ -362,12 +332,7 @@ def import_patient(
     """
     day = _today(today)
     text = str(key or "").strip()
-    ref = row_dict(
-        conn.execute(
-            "SELECT * FROM ref_patients WHERE ipp = ? OR patient_id = ? LIMIT 1",
-            (text.upper(), text),
-        ).fetchone()
-    )
+    ref = patient_store.backup_patient(conn, text)
     if ref is None:
         raise OncoError(
             f"Patient absent de la sauvegarde : « {text} »",
@@ -404,12 +369,10 @@ def import_patient(
         day,
     )
     with action(conn, actor, "reprendre_patient", PATIENT_ROLES, "reprendre un patient") as act:
-        existing = conn.execute(
-            "SELECT * FROM patients WHERE ref_patient_id = ?", (ref["patient_id"],)
-        ).fetchone()
+        existing = patient_store.from_backup_patient(conn, ref["patient_id"])
         if existing is not None:
             raise OncoError(
-                f"Patient déjà repris de la sauvegarde : {patient_label(dict(existing))}",
+                f"Patient déjà repris de la sauvegarde : {patient_label(existing)}",
                 rule="DEJA_FAIT",
             )
         _guard_ipp(conn, values["ipp"])
@@ -452,23 +415,8 @@ def update_patient(
             else []
         )
         key = identity_key(values["birth_name"], values["first_name"], values["birth_date"])
-        conn.execute(
-            "UPDATE patients SET ipp = ?, birth_name = ?, usual_name = ?, first_name = ?, "
-            "birth_date = ?, sex = ?, ward = ?, folded_key = ?, "
-            "homonym_confirmed = max(homonym_confirmed, ?), updated_at = ? WHERE id = ?",
-            (
-                values["ipp"],
-                values["birth_name"],
-                values["usual_name"],
-                values["first_name"],
-                values["birth_date"],
-                values["sex"],
-                values["ward"],
-                key,
-                int(bool(homonyms)),
-                audit.now_iso(),
-                current["id"],
-            ),
+        patient_store.update_identity(
+            conn, current["id"], values, key, bool(homonyms), audit.now_iso()
         )
         act.record("patient", current["id"], {f: before[f] for f in diff}, diff)
         if homonyms:

@@ -1,88 +1,63 @@
-"""Preparation of a prescribed line: ordonnancier number, fiche de fabrication, lots, cancellation.
+"""The preparation actions: prepare a line, record its lots, cancel a preparation.
 
 ``prepare`` runs in ONE ``BEGIN IMMEDIATE`` transaction: it re-reads the line, its cure and the
-day's go-ahead, computes the compounding plan (:func:`oncosecours.domain.compounding.plan_compounding`
-from the snapshot's molecule and products), the use-by time, checks the lots when given, draws
-the next ordonnancier number and inserts the preparation, its lots and the audit event. Whatever
-refuses rolls everything back, number included: committed numbers have no gap.
+day's go-ahead, computes the compounding plan (:mod:`oncosecours.services.preparation_plan`), the
+use-by time, checks the lots when given, draws the next ordonnancier number and inserts the
+preparation, its lots and the audit event. Whatever refuses rolls everything back, number
+included: committed numbers have no gap.
 
-What the documents read (fiche de fabrication, label, register) — :func:`preparation_sheet` and
-:func:`ordonnancier_rows` return plain dicts; keys:
-
-``preparations`` columns (see migration 0004) plus
-  ``products``: list of vials ``{name, product_id, strength_mg, volume_ml, count,
-  volume_to_draw_ml, concentration_mg_ml, ucd13}``; ``plan``: the CompoundingPlan as a dict
-  (``added_weight_g`` for a differential weighing, ``leftover_created``...); ``findings``;
-  ``lots``: ``[{kind, component, product_id, lot, expiry, quantity, opened_at, recorded_at}]``;
-  ``state_fr``; ``patient_name`` (``NOM (usage) Prénom``); ``control`` / ``release`` /
-  ``dispensation`` / ``administration``: the rows or None.
-
-The gravimetric target is the NET weight of the finished bag's content (diluent + drug added):
-weigh with the balance tared on an empty container of the same model.
+Each action returns the fiche dict of :func:`oncosecours.services.preparation_queries.preparation_sheet`.
+The guards shared by the later steps of the circuit (release, dispensing, administration) are
+here too: :func:`describe`, :func:`require_state`, :func:`set_state`, :func:`require_live_cure`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from oncosecours.domain import workflow
 from oncosecours.domain.display import fr_dose
 from oncosecours.domain.errors import OncoError
-from oncosecours.domain.findings import fr_num
-from oncosecours.domain.identity import parse_date
 from oncosecours.domain.production import (
     Lot,
     check_lots,
-    component_key,
     compute_use_by,
     fr_datetime,
     is_intravenous,
     is_vinca_alkaloid,
     iso,
     leftover_limits,
-    lot_quantity_problems,
     needs_preparation,
     parse_lot,
 )
-from oncosecours.services.core import Actor, action, optional_text, required_reason
+from oncosecours.services.core import Action, Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import day_decision, now_or
+from oncosecours.services.preparation_plan import (
+    compute_plan,
+    line_context,
+    required_components,
+    required_vials,
+    settings_or_loaded,
+)
+from oncosecours.services.preparation_queries import (
+    ordonnancier_rows,  # noqa: F401  (read by documents/context.py through this module)
+    preparation_sheet,
+)
 from oncosecours.store import ordonnancier
-from oncosecours.store.circuit import json_list, patient_label, row_dict
+from oncosecours.store import preparations as store
+from oncosecours.store.circuit import cure_by_id, snapshot_meta
+from oncosecours.store.circuit import molecule as molecule_by_id
+from oncosecours.store.preparations import lots_of, resolve_preparation
+from oncosecours.store.rows import Signed
 
 PREPARE_ROLES = ("préparateur", "pharmacien")
 CANCEL_ROLES = ("préparateur", "pharmacien")
-MG_UNITS = {"mg"}
 
 
-# --- shared helpers (used by release, dispensing, administration) -------------------------------
-
-
-def resolve_preparation(conn: sqlite3.Connection, ref: object) -> dict[str, Any]:
-    """A preparation by id (int or ``"#12"``) or by ordonnancier number (``"2026-000123"``)."""
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        row = conn.execute("SELECT * FROM preparations WHERE id = ?", (ref,)).fetchone()
-        shown = f"n° interne {ref}"
-    else:
-        text = str(ref or "").strip()
-        if text.startswith("#") and text[1:].isdigit():
-            row = conn.execute("SELECT * FROM preparations WHERE id = ?", (int(text[1:]),))
-            row = row.fetchone()
-        else:
-            row = conn.execute("SELECT * FROM preparations WHERE ord_number = ?", (text,))
-            row = row.fetchone()
-        shown = f"« {text} »"
-    if row is None:
-        raise OncoError(
-            f"Préparation inconnue : {shown}",
-            field="préparation",
-            rule="PREPARATION_INCONNUE",
-            hint="Donner le numéro d'ordonnancier imprimé sur l'étiquette (ex. 2026-000123)",
-        )
-    return row_dict(row)
+# --- shared guards (used by release, dispensing, administration) --------------------------------
 
 
 def describe(prep: dict[str, Any]) -> str:
@@ -99,15 +74,12 @@ def require_state(prep: dict[str, Any], target: str) -> None:
 
 
 def set_state(conn: sqlite3.Connection, prep: dict[str, Any], target: str, at: str) -> None:
-    conn.execute(
-        "UPDATE preparations SET state = ?, updated_at = ? WHERE id = ?", (target, at, prep["id"])
-    )
+    store.set_state(conn, prep["id"], target, at)
 
 
 def require_live_cure(conn: sqlite3.Connection, prep: dict[str, Any]) -> None:
     """Refuse (rule CURE_ANNULEE) to move a bag of a cancelled cure forward."""
-    state = conn.execute("SELECT state FROM cures WHERE id = ?", (prep["cure_id"],)).fetchone()[0]
-    if state == "cancelled":
+    if cure_by_id(conn, prep["cure_id"])["state"] == "cancelled":
         raise OncoError(
             f"{describe(prep)} : la cure a été annulée, la poche doit être annulée",
             rule="CURE_ANNULEE",
@@ -115,245 +87,22 @@ def require_live_cure(conn: sqlite3.Connection, prep: dict[str, Any]) -> None:
         )
 
 
-def lots_of(conn: sqlite3.Connection, preparation_id: int) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT kind, component, product_id, lot, expiry, quantity, opened_at, recorded_at "
-            "FROM preparation_lots WHERE preparation_id = ? ORDER BY id",
-            (preparation_id,),
-        )
-    ]
-
-
-def required_components(prep: dict[str, Any]) -> list[tuple[str, str]]:
-    """(kind, name) pairs the preparation's lots must cover: each vial product, the diluent."""
-    needed = [("flacon", p["name"]) for p in json.loads(prep["products_json"])]
-    plan = json.loads(prep["plan_json"] or "{}")
-    needed += [("flacon", u["product"]) for u in plan.get("leftover_used", [])]
-    if prep["diluent"]:
-        needed.append(("diluant", prep["diluent"]))
-    return list(dict.fromkeys(needed))
-
-
-def required_vials(prep: dict[str, Any]) -> dict[str, int]:
-    """Vials the plan opens, per product: the new vials (``products_json`` counts) plus one per
-    leftover vial it draws from (``plan_json`` ``leftover_used``). The lots of a product must
-    add up to this number (see :func:`oncosecours.domain.production.check_lots`)."""
-    vials: dict[str, int] = {}
-    for product in json.loads(prep["products_json"]):
-        vials[product["name"]] = vials.get(product["name"], 0) + int(product["count"])
-    plan = json.loads(prep["plan_json"] or "{}")
-    for used in plan.get("leftover_used", []):
-        vials[used["product"]] = vials.get(used["product"], 0) + 1
-    return vials
-
-
 def live_preparation(conn: sqlite3.Connection, line_id: int) -> dict[str, Any] | None:
     """The preparation of a line that is neither cancelled nor rejected, if any."""
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM preparations WHERE prescription_line_id = ? "
-            "AND state NOT IN ('cancelled', 'rejected')",
-            (line_id,),
-        ).fetchone()
+    return store.live_for_line(conn, line_id)
+
+
+def cancel_bag(act: Action, prep: dict[str, Any], reason: str, at: str) -> None:
+    """Mark one bag cancelled (it keeps its number) and append its audit event, inside the open
+    action: the one way a preparation is cancelled, alone or with its cure."""
+    actor = act.actor
+    store.mark_cancelled(act.conn, prep["id"], Signed(actor.id, actor.initials, reason, at))
+    act.record(
+        "préparation",
+        prep["id"],
+        {"état": prep["state"]},
+        {"état": "cancelled", "motif": reason, "numéro": prep["ord_number"]},
     )
-
-
-# --- the plan ---------------------------------------------------------------------------------
-
-
-def _settings(settings):
-    if settings is None:
-        from oncosecours.settings import load_settings
-
-        settings = load_settings()
-    return settings
-
-
-def line_context(conn: sqlite3.Connection, line_id: int) -> dict[str, Any]:
-    line = row_dict(
-        conn.execute("SELECT * FROM prescription_lines WHERE id = ?", (line_id,)).fetchone()
-    )
-    if line is None:
-        raise OncoError(
-            f"Ligne de prescription inconnue : n° {line_id}",
-            field="ligne",
-            rule="LIGNE_INCONNUE",
-            hint="Les lignes du jour sont listées par « oncosecours status --date AAAA-MM-JJ »",
-        )
-    prescription = row_dict(
-        conn.execute(
-            "SELECT * FROM prescriptions WHERE id = ?", (line["prescription_id"],)
-        ).fetchone()
-    )
-    cure = row_dict(conn.execute("SELECT * FROM cures WHERE id = ?", (line["cure_id"],)).fetchone())
-    patient = row_dict(
-        conn.execute("SELECT * FROM patients WHERE id = ?", (cure["patient_id"],)).fetchone()
-    )
-    inclusion = row_dict(
-        conn.execute("SELECT * FROM inclusions WHERE id = ?", (cure["inclusion_id"],)).fetchone()
-    )
-    what = (
-        f"La ligne n° {line_id} ({line['molecule_name']} {fr_dose(line['dose'])} {line['unit']}, "
-        f"J{line['day']} du {date.fromisoformat(line['admin_date']):%d/%m/%Y}) de "
-        f"{patient_label(patient)}"
-    )
-    return {
-        "line": line,
-        "prescription": prescription,
-        "cure": cure,
-        "patient": patient,
-        "inclusion": inclusion,
-        "what": what,
-    }
-
-
-def _molecule_and_products(conn: sqlite3.Connection, line: dict) -> tuple[dict, list[dict]]:
-    molecule = row_dict(
-        conn.execute(
-            "SELECT * FROM ref_molecules WHERE molecule_id = ?", (line["molecule_id"],)
-        ).fetchone()
-    )
-    if molecule is None:
-        raise OncoError(
-            f"Molécule {line['molecule_name']} (n° {line['molecule_id']}) absente du référentiel "
-            "chargé : la préparation ne peut pas être calculée",
-            rule="REFERENTIEL_MOLECULE",
-            hint="Recharger la sauvegarde Chimio (oncosecours refresh)",
-        )
-    products = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM ref_products WHERE molecule_id = ? AND inactive = 0 "
-            "AND strength_mg > 0 AND coalesce(reconst_volume_ml, volume_ml) > 0 "
-            "ORDER BY strength_mg DESC, product_id",
-            (line["molecule_id"],),
-        )
-    ]
-    if not products:
-        raise OncoError(
-            f"Aucun flacon de {line['molecule_name']} (dosage et volume connus) dans le "
-            "référentiel chargé : la préparation ne peut pas être calculée",
-            rule="REFERENTIEL_PRODUIT",
-        )
-    return molecule, products
-
-
-def _choose(value: str | None, allowed: list[str], default: str | None, what: str):
-    """The line's value, else the only/first allowed one; returns (value, note or None)."""
-    if value:
-        return value, None
-    if allowed:
-        chosen = allowed[0]
-        note = (
-            f"{what} non précisé sur la ligne : {chosen} (premier autorisé pour la molécule"
-            + (f", autres : {', '.join(allowed[1:])}" if len(allowed) > 1 else "")
-            + ")"
-        )
-        return chosen, note
-    if default:
-        return default, f"{what} non précisé sur la ligne ni pour la molécule : {default}"
-    return None, None
-
-
-def compute_plan(
-    conn: sqlite3.Connection,
-    line: dict[str, Any],
-    *,
-    at: datetime,
-    tolerance_pct: float,
-    diluent: str | None = None,
-    bag_volume_ml: float | None = None,
-    container: str | None = None,
-) -> dict[str, Any]:
-    """What the fiche de fabrication needs for one line, from the snapshot (no write)."""
-    from oncosecours.domain.compounding import (
-        MoleculeCompounding,
-        VialProduct,
-        plan_compounding,
-    )
-
-    if (line["unit"] or "").strip().lower() not in MG_UNITS:
-        raise OncoError(
-            f"Dose de {line['molecule_name']} en {line['unit']} : seule une dose en mg peut "
-            "être calculée pour la préparation",
-            rule="UNITE_PREPARATION",
-            field="unité",
-        )
-    molecule, products = _molecule_and_products(conn, line)
-    notes: list[str] = []
-    diluents = json_list(molecule["diluents_json"])
-    containers = json_list(molecule["containers_json"])
-    chosen_diluent, note = _choose(diluent or line["diluent"], diluents, None, "Diluant")
-    if note:
-        notes.append(note)
-    if chosen_diluent is None:
-        raise OncoError(
-            f"Diluant de {line['molecule_name']} inconnu (ni sur la ligne ni dans le référentiel)",
-            rule="DILUANT_INCONNU",
-            field="diluant",
-            hint="Préciser le diluant (--diluant)",
-        )
-    chosen_container, note = _choose(container or line["container"], containers, None, "Contenant")
-    if note:
-        notes.append(note)
-    vial_products = {}
-    for p in products:
-        volume = p["reconst_volume_ml"] or p["volume_ml"]
-        vial_products[p["name"]] = (VialProduct(p["name"], p["strength_mg"], volume), p)
-    leftover_h = molecule["stability_reconst_h"] if molecule["leftover_reuse"] else None
-    spec = MoleculeCompounding(
-        name=molecule["name"],
-        concentration_min_mg_ml=molecule["conc_min_mg_ml"],
-        concentration_max_mg_ml=molecule["conc_max_mg_ml"],
-        density_g_ml=molecule["density"] or 1.0,
-        diluents=tuple(diluents),
-        leftover_stability_hours=leftover_h,
-    )
-    plan = plan_compounding(
-        line["dose"],
-        [vp for vp, _ in vial_products.values()],
-        spec,
-        diluent=chosen_diluent,
-        bag_volume_ml=bag_volume_ml if bag_volume_ml is not None else line["diluent_volume_ml"],
-        now=at,
-        tolerance_pct=tolerance_pct,
-    )
-    vials = []
-    for use in plan.vials:
-        _, ref = vial_products[use.product]
-        vials.append(
-            {
-                "name": use.product,
-                "product_id": ref["product_id"],
-                "ucd13": ref["ucd13"],
-                "strength_mg": use.strength_mg,
-                "volume_ml": use.volume_ml,
-                "count": use.count,
-                "volume_to_draw_ml": use.volume_to_draw_ml,
-                "concentration_mg_ml": use.strength_mg / use.volume_ml,
-            }
-        )
-    plan_dict = _plan_dict(plan)
-    plan_dict["notes"] = notes
-    return {
-        "molecule": molecule,
-        "plan": plan,
-        "plan_dict": plan_dict,
-        "products": vials,
-        "diluent": chosen_diluent,
-        "container": chosen_container,
-        "notes": notes,
-    }
-
-
-def _plan_dict(plan) -> dict[str, Any]:
-    data = asdict(plan)
-    data["findings"] = [f.to_dict() for f in plan.findings]
-    data["vial_count"] = plan.vial_count
-    data["waste_mg"] = plan.waste_mg
-    return json.loads(json.dumps(data, default=str))
 
 
 # --- prepare -------------------------------------------------------------------------------------
@@ -428,24 +177,24 @@ def _parse_lots(lots) -> list[Lot]:
 def _insert_lots(
     conn: sqlite3.Connection, preparation_id: int, lots: list[Lot], actor: Actor, at: str
 ) -> None:
-    for lot in lots:
-        conn.execute(
-            "INSERT INTO preparation_lots (preparation_id, kind, component, product_id, lot, "
-            "expiry, quantity, opened_at, recorded_by, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                preparation_id,
-                lot.kind,
-                lot.component,
-                lot.product_id,
-                lot.lot,
-                lot.expiry.isoformat(),
-                lot.quantity,
-                iso(lot.opened_at) if lot.opened_at else None,
-                actor.id,
-                at,
-            ),
-        )
+    store.insert_lots(
+        conn,
+        (
+            {
+                "preparation_id": preparation_id,
+                "kind": lot.kind,
+                "component": lot.component,
+                "product_id": lot.product_id,
+                "lot": lot.lot,
+                "expiry": lot.expiry.isoformat(),
+                "quantity": lot.quantity,
+                "opened_at": iso(lot.opened_at) if lot.opened_at else None,
+                "recorded_by": actor.id,
+                "recorded_at": at,
+            }
+            for lot in lots
+        ),
+    )
 
 
 def prepare(
@@ -470,7 +219,7 @@ def prepare(
     or different stability after dilution (``stability_justification`` mandatory).
     ``diluent``/``bag_volume_ml``/``container`` override the line's. Returns the fiche dict.
     """
-    settings = _settings(settings)
+    settings = settings_or_loaded(settings)
     production = settings.production
     parsed_lots = _parse_lots(lots)
     justification = optional_text(stability_justification)
@@ -606,12 +355,7 @@ def prepare(
             "use_by": iso(use_by.at),
             "use_by_reason": use_by.reason,
         }
-        cur = conn.execute(
-            f"INSERT INTO preparations ({', '.join(values)}) "
-            f"VALUES ({', '.join('?' * len(values))})",
-            list(values.values()),
-        )
-        preparation_id = int(cur.lastrowid)
+        preparation_id = store.insert(conn, values)
         _insert_lots(conn, preparation_id, parsed_lots, actor, at)
         act.record(
             "préparation",
@@ -634,8 +378,11 @@ def prepare(
 
 
 def _backup_date(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT backup_date FROM snapshot_meta WHERE id = 1").fetchone()
-    return row[0] if row else None
+    meta = snapshot_meta(conn)
+    return meta["backup_date"] if meta else None
+
+
+# --- lots and cancellation -------------------------------------------------------------------
 
 
 def record_lots(
@@ -662,12 +409,7 @@ def record_lots(
                 "entrée validée de l'ordonnancier, ses lots ne se modifient plus",
                 rule="ORDONNANCIER_VALIDE",
             )
-        molecule = row_dict(
-            conn.execute(
-                "SELECT stability_reconst_h FROM ref_molecules WHERE molecule_id = ?",
-                (prep["molecule_id"],),
-            ).fetchone()
-        )
+        molecule = molecule_by_id(conn, prep["molecule_id"])
         reconst_h = molecule["stability_reconst_h"] if molecule else None
         prepared_at = datetime.fromisoformat(prep["prepared_at"])
         components = leftover_limits(parsed, reconst_h, prep["molecule_name"])
@@ -685,14 +427,10 @@ def record_lots(
         )
         before = lots_of(conn, prep["id"])
         at = iso(moment)
-        conn.execute("DELETE FROM preparation_lots WHERE preparation_id = ?", (prep["id"],))
+        store.delete_lots(conn, prep["id"])
         _insert_lots(conn, prep["id"], parsed, actor, at)
         if use_by.at != current_use_by:
-            conn.execute(
-                "UPDATE preparations SET use_by = ?, use_by_reason = ?, updated_at = ? "
-                "WHERE id = ?",
-                (iso(use_by.at), use_by.reason, at, prep["id"]),
-            )
+            store.set_use_by(conn, prep["id"], iso(use_by.at), use_by.reason, at)
         act.record(
             "préparation",
             prep["id"],
@@ -723,169 +461,5 @@ def cancel_preparation(
                 f"{describe(prep)} est libérée : seul un pharmacien peut l'annuler",
                 rule="ROLE",
             )
-        conn.execute(
-            "UPDATE preparations SET state = 'cancelled', cancelled_at = ?, cancelled_by = ?, "
-            "cancelled_by_initials = ?, cancel_reason = ?, updated_at = ? WHERE id = ?",
-            (at, actor.id, actor.initials, reason, at, prep["id"]),
-        )
-        act.record(
-            "préparation",
-            prep["id"],
-            {"état": prep["state"]},
-            {"état": "cancelled", "motif": reason, "numéro": prep["ord_number"]},
-        )
+        cancel_bag(act, prep, reason, at)
     return preparation_sheet(conn, prep["id"])
-
-
-# --- reads for the documents ------------------------------------------------------------------
-
-
-def _one(conn: sqlite3.Connection, sql: str, key: int) -> dict | None:
-    return row_dict(conn.execute(sql, (key,)).fetchone())
-
-
-def patient_name(prep: dict[str, Any]) -> str:
-    usual = f" ({prep['patient_usual_name']})" if prep.get("patient_usual_name") else ""
-    return f"{prep['patient_birth_name'].upper()}{usual} {prep['patient_first_name']}"
-
-
-def preparation_sheet(conn: sqlite3.Connection, preparation: object) -> dict[str, Any]:
-    """Everything the fiche de fabrication, the label and the batch record print (one dict)."""
-    prep = resolve_preparation(conn, preparation)
-    sheet = dict(prep)
-    sheet["products"] = json.loads(prep["products_json"])
-    sheet["plan"] = json.loads(prep["plan_json"] or "{}")
-    sheet["findings"] = json.loads(prep["findings_json"] or "[]")
-    sheet["lots"] = lots_of(conn, prep["id"])
-    sheet["lots_complete"] = _lots_complete(sheet)
-    sheet["state_fr"] = workflow.label("preparation", prep["state"])
-    sheet["patient_name"] = patient_name(prep)
-    sheet["light_protect"] = bool(prep["light_protect"])
-    sheet["control"] = _one(
-        conn, "SELECT * FROM preparation_controls WHERE preparation_id = ?", prep["id"]
-    )
-    sheet["release"] = _one(
-        conn, "SELECT * FROM preparation_releases WHERE preparation_id = ?", prep["id"]
-    )
-    sheet["dispensation"] = _one(
-        conn, "SELECT * FROM dispensations WHERE preparation_id = ?", prep["id"]
-    )
-    administration = _one(
-        conn, "SELECT * FROM administrations WHERE preparation_id = ?", prep["id"]
-    )
-    if administration:
-        administration["incidents"] = json.loads(administration["incidents_json"])
-    sheet["administration"] = administration
-    return sheet
-
-
-def _lots_complete(sheet: dict[str, Any]) -> bool:
-    """Every vial product and the diluent have a lot, and each product's quantities add up to
-    the vials opened (a register written before that rule may not)."""
-    have = {(lot["kind"], component_key(lot["component"])) for lot in sheet["lots"]}
-    if not all((k, component_key(n)) in have for k, n in required_components(sheet)):
-        return False
-    vial_lots = [
-        (lot["component"], lot["lot"], lot["quantity"])
-        for lot in sheet["lots"]
-        if lot["kind"] == "flacon"
-    ]
-    return not lot_quantity_problems(vial_lots, required_vials(sheet))
-
-
-ORDER_BY = {
-    "date": "p.id",
-    "patient": "p.patient_birth_name COLLATE NOCASE, p.patient_first_name COLLATE NOCASE, "
-    "p.patient_birth_date, p.id",
-    "drug": "p.molecule_name COLLATE NOCASE, p.id",
-}
-
-
-def ordonnancier_rows(
-    conn: sqlite3.Connection,
-    date_from: str | date,
-    date_to: str | date,
-    order_by: str = "date",
-) -> list[dict[str, Any]]:
-    """The register between two dates (of preparation, inclusive), sorted by date (number order),
-    patient or drug. Cancelled entries are kept, marked ``cancelled``."""
-    if order_by not in ORDER_BY:
-        raise OncoError(f"Tri inconnu : {order_by!r} (attendu date, patient ou drug)", field="tri")
-    start = parse_date(date_from, "du").isoformat()
-    end = parse_date(date_to, "au").isoformat()
-    if end < start:
-        raise OncoError(f"Période vide : du {start} au {end}", field="au")
-    rows = conn.execute(
-        "SELECT p.*, r.pharmacist_initials AS released_by, r.decided_at AS released_at, "
-        "r.decision AS release_decision, c.controlled_by_initials AS controlled_by, "
-        "c.measured_weight_g, c.in_tolerance "
-        "FROM preparations p "
-        "LEFT JOIN preparation_releases r ON r.preparation_id = p.id "
-        "LEFT JOIN preparation_controls c ON c.preparation_id = p.id "
-        "WHERE p.prepared_at >= ? AND p.prepared_at < ? "
-        f"ORDER BY {ORDER_BY[order_by]}",
-        (start, (parse_date(end, "au") + timedelta(days=1)).isoformat()),
-    ).fetchall()
-    lots_by_prep: dict[int, list[dict]] = {}
-    if rows:
-        ids = [r["id"] for r in rows]
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
-            for lot in conn.execute(
-                "SELECT preparation_id, kind, component, lot, expiry, quantity "
-                f"FROM preparation_lots WHERE preparation_id IN ({', '.join('?' * len(chunk))}) "
-                "ORDER BY id",
-                chunk,
-            ):
-                lots_by_prep.setdefault(lot["preparation_id"], []).append(dict(lot))
-    out = []
-    for row in rows:
-        entry = dict(row)
-        products = json.loads(row["products_json"])
-        entry["products"] = products
-        entry["lots"] = lots_by_prep.get(row["id"], [])
-        entry["patient_name"] = patient_name(entry)
-        entry["state_fr"] = workflow.label("preparation", row["state"])
-        entry["composition"] = _composition(entry)
-        entry["lots_text"] = ", ".join(
-            f"{lot['component']} lot {lot['lot']} (exp. {lot['expiry']})" for lot in entry["lots"]
-        )
-        entry["cancelled"] = row["state"] == "cancelled"
-        out.append(entry)
-    return out
-
-
-def _composition(entry: dict[str, Any]) -> str:
-    vials = " + ".join(
-        f"{p['count']} × {p['name']} ({fr_num(p['volume_to_draw_ml'], 2)} mL)"
-        for p in entry["products"]
-    )
-    text = f"{entry['molecule_name']} {fr_dose(entry['dose'])} {entry['unit']}"
-    if vials:
-        text += f" : {vials}"
-    if entry["diluent"]:
-        text += f" dans {entry['diluent']} {fr_num(entry['diluent_volume_ml'] or 0)} mL"
-    if entry["final_volume_ml"]:
-        text += f", volume final {fr_num(entry['final_volume_ml'], 1)} mL"
-    return text
-
-
-def preview(
-    conn: sqlite3.Connection, line_id: int, *, settings=None, now: datetime | None = None
-) -> dict[str, Any]:
-    """The plan of a line before preparation (pre-fiche, no number, nothing written)."""
-    settings = _settings(settings)
-    moment = now_or(now)
-    ctx = line_context(conn, line_id)
-    computed = compute_plan(
-        conn, ctx["line"], at=moment, tolerance_pct=settings.production.tolerance_gravimetrique_pct
-    )
-    return {
-        "line": ctx["line"],
-        "patient": patient_label(ctx["patient"]),
-        "products": computed["products"],
-        "plan": computed["plan_dict"],
-        "diluent": computed["diluent"],
-        "container": computed["container"],
-        "notes": computed["notes"],
-    }

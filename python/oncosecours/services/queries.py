@@ -8,8 +8,11 @@ from datetime import date
 from typing import Any
 
 from oncosecours.domain.identity import fold, parse_date
+from oncosecours.store import patients as patient_store
+from oncosecours.store import prescriptions, reference
 from oncosecours.store.circuit import (
     cure_by_id,
+    inclusion_by_id,
     latest_measurement,
     patient_label,
     patient_ref,
@@ -49,8 +52,7 @@ def find_patients(
 
     if not (wanted_ipp or wanted_name or born):
         return results
-    for row in conn.execute("SELECT * FROM patients ORDER BY birth_name, first_name"):
-        data = dict(row)
+    for data in patient_store.all_patients(conn):
         if matches(data):
             results.append(
                 {
@@ -66,12 +68,7 @@ def find_patients(
                     "libelle": patient_label(data),
                 }
             )
-    for row in conn.execute(
-        "SELECT * FROM ref_patients WHERE patient_id NOT IN "
-        "(SELECT ref_patient_id FROM patients WHERE ref_patient_id IS NOT NULL) "
-        "ORDER BY birth_name, first_name"
-    ):
-        data = dict(row)
+    for data in patient_store.backup_patients_not_brought_in(conn):
         if matches(data):
             results.append(
                 {
@@ -100,25 +97,10 @@ def patient_summary(conn: sqlite3.Connection, patient: object) -> dict[str, Any]
         for kind in ("weight", "height", "creatinine")
     }
     inclusions = []
-    for inc in conn.execute(
-        "SELECT * FROM inclusions WHERE patient_id = ? ORDER BY start_date, id", (person["id"],)
-    ):
-        item = dict(inc)
-        item["cures"] = [
-            dict(c)
-            for c in conn.execute(
-                "SELECT * FROM cures WHERE inclusion_id = ? ORDER BY cycle", (inc["id"],)
-            )
-        ]
+    for item in prescriptions.inclusions_of_patient(conn, person["id"]):
+        item["cures"] = prescriptions.cures_of_inclusion(conn, item["id"])
         inclusions.append(item)
-    history = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT start_date, protocol_name, cycle, day, molecule_id, dose_prescribed, "
-            "weight_kg FROM ref_history WHERE patient_id = ? ORDER BY start_date DESC LIMIT 20",
-            (person["ref_patient_id"] or "",),
-        )
-    ]
+    history = patient_store.recent_backup_history(conn, person["ref_patient_id"] or "")
     return {
         "patient": person,
         "libelle": patient_label(person),
@@ -133,21 +115,15 @@ def patient_summary(conn: sqlite3.Connection, patient: object) -> dict[str, Any]
 def list_protocols(conn: sqlite3.Connection, search: str | None = None) -> list[dict[str, Any]]:
     wanted = fold(search)
     rows = []
-    for row in conn.execute(
-        "SELECT p.*, (SELECT count(*) FROM ref_protocol_lines l WHERE l.protocol_id = "
-        "p.protocol_id) AS lines FROM ref_protocols p ORDER BY p.name"
-    ):
+    for row in reference.protocols_with_line_counts(conn):
         if not wanted or wanted in fold(row["name"]):
-            rows.append(dict(row))
+            rows.append(row)
     return rows
 
 
 def cure_summary(conn: sqlite3.Connection, cure_id: int) -> dict[str, Any]:
     cure = cure_by_id(conn, cure_id)
-    inclusion = dict(
-        conn.execute("SELECT * FROM inclusions WHERE id = ?", (cure["inclusion_id"],)).fetchone()
-    )
-    return {"cure": cure, "inclusion": inclusion}
+    return {"cure": cure, "inclusion": inclusion_by_id(conn, cure["inclusion_id"])}
 
 
 def prescription_detail(conn: sqlite3.Connection, prescription_id: int) -> dict[str, Any]:
@@ -159,19 +135,12 @@ def prescription_detail(conn: sqlite3.Connection, prescription_id: int) -> dict[
         line["adjustments"] = json.loads(line["adjustments_json"] or "[]")
         line["notes"] = json.loads(line["notes_json"] or "[]")
     validations = []
-    for row in conn.execute(
-        "SELECT v.*, u.initials AS pharmacist FROM validations v JOIN users u ON u.id = "
-        "v.pharmacist_id WHERE prescription_id = ? ORDER BY v.id",
-        (prescription_id,),
-    ):
-        item = dict(row)
+    for item in prescriptions.validations_of(conn, prescription_id):
         item["findings"] = json.loads(item["findings_json"])
         item["justifications"] = json.loads(item["justifications_json"])
         validations.append(item)
     cure = cure_by_id(conn, prescription["cure_id"])
-    inclusion = dict(
-        conn.execute("SELECT * FROM inclusions WHERE id = ?", (cure["inclusion_id"],)).fetchone()
-    )
+    inclusion = inclusion_by_id(conn, cure["inclusion_id"])
     person = resolve_patient(conn, prescription["patient_id"])
     return {
         "prescription": prescription,
@@ -190,14 +159,7 @@ def prescription_detail(conn: sqlite3.Connection, prescription_id: int) -> dict[
 def pending_validations(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Prescriptions waiting for a pharmacist, oldest cure first."""
     rows = []
-    for row in conn.execute(
-        "SELECT pr.id, pr.prescribed_at, pr.prescriber_name, pr.transcribed, c.id AS cure_id, "
-        "c.cycle, c.planned_date, i.protocol_name, pa.id AS patient_id "
-        "FROM prescriptions pr JOIN cures c ON c.id = pr.cure_id "
-        "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
-        "WHERE pr.state = 'prescribed' AND c.state != 'cancelled' ORDER BY c.planned_date, pr.id"
-    ):
-        item = dict(row)
+    for item in prescriptions.awaiting_validation(conn):
         person = resolve_patient(conn, item["patient_id"])
         item["patient"] = patient_label(person)
         rows.append(item)
@@ -206,10 +168,7 @@ def pending_validations(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 def notes_for(conn: sqlite3.Connection, patient_id: int) -> list[dict[str, Any]]:
     """Notes of a patient, oldest first; ``corrected_by`` lists the notes correcting each one."""
-    notes = [
-        dict(r)
-        for r in conn.execute("SELECT * FROM notes WHERE patient_id = ? ORDER BY id", (patient_id,))
-    ]
+    notes = patient_store.notes_of(conn, patient_id)
     for note in notes:
         note["corrected_by"] = [n["id"] for n in notes if n["corrects_note_id"] == note["id"]]
     return notes

@@ -20,6 +20,8 @@ from typing import Any
 
 from oncosecours.services.core import Actor, action, require_role
 from oncosecours.store import audit, ledger
+from oncosecours.store import snapshot as store
+from oncosecours.store.circuit import snapshot_meta
 from oncosecours.store.ledger_verify import DIGEST_KEY
 
 ROLES = ("pharmacien", "administrateur")
@@ -30,30 +32,15 @@ Progress = Callable[[str], None]
 
 
 def _current(conn: sqlite3.Connection) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT backup_date, loaded_at, counts_json, content_sha256 FROM snapshot_meta WHERE id = 1"
-    ).fetchone()
-    if row is None:
+    meta = snapshot_meta(conn)
+    if meta is None:
         return None
-    backup_date, loaded_at, counts, sha = tuple(row)
     return {
-        "date_sauvegarde": backup_date,
-        "chargee_le": loaded_at,
-        "lignes": json.loads(counts),
-        "empreinte": sha,
+        "date_sauvegarde": meta["backup_date"],
+        "chargee_le": meta["loaded_at"],
+        "lignes": json.loads(meta["counts_json"]),
+        "empreinte": meta["content_sha256"],
     }
-
-
-def _snapshot_indexes(conn: sqlite3.Connection, tables: list[str]) -> list[tuple[str, str]]:
-    marks = ", ".join("?" * len(tables))
-    return [
-        (name, sql)
-        for name, sql in conn.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({marks})",
-            tables,
-        )
-    ]
 
 
 NAN = float("nan")
@@ -133,7 +120,7 @@ def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -
 
     rows = frame.result() if isinstance(frame, Future) else _Rows(table, frame)
     names = rows.names
-    sql = f"INSERT INTO {table.sql} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    sql = store.insert_sql(table.sql, names)
     total = rows.total
     started = time.perf_counter()
     starts = list(range(0, total, CHUNK))
@@ -143,7 +130,7 @@ def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -
             values = pending.result()
             if index + 1 < len(starts):
                 pending = pool.submit(rows.chunk, starts[index + 1], starts[index + 1] + CHUNK)
-            conn.executemany(sql, zip(*values, strict=True))
+            store.insert_many(conn, sql, zip(*values, strict=True))
             del values
             done = min(start + CHUNK, total)
             if progress and total > CHUNK and time.perf_counter() - started > 1:
@@ -168,47 +155,37 @@ def write_snapshot(
     # snapshot is deleted and the first tables are written.
     pool = ThreadPoolExecutor(max_workers=1)
     prepared = {t.name: pool.submit(_Rows, t, snapshot.tables[t.name]) for t in tables}
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
-    conn.execute("PRAGMA cache_size = -262144")  # 256 MiB while the snapshot is rewritten
-    conn.execute("PRAGMA temp_store = MEMORY")
-    # Some SQLite builds zero every freed page: the old snapshot's pages would be written once
-    # more only to be reused at once by the new one. FAST still clears freed cells in place.
-    conn.execute("PRAGMA secure_delete = FAST")
     try:
-        with action(conn, actor, "actualiser_sauvegarde", ROLES, ACTION_FR) as act:
+        with (
+            store.bulk_write_settings(conn),
+            action(conn, actor, "actualiser_sauvegarde", ROLES, ACTION_FR) as act,
+        ):
             before = _current(conn)
             if progress:
                 progress("Remplacement de l'instantané dans la base (une seule transaction)…")
-            indexes = _snapshot_indexes(conn, sql_names)
-            for name, _ in indexes:  # rebuilt after the load: faster than row by row
-                conn.execute(f'DROP INDEX "{name}"')
-            for table in reversed(tables):  # children first (lines before protocols)
-                conn.execute(f"DELETE FROM {table.sql}")
-            conn.execute("DELETE FROM snapshot_meta")
+            indexes = store.indexes_of(conn, sql_names)
+            store.drop_indexes(conn, indexes)  # rebuilt after the load: faster than row by row
+            store.clear(conn, sql_names[::-1])  # children first (lines before protocols)
             for table in tables:
                 _insert(conn, table, prepared.pop(table.name), progress)
             if progress and indexes:
                 progress(f"Reconstruction des index ({len(indexes)})…")
-            for _, sql in indexes:
-                conn.execute(sql)
+            store.create_indexes(conn, indexes)
             counts = snapshot.counts
-            conn.execute(
-                "INSERT INTO snapshot_meta (id, backup_date, loaded_at, source_dir, counts_json, "
-                "warnings_json, backup_date_source, files_json, content_sha256, queries_json, "
-                "actor) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    snapshot.backup_date.isoformat(),
-                    audit.now_iso(),
-                    snapshot.source_dir,
-                    json.dumps(counts),
-                    json.dumps(snapshot.warnings, ensure_ascii=False),
-                    snapshot.backup_date_source,
-                    json.dumps(snapshot.files, ensure_ascii=False),
-                    snapshot.sha256,
-                    json.dumps(snapshot.queries),
-                    actor.initials,
-                ),
+            store.insert_meta(
+                conn,
+                {
+                    "backup_date": snapshot.backup_date.isoformat(),
+                    "loaded_at": audit.now_iso(),
+                    "source_dir": snapshot.source_dir,
+                    "counts_json": json.dumps(counts),
+                    "warnings_json": json.dumps(snapshot.warnings, ensure_ascii=False),
+                    "backup_date_source": snapshot.backup_date_source,
+                    "files_json": json.dumps(snapshot.files, ensure_ascii=False),
+                    "content_sha256": snapshot.sha256,
+                    "queries_json": json.dumps(snapshot.queries),
+                    "actor": actor.initials,
+                },
             )
             act.record(
                 "sauvegarde_chimio",
@@ -232,8 +209,6 @@ def write_snapshot(
         for future in prepared.values():
             future.cancel()
         pool.shutdown()
-        conn.execute(f"PRAGMA cache_size = {int(cache)}")
-        conn.execute(f"PRAGMA secure_delete = {int(secure)}")
 
 
 def refresh_snapshot(

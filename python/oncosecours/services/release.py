@@ -18,15 +18,11 @@ from oncosecours.domain.findings import fr_num
 from oncosecours.domain.production import fr_datetime, fr_signed, gravimetric_check, iso
 from oncosecours.services.core import Actor, action, optional_text, required_reason
 from oncosecours.services.go_ahead import now_or
-from oncosecours.services.preparation import (
-    describe,
-    preparation_sheet,
-    require_live_cure,
-    require_state,
-    resolve_preparation,
-    set_state,
-)
-from oncosecours.store.circuit import row_dict
+from oncosecours.services.preparation import describe, require_live_cure, require_state, set_state
+from oncosecours.services.preparation_queries import preparation_sheet
+from oncosecours.store import preparations as store
+from oncosecours.store.preparations import resolve_preparation
+from oncosecours.store.users import user_by_initials
 
 CONTROL_ROLES = ("préparateur", "pharmacien")
 RELEASE_ROLES = ("pharmacien",)
@@ -35,11 +31,7 @@ RELEASE_ROLES = ("pharmacien",)
 def _double_checker(conn: sqlite3.Connection, initials: str | None, prep: dict, actor: Actor):
     if not initials:
         return None
-    row = row_dict(
-        conn.execute(
-            "SELECT id, initials, role, active FROM users WHERE initials = ?", (initials.strip(),)
-        ).fetchone()
-    )
+    row = user_by_initials(conn, initials.strip())
     if row is None or not row["active"]:
         raise OncoError(
             f"Double contrôle : utilisateur « {initials} » inconnu ou désactivé",
@@ -99,28 +91,24 @@ def control_preparation(
                 "Un contrôle visuel non conforme doit être décrit (commentaire)",
                 field="commentaire",
             )
-        conn.execute(
-            "INSERT INTO preparation_controls (preparation_id, measured_weight_g, "
-            "target_weight_g, weight_min_g, weight_max_g, deviation_pct, in_tolerance, visual_ok, "
-            "double_checker_id, double_checker_initials, comment, controlled_by, "
-            "controlled_by_initials, controlled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?)",
-            (
-                prep["id"],
-                result.measured_g,
-                result.target_g,
-                result.min_g,
-                result.max_g,
-                result.deviation_pct,
-                int(result.within),
-                int(visual_ok),
-                checker["id"] if checker else None,
-                checker["initials"] if checker else None,
-                comment,
-                actor.id,
-                actor.initials,
-                at,
-            ),
+        store.insert_control(
+            conn,
+            {
+                "preparation_id": prep["id"],
+                "measured_weight_g": result.measured_g,
+                "target_weight_g": result.target_g,
+                "weight_min_g": result.min_g,
+                "weight_max_g": result.max_g,
+                "deviation_pct": result.deviation_pct,
+                "in_tolerance": int(result.within),
+                "visual_ok": int(visual_ok),
+                "double_checker_id": checker["id"] if checker else None,
+                "double_checker_initials": checker["initials"] if checker else None,
+                "comment": comment,
+                "controlled_by": actor.id,
+                "controlled_by_initials": actor.initials,
+                "controlled_at": at,
+            },
         )
         set_state(conn, prep, "controlled", at)
         flags = []
@@ -157,11 +145,20 @@ def control_preparation(
 
 
 def _control(conn: sqlite3.Connection, prep: dict) -> dict:
-    return row_dict(
-        conn.execute(
-            "SELECT * FROM preparation_controls WHERE preparation_id = ?", (prep["id"],)
-        ).fetchone()
-    )
+    return store.control_of(conn, prep["id"])
+
+
+def _decision(prep: dict, actor: Actor, at: str, decision: str, **text: str | None) -> dict:
+    """The ``preparation_releases`` row of a pharmacist's decision (justification or comment)."""
+    return {
+        "preparation_id": prep["id"],
+        "decision": decision,
+        **text,
+        "pharmacist_id": actor.id,
+        "pharmacist_initials": actor.initials,
+        "pharmacist_name": actor.name,
+        "decided_at": at,
+    }
 
 
 def release_preparation(
@@ -210,11 +207,8 @@ def release_preparation(
                 f"({fr_datetime(use_by)}) : elle ne peut pas être libérée",
                 rule="POCHE_PERIMEE",
             )
-        conn.execute(
-            "INSERT INTO preparation_releases (preparation_id, decision, justification, "
-            "pharmacist_id, pharmacist_initials, pharmacist_name, decided_at) "
-            "VALUES (?, 'released', ?, ?, ?, ?, ?)",
-            (prep["id"], justification, actor.id, actor.initials, actor.name, at),
+        store.insert_release(
+            conn, _decision(prep, actor, at, "released", justification=justification)
         )
         set_state(conn, prep, "released", at)
         act.record(
@@ -254,12 +248,7 @@ def reject_preparation(
         at = iso(now_or(now))
         prep = resolve_preparation(conn, preparation)
         require_state(prep, "rejected")
-        conn.execute(
-            "INSERT INTO preparation_releases (preparation_id, decision, comment, "
-            "pharmacist_id, pharmacist_initials, pharmacist_name, decided_at) "
-            "VALUES (?, 'rejected', ?, ?, ?, ?, ?)",
-            (prep["id"], reason, actor.id, actor.initials, actor.name, at),
-        )
+        store.insert_release(conn, _decision(prep, actor, at, "rejected", comment=reason))
         set_state(conn, prep, "rejected", at)
         act.record(
             "préparation",

@@ -17,7 +17,7 @@ from oncosecours import clock
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.pins import fr_duration, lock_duration, weak_pin_reason
 from oncosecours.services.core import ROLES, Actor, action
-from oncosecours.store import audit, pin_locks
+from oncosecours.store import audit, pin_locks, users
 from oncosecours.store.db import transaction
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -52,15 +52,18 @@ def _check_new_user(
 
 
 def _insert(conn: sqlite3.Connection, initials: str, name: str, role: str, pin: str) -> int:
-    if conn.execute("SELECT 1 FROM users WHERE initials = ?", (initials,)).fetchone():
+    if users.user_by_initials(conn, initials) is not None:
         raise OncoError(f"L'utilisateur {initials} existe déjà", field="initiales")
     salt = os.urandom(16)
-    cur = conn.execute(
-        "INSERT INTO users (initials, name, role, pin_salt, pin_hash, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (initials, name.strip(), role, salt, _hash_pin(pin, salt), audit.now_iso()),
+    return users.insert_user(
+        conn,
+        initials=initials,
+        name=name.strip(),
+        role=role,
+        pin_salt=salt,
+        pin_hash=_hash_pin(pin, salt),
+        created_at=audit.now_iso(),
     )
-    return int(cur.lastrowid)
 
 
 def create_user(
@@ -96,7 +99,7 @@ def bootstrap_admin(
     """The very first user of an empty store is an administrator (nobody could create them)."""
     _check_new_user(initials, name, "administrateur", pin, settings, demo)
     with transaction(conn):
-        if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+        if users.any_user(conn):
             raise OncoError(
                 "Des utilisateurs existent déjà : un administrateur doit créer les suivants",
                 rule="ROLE",
@@ -126,10 +129,7 @@ def authenticate(
 
     A locked user is refused without the PIN being checked; the ``essais_max``-th wrong PIN in a
     row locks (each failure in its own committed transaction, so every process sees it)."""
-    row = conn.execute(
-        "SELECT id, initials, name, role, pin_salt, pin_hash, active FROM users WHERE initials = ?",
-        (initials,),
-    ).fetchone()
+    row = users.user_by_initials(conn, initials)
     wrong = f"Initiales ou code PIN incorrects pour « {initials} »"
     if row is None:
         _hash_pin(pin or "", b"0" * 16)  # the same time as a wrong PIN
@@ -220,3 +220,8 @@ def unlock_user(conn: sqlite3.Connection, actor: Actor, initials: str) -> dict[s
         pin_locks.clear(conn, state.user_id)
         act.record("utilisateur", state.user_id, before, {"jusqu_a": None, "echecs_de_suite": 0})
     return {"initiales": state.initials, "etait_verrouille_jusqu_a": state.locked_until}
+
+
+def list_users(conn: sqlite3.Connection) -> list[dict]:
+    """Initials, name, role and active flag of every user (read-only, no PIN material)."""
+    return users.all_users(conn)

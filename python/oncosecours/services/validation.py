@@ -20,7 +20,7 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import Finding
 from oncosecours.domain.identity import fold
 from oncosecours.services.core import Actor, action, optional_text, squeeze
-from oncosecours.store import audit
+from oncosecours.store import audit, prescriptions, treatment_history
 from oncosecours.store.circuit import (
     cure_by_id,
     inclusion_by_id,
@@ -31,16 +31,11 @@ from oncosecours.store.circuit import (
     prescription_lines,
     snapshot_meta,
 )
+from oncosecours.store.users import user_by_id
 
 VALIDATE_ROLES = ("pharmacien",)
 ACTIVE_PRESCRIPTION_STATES = ("prescribed", "validated")
 _ENGAGED_CURE_STATES = ("prescribed", "validated", "go_ahead", "withheld")
-# A line of another prescription counts in the checks unless its cure was cancelled; what was
-# administered before a cure was cancelled still counts (cumulative doses, maxima, duplicates).
-_COUNTED_LINE = (
-    "(c.state != 'cancelled' OR EXISTS (SELECT 1 FROM administrations a "
-    "WHERE a.prescription_line_id = l.id))"
-)
 
 
 def limits_from_settings(settings) -> checks.Limits:
@@ -69,9 +64,7 @@ def _line_facts(conn: sqlite3.Connection, line: dict[str, Any]) -> checks.LineFa
     max_protocol = (
         mol.get("max_dose_protocol") if (mol.get("max_dose_unit") or "mg") == line["unit"] else None
     )
-    inclusion_line = conn.execute(
-        "SELECT max_dose FROM inclusion_lines WHERE id = ?", (line["inclusion_line_id"],)
-    ).fetchone()
+    inclusion_line = prescriptions.inclusion_line(conn, line["inclusion_line_id"])
     return checks.LineFacts(
         line_no=line["line_no"],
         day=line["day"],
@@ -86,7 +79,7 @@ def _line_facts(conn: sqlite3.Connection, line: dict[str, Any]) -> checks.LineFa
         protocol_unit=line["protocol_unit"],
         tolerance_pct=mol.get("dose_tolerance_pct"),
         max_dose_admin=max_admin or None,
-        max_dose_line=(inclusion_line[0] if inclusion_line else None) or None,
+        max_dose_line=(inclusion_line["max_dose"] if inclusion_line else None) or None,
         max_dose_protocol=max_protocol or None,
         liste_en_sus=bool(mol.get("liste_en_sus")),
         les_code=line.get("les_code"),
@@ -107,14 +100,7 @@ def _line_facts(conn: sqlite3.Connection, line: dict[str, Any]) -> checks.LineFa
 def _history_rows(conn: sqlite3.Connection, patient: dict[str, Any]) -> list[dict[str, Any]]:
     if not patient.get("ref_patient_id"):
         return []
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT h.*, m.name AS molecule_name FROM ref_history h LEFT JOIN ref_molecules m "
-            "ON m.molecule_id = h.molecule_id WHERE h.patient_id = ? ORDER BY h.start_date",
-            (patient["ref_patient_id"],),
-        )
-    ]
+    return treatment_history.backup_history(conn, patient["ref_patient_id"])
 
 
 def build_facts(
@@ -138,14 +124,9 @@ def build_facts(
 
     # previous cure: crisis cures of the same inclusion already engaged, then the backup
     previous_date, previous_source = None, None
-    row = conn.execute(
-        "SELECT planned_date, cycle FROM cures WHERE inclusion_id = ? AND id != ? AND "
-        f"(state IN ({','.join('?' * len(_ENGAGED_CURE_STATES))}) OR (state = 'cancelled' AND "
-        "EXISTS (SELECT 1 FROM administrations a WHERE a.cure_id = cures.id))) "
-        "AND planned_date <= ? "
-        "ORDER BY planned_date DESC LIMIT 1",
-        (inclusion["id"], cure["id"], *_ENGAGED_CURE_STATES, cure_date),
-    ).fetchone()
+    row = treatment_history.previous_engaged_cure(
+        conn, inclusion["id"], cure["id"], _ENGAGED_CURE_STATES, cure_date
+    )
     if row:
         previous_date, previous_source = row[0], f"cycle {row[1]}, crise"
     protocol_key = fold(inclusion["protocol_name"])
@@ -160,11 +141,7 @@ def build_facts(
 
     # previous weight: the latest other crisis prescription, else the backup history
     previous_weight, weight_source, weight_date = None, None, ""
-    row = conn.execute(
-        "SELECT weight_kg, on_date, id FROM prescriptions WHERE patient_id = ? AND id != ? "
-        "AND (? < 0 OR id < ?) AND state != 'refused' ORDER BY on_date DESC, id DESC LIMIT 1",
-        (patient["id"], exclude, exclude, exclude),
-    ).fetchone()
+    row = treatment_history.previous_weight(conn, patient["id"], exclude)
     if row:
         previous_weight, weight_date = row[0], row[1]
         weight_source = f"prescription n° {row[2]} du {row[1]}"
@@ -177,26 +154,15 @@ def build_facts(
 
     # totals of the same molecules over the inclusion's other prescriptions
     totals: dict[str, float] = defaultdict(float)
-    for item in conn.execute(
-        "SELECT l.molecule_name, l.dose FROM prescription_lines l JOIN prescriptions p ON "
-        "p.id = l.prescription_id JOIN cures c ON c.id = p.cure_id WHERE c.inclusion_id = ? "
-        f"AND p.id != ? AND p.state IN ('prescribed', 'validated') AND {_COUNTED_LINE}",
-        (inclusion["id"], exclude),
-    ):
+    for item in treatment_history.inclusion_doses(conn, inclusion["id"], exclude):
         totals[fold(item[0])] += item[1]
 
     # other active administrations of the patient (duplicates)
     dates = sorted({line["admin_date"] for line in lines})
     others = []
     if dates:
-        for item in conn.execute(
-            "SELECT l.admin_date, l.molecule_name, l.molecule_id, l.prescription_id, "
-            "i.protocol_name FROM prescription_lines l JOIN prescriptions p ON p.id = "
-            "l.prescription_id JOIN cures c ON c.id = p.cure_id JOIN inclusions i ON i.id = "
-            "c.inclusion_id WHERE p.patient_id = ? AND p.id != ? AND p.cure_id != ? AND "
-            f"p.state IN ('prescribed', 'validated') AND {_COUNTED_LINE} AND "
-            "l.line_type = 1 AND l.admin_date BETWEEN ? AND ?",
-            (patient["id"], exclude, cure["id"], dates[0], dates[-1]),
+        for item in treatment_history.other_administrations(
+            conn, patient["id"], exclude, cure["id"], dates[0], dates[-1]
         ):
             others.append(checks.OtherAdministration(*item))
 
@@ -214,13 +180,7 @@ def build_facts(
                     "sauvegarde",
                 )
             )
-    for item in conn.execute(
-        "SELECT l.molecule_name, l.dose, l.admin_date, p.bsa_m2 FROM prescription_lines l "
-        "JOIN prescriptions p ON p.id = l.prescription_id JOIN cures c ON c.id = p.cure_id "
-        "WHERE p.patient_id = ? AND p.id != ? AND p.state IN ('prescribed', 'validated') "
-        f"AND {_COUNTED_LINE} AND l.unit = 'mg'",
-        (patient["id"], exclude),
-    ):
+    for item in treatment_history.crisis_mg_doses(conn, patient["id"], exclude):
         cumulative.append(checks.CumulativeDose(item[0], item[1], item[3], item[2], "crise"))
 
     meta = snapshot_meta(conn)
@@ -262,10 +222,8 @@ def findings_for(
     patient = patient_by_id(conn, prescription["patient_id"])
     transcriber = None
     if prescription["transcriber_id"]:
-        row = conn.execute(
-            "SELECT initials, name FROM users WHERE id = ?", (prescription["transcriber_id"],)
-        ).fetchone()
-        transcriber = f"{row[1]} ({row[0]})" if row else None
+        row = user_by_id(conn, prescription["transcriber_id"])
+        transcriber = f"{row['name']} ({row['initials']})" if row else None
     head = {**prescription, "transcriber": transcriber}
     head["on_date"] = (today or clock.today()).isoformat()
     facts = build_facts(
@@ -396,37 +354,34 @@ def _decide(act, prescription, cure, decision, findings, justifications, comment
     conn = act.conn
     now = audit.now_iso()
     found = [f.to_dict() for f in findings]
-    cur = conn.execute(
-        "INSERT INTO validations (prescription_id, pharmacist_id, decision, comment, "
-        "findings_json, justifications_json, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            prescription["id"],
-            act.actor.id,
-            decision,
-            comment,
-            json.dumps(found, ensure_ascii=False),
-            json.dumps(justifications, ensure_ascii=False),
-            now,
-        ),
+    validation_id = prescriptions.insert_validation(
+        conn,
+        {
+            "prescription_id": prescription["id"],
+            "pharmacist_id": act.actor.id,
+            "decision": decision,
+            "comment": comment,
+            "findings_json": json.dumps(found, ensure_ascii=False),
+            "justifications_json": json.dumps(justifications, ensure_ascii=False),
+            "decided_at": now,
+        },
     )
-    conn.execute("UPDATE prescriptions SET state = ? WHERE id = ?", (decision, prescription["id"]))
-    conn.execute(
-        "UPDATE cures SET state = ?, updated_at = ? WHERE id = ?", (decision, now, cure["id"])
-    )
+    prescriptions.set_prescription_state(conn, prescription["id"], decision)
+    prescriptions.set_cure_state(conn, cure["id"], decision, now)
     act.record(
         "prescription",
         prescription["id"],
         {"état": "prescribed", "cure": cure["id"], "état_cure": cure["state"]},
         {
             "état": decision,
-            "décision": cur.lastrowid,
+            "décision": validation_id,
             "commentaire": comment,
             "alertes": [f["regle"] for f in found],
             "justifications": justifications,
         },
     )
     return {
-        "validation_id": int(cur.lastrowid),
+        "validation_id": validation_id,
         "prescription_id": prescription["id"],
         "cure_id": cure["id"],
         "decision": decision,

@@ -1,6 +1,7 @@
 """Reads of the circuit tables shared by services and read-only views (no writes here).
 
-Writes live in the services, inside their audited transaction.
+The writes live in the store module of their table (preparations, prescriptions...), called by
+the services inside their audited transaction.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from oncosecours.domain.errors import OncoError
+from oncosecours.store.rows import all_rows, first_row
 
 MEASURE_UNITS = {"weight": "kg", "height": "cm", "creatinine": "µmol/L"}
 MEASURE_FR = {"weight": "poids", "height": "taille", "creatinine": "créatinine"}
@@ -35,7 +37,7 @@ def columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 def patient_by_id(conn: sqlite3.Connection, patient_id: int) -> dict | None:
-    return row_dict(conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone())
+    return first_row(conn, "SELECT * FROM patients WHERE id = ?", (patient_id,))
 
 
 def resolve_patient(conn: sqlite3.Connection, ref: object) -> dict:
@@ -48,9 +50,7 @@ def resolve_patient(conn: sqlite3.Connection, ref: object) -> dict:
         if text.startswith("#") and text[1:].isdigit():
             found = patient_by_id(conn, int(text[1:]))
         else:
-            found = row_dict(
-                conn.execute("SELECT * FROM patients WHERE ipp = ?", (text.upper(),)).fetchone()
-            )
+            found = first_row(conn, "SELECT * FROM patients WHERE ipp = ?", (text.upper(),))
         shown = f"« {text} »"
     if found is None:
         raise OncoError(
@@ -86,29 +86,36 @@ def latest_measurement(
         sql += " AND measured_on <= ?"
         params.append(on)
     sql += " ORDER BY measured_on DESC, id DESC LIMIT 1"
-    return row_dict(conn.execute(sql, params).fetchone())
+    return first_row(conn, sql, params)
 
 
 # --- snapshot -------------------------------------------------------------------------------
 
 
 def snapshot_meta(conn: sqlite3.Connection) -> dict | None:
-    return row_dict(conn.execute("SELECT * FROM snapshot_meta WHERE id = 1").fetchone())
+    return first_row(conn, "SELECT * FROM snapshot_meta WHERE id = 1")
 
 
 def molecule(conn: sqlite3.Connection, molecule_id: int | None) -> dict | None:
     if molecule_id is None:
         return None
-    return row_dict(
-        conn.execute("SELECT * FROM ref_molecules WHERE molecule_id = ?", (molecule_id,)).fetchone()
-    )
+    return first_row(conn, "SELECT * FROM ref_molecules WHERE molecule_id = ?", (molecule_id,))
 
 
 def product(conn: sqlite3.Connection, product_id: int | None) -> dict | None:
     if product_id is None:
         return None
-    return row_dict(
-        conn.execute("SELECT * FROM ref_products WHERE product_id = ?", (product_id,)).fetchone()
+    return first_row(conn, "SELECT * FROM ref_products WHERE product_id = ?", (product_id,))
+
+
+def compoundable_products(conn: sqlite3.Connection, molecule_id: int | None) -> list[dict]:
+    """Active vials of a molecule whose strength and volume are known, strongest first."""
+    return all_rows(
+        conn,
+        "SELECT * FROM ref_products WHERE molecule_id = ? AND inactive = 0 "
+        "AND strength_mg > 0 AND coalesce(reconst_volume_ml, volume_ml) > 0 "
+        "ORDER BY strength_mg DESC, product_id",
+        (molecule_id,),
     )
 
 
@@ -126,7 +133,7 @@ def json_list(text: str | None) -> list:
 
 
 def cure_by_id(conn: sqlite3.Connection, cure_id: int) -> dict:
-    found = row_dict(conn.execute("SELECT * FROM cures WHERE id = ?", (cure_id,)).fetchone())
+    found = first_row(conn, "SELECT * FROM cures WHERE id = ?", (cure_id,))
     if found is None:
         raise OncoError(
             f"Cure inconnue : n° {cure_id}",
@@ -138,27 +145,22 @@ def cure_by_id(conn: sqlite3.Connection, cure_id: int) -> dict:
 
 
 def inclusion_by_id(conn: sqlite3.Connection, inclusion_id: int) -> dict:
-    found = row_dict(
-        conn.execute("SELECT * FROM inclusions WHERE id = ?", (inclusion_id,)).fetchone()
-    )
+    found = first_row(conn, "SELECT * FROM inclusions WHERE id = ?", (inclusion_id,))
     if found is None:
         raise OncoError(f"Inclusion inconnue : n° {inclusion_id}", field="inclusion")
     return found
 
 
 def inclusion_lines(conn: sqlite3.Connection, inclusion_id: int) -> list[dict]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM inclusion_lines WHERE inclusion_id = ? ORDER BY line_no", (inclusion_id,)
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT * FROM inclusion_lines WHERE inclusion_id = ? ORDER BY line_no",
+        (inclusion_id,),
+    )
 
 
 def prescription_by_id(conn: sqlite3.Connection, prescription_id: int) -> dict:
-    found = row_dict(
-        conn.execute("SELECT * FROM prescriptions WHERE id = ?", (prescription_id,)).fetchone()
-    )
+    found = first_row(conn, "SELECT * FROM prescriptions WHERE id = ?", (prescription_id,))
     if found is None:
         raise OncoError(
             f"Prescription inconnue : n° {prescription_id}",
@@ -170,10 +172,12 @@ def prescription_by_id(conn: sqlite3.Connection, prescription_id: int) -> dict:
 
 
 def prescription_lines(conn: sqlite3.Connection, prescription_id: int) -> list[dict]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM prescription_lines WHERE prescription_id = ? ORDER BY day, line_no",
-            (prescription_id,),
-        )
-    ]
+    return all_rows(
+        conn,
+        "SELECT * FROM prescription_lines WHERE prescription_id = ? ORDER BY day, line_no",
+        (prescription_id,),
+    )
+
+
+def prescription_line(conn: sqlite3.Connection, line_id: int) -> dict | None:
+    return first_row(conn, "SELECT * FROM prescription_lines WHERE id = ?", (line_id,))

@@ -22,7 +22,9 @@ LEDGER_VERSION = 7
 """The migration that brings the row ledger (a store holding rows gets their state then)."""
 
 AFTER_COMMIT: list[Callable[[sqlite3.Connection], None]] = []
-"""Hooks run after each committed write (the second copy registers itself here)."""
+"""Hooks run, in order, after each committed write of :func:`transaction`. The store registers
+none itself: the live second copy is registered by :mod:`oncosecours.services`, the layer every
+user action goes through."""
 
 
 def default_store_path() -> Path:
@@ -137,13 +139,3 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
     for hook in AFTER_COMMIT:
         hook(conn)
-
-
-def _copy_to_second_medium(conn: sqlite3.Connection) -> None:
-    """The live second copy (``[copie_secours]``); a no-op when no second location is set."""
-    from oncosecours.store.replica import after_commit
-
-    after_commit(conn)
-
-
-AFTER_COMMIT.append(_copy_to_second_medium)

@@ -144,8 +144,8 @@ def _rows(draft: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _summary(draft: dict[str, Any], title: str) -> str:
-    from oncosecours.commands._circuit_text import head_block
     from oncosecours.store.circuit import patient_label
+    from oncosecours.texts.circuit import head_block
 
     cure, inclusion = draft["cure"], draft["inclusion"]
     findings = draft["findings"]

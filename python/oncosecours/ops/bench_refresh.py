@@ -14,7 +14,7 @@ the best time of each is kept: on a shared machine the other processes only ever
 the best of a few runs is the steadiest estimate, and both sides of the ratio get the same
 treatment. Every run's time is in the JSON output.
 
-Usage from Python: :func:`run`; the child phases are ``python -m oncosecours.refresh.bench``.
+Usage from Python: :func:`run`; the child phases are ``python -m oncosecours.ops.bench_refresh``.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _phase_refresh(folder: str, store: str, repeat: int = 1) -> dict:
 
 
 def _child(*args: str) -> dict:
-    command = [sys.executable, "-m", "oncosecours.refresh.bench", *args]
+    command = [sys.executable, "-m", "oncosecours.ops.bench_refresh", *args]
     done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8")
     if done.returncode != 0:
         from oncosecours.domain.errors import OncoError

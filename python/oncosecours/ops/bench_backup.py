@@ -113,8 +113,9 @@ def _wait_background_snapshot(second: Path, started: float, timeout: float = 180
     from datetime import date
 
     from oncosecours.store import replica
+    from oncosecours.store.replica import sync
 
-    if not (replica.last_result or {}).get("instantane_en_cours"):
+    if not (sync.last_result or {}).get("instantane_en_cours"):
         return None
     folder = second / replica.SNAPSHOT_DIR
     deadline = time.monotonic() + timeout
@@ -158,9 +159,10 @@ LABELS = {"sans": "sans copie", "incrementale": "copie incrémentale", "complete
 
 def _use(mode: str, without, with_copy) -> None:
     from oncosecours.store import replica
+    from oncosecours.store.replica import sync
 
     replica.use_settings(without if mode == "sans" else with_copy)  # the folder of this mode
-    replica.MODE = "complete" if mode == "complete" else "auto"
+    sync.MODE = "complete" if mode == "complete" else "auto"
 
 
 def run(
@@ -177,6 +179,7 @@ def run(
     from oncosecours.services.patients import create_patient
     from oncosecours.settings import load_settings
     from oncosecours.store import replica
+    from oncosecours.store.replica import files, sync
 
     own = work_dir is None
     root = Path(work_dir or tempfile.mkdtemp(prefix="oncosecours-bench-replica-"))
@@ -211,7 +214,7 @@ def run(
                 birth_date="1960-01-01",
                 sex="F",
             )
-            size = replica._store_bytes(conn)
+            size = files._store_bytes(conn)
             # the first click of the day: complete copy and dated snapshot
             _use("incrementale", without, with_copy)
             started = time.perf_counter()
@@ -226,8 +229,8 @@ def run(
                     started = time.perf_counter()
                     add_note(conn, nurse, f"note {mode} {i}", patient="900000001")
                     timings[mode].append((time.perf_counter() - started) * 1000)
-                    if mode == "incrementale" and replica.last_result:
-                        changed_rows.append(replica.last_result.get("lignes") or 0)
+                    if mode == "incrementale" and sync.last_result:
+                        changed_rows.append(sync.last_result.get("lignes") or 0)
             # complete copies last, to their own folder: their megabytes of writes must not
             # slow the flushes of the other cases
             _use("complete", without, with_full)
@@ -274,7 +277,7 @@ def run(
             )
     finally:
         replica.use_settings(None)
-        replica.MODE = "auto"
+        sync.MODE = "auto"
         if own:
             shutil.rmtree(root, ignore_errors=True)
     return {"cas": results, "python": sys.version.split()[0]}

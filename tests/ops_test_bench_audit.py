@@ -3,7 +3,7 @@ it writes is proven by verify (no timing asserted here: the bench measures)."""
 
 from __future__ import annotations
 
-from oncosecours.store.audit_bench import build_crisis, measure, report
+from oncosecours.ops.bench_audit import build_crisis, measure, report
 
 
 def test_a_short_synthetic_crisis_verifies_row_by_row(tmp_path):

@@ -19,6 +19,7 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.store import audit, replica
 from oncosecours.store.backup_check import CopyCheck, compare, inspect
 from oncosecours.store.db import connect
+from oncosecours.store.replica import files
 
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 RESTORE_ROLES = ("administrateur", "pharmacien")
@@ -96,7 +97,7 @@ def restore(
             replica.copy_pages(src, tmp)
         finally:
             src.close()
-        replica._fsync_file(tmp)
+        files._fsync_file(tmp)
         rebuilt = inspect(tmp, "copie")
         if not rebuilt.ok or rebuilt.hash != check.hash:
             raise OncoError(
@@ -106,7 +107,7 @@ def restore(
                 file=str(tmp),
             )
         os.replace(tmp, store)
-        replica._fsync_dir(store.parent)
+        files._fsync_dir(store.parent)
     finally:
         if tmp.exists():
             tmp.unlink()

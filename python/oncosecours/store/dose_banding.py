@@ -1,4 +1,5 @@
-"""The NHS dose-banding tables shipped as package data (``oncosecours/data/dose_banding``).
+"""The NHS dose-banding tables shipped as package data (``oncosecours/data/dose_banding``): the
+file loader, beside the other readers of what the application keeps on disk (the SQLite store).
 
 ``load_band_table("nhs_20mgml_v7")`` reads and checks a table once per process; the pure lookup
 is :func:`oncosecours.domain.banding.band_lookup`. Which molecule uses which table is a hospital

@@ -1,0 +1,53 @@
+"""Reads of the Chimio reference tables of the loaded snapshot (``ref_*``): protocols and
+their lines, LES codes. Written only by a refresh (:mod:`oncosecours.services.refresh`)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from oncosecours.store.circuit import columns, table_exists
+from oncosecours.store.rows import all_rows, first_row
+
+
+def has_protocols(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM ref_protocols LIMIT 1").fetchone() is not None
+
+
+def protocol_by_id(conn: sqlite3.Connection, protocol_id: int) -> dict | None:
+    return first_row(conn, "SELECT * FROM ref_protocols WHERE protocol_id = ?", (protocol_id,))
+
+
+def all_protocols(conn: sqlite3.Connection) -> list[dict]:
+    return all_rows(conn, "SELECT * FROM ref_protocols ORDER BY name")
+
+
+def protocol_lines(conn: sqlite3.Connection, protocol_id: int) -> list[dict]:
+    """A protocol's lines in protocol order (time offset, then line number)."""
+    return all_rows(
+        conn,
+        "SELECT * FROM ref_protocol_lines WHERE protocol_id = ? "
+        "ORDER BY coalesce(time_offset_min, 0), line_id",
+        (protocol_id,),
+    )
+
+
+def les_codes(conn: sqlite3.Connection) -> set[str]:
+    """The LES codes of the snapshot (tables ``ref_les_codes`` / ``ref_indications``, column
+    ``code`` or ``les_code``, whichever exist), upper case."""
+    codes: set[str] = set()
+    for table in ("ref_les_codes", "ref_indications"):
+        if table_exists(conn, table):
+            cols = columns(conn, table)
+            column = "code" if "code" in cols else ("les_code" if "les_code" in cols else None)
+            if column:
+                codes |= {str(r[0]).upper() for r in conn.execute(f"SELECT {column} FROM {table}")}
+    return codes
+
+
+def protocols_with_line_counts(conn: sqlite3.Connection) -> list[dict]:
+    """Every protocol by name, with its number of lines (``lines``)."""
+    return all_rows(
+        conn,
+        "SELECT p.*, (SELECT count(*) FROM ref_protocol_lines l WHERE l.protocol_id = "
+        "p.protocol_id) AS lines FROM ref_protocols p ORDER BY p.name",
+    )

@@ -1,0 +1,53 @@
+"""What every repository shares: rows as plain dicts, one INSERT from a column -> value mapping,
+the who-when-why (:class:`Signed`) of a cancellation or a stop."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Signed:
+    """Who (user id and initials), when (ISO time) and why: what a cancellation or a stop
+    writes next to the new state."""
+
+    by_id: int
+    by_initials: str
+    reason: str
+    at: str
+
+
+def insert_row(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> int:
+    """INSERT one row into ``table`` (a name from the repository, never from user input);
+    returns its rowid."""
+    cur = conn.execute(
+        f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+        list(values.values()),
+    )
+    return int(cur.lastrowid)
+
+
+def _names(cursor: sqlite3.Cursor) -> list[str]:
+    return [column[0] for column in cursor.description]
+
+
+def all_rows(
+    conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """Every row of a query, as plain dicts (keyed by the cursor's column names, so a
+    connection without ``sqlite3.Row`` rows reads the same)."""
+    cursor = conn.execute(sql, params)
+    names = _names(cursor)
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def first_row(
+    conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
+) -> dict[str, Any] | None:
+    """The first row of a query as a plain dict (as :func:`all_rows`), or None."""
+    cursor = conn.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip(_names(cursor), row, strict=True))
