@@ -84,8 +84,7 @@ def _add(args: argparse.Namespace) -> int:
 def _unlock(args: argparse.Namespace) -> int:
     from oncosecours.services.users import unlock_user
 
-    conn = open_store(args)
-    result = unlock_user(conn, actor(args, conn), args.initials)
+    result = run_action(args, unlock_user, args.initials)
     emit(args, result, f"Utilisateur {result['initiales']} déverrouillé : il peut se reconnecter.")
     return 0
 
