@@ -21,6 +21,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 PIN = "4826"
+_PATIENT_COLUMNS = ("patient_id", "ipp", "birth_name", "first_name", "birth_date", "sex")
+_HISTORY_COLUMNS = (
+    "row_id", "patient_id", "start_date", "concept", "molecule_id", "value", "protocol_name",
+    "protocol_id", "cycle", "day", "dose_prescribed", "dose_calculated", "weight_kg", "height_cm",
+    "creatinine_umol_l", "route", "duration_min", "bsa_dubois", "unit_code",
+)  # fmt: skip
 
 
 def _settings_file(path: Path, folder: Path | None) -> Path:
@@ -36,6 +42,7 @@ def build_store(path: Path, history_rows: int | str, seed: int = 7) -> dict[str,
     history written directly, or ``"small"`` / ``"large"``: the synthetic backup of that scale
     (``oncosecours synth``) loaded by the real refresh."""
     from oncosecours.services.users import bootstrap_admin, create_user
+    from oncosecours.store import db, snapshot
     from oncosecours.store.db import connect
 
     conn = connect(path)
@@ -51,59 +58,54 @@ def build_store(path: Path, history_rows: int | str, seed: int = 7) -> dict[str,
         synth.generate(backup, history_rows, seed, date.today() - timedelta(days=1))
         refresh_snapshot(conn, admin, backup)
         shutil.rmtree(backup, ignore_errors=True)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.checkpoint(conn)
         return {"conn": conn, "nurse": nurse}
     rng = random.Random(seed)
     patients = max(1, history_rows // 20)
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
-        "INSERT INTO ref_patients (patient_id, ipp, birth_name, first_name, birth_date, sex) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+    patient_rows = (
         (
-            (
-                f"P{i:07d}",
-                f"8{i:08d}",
-                f"NOM{i}",
-                f"Prénom{i % 97}",
-                f"19{40 + i % 50}-0{1 + i % 9}-1{i % 10}",
-                "MF"[i % 2],
-            )
-            for i in range(patients)
-        ),
+            f"P{i:07d}",
+            f"8{i:08d}",
+            f"NOM{i}",
+            f"Prénom{i % 97}",
+            f"19{40 + i % 50}-0{1 + i % 9}-1{i % 10}",
+            "MF"[i % 2],
+        )
+        for i in range(patients)
     )
     protocols = ("FOLFOX 4", "R-CHOP 21", "CARBOPLATINE-PACLITAXEL", "FEC 100", "GEMCITABINE")
-    conn.executemany(
-        "INSERT INTO ref_history (row_id, patient_id, start_date, concept, molecule_id, value, "
-        "protocol_name, protocol_id, cycle, day, dose_prescribed, dose_calculated, weight_kg, "
-        "height_cm, creatinine_umol_l, route, duration_min, bsa_dubois, unit_code) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    history_rows_made = (
         (
-            (
-                i,
-                f"P{rng.randrange(patients):07d}",
-                f"202{rng.randrange(6)}-{1 + rng.randrange(12):02d}-{1 + rng.randrange(28):02d}",
-                f"CHIMIO:D|{rng.randrange(200)}",
-                rng.randrange(200),
-                round(rng.uniform(10, 2000), 2),
-                rng.choice(protocols),
-                rng.randrange(600),
-                1 + rng.randrange(12),
-                rng.choice((1, 8, 15)),
-                round(rng.uniform(10, 2000), 2),
-                round(rng.uniform(10, 2000), 2),
-                round(rng.uniform(40, 110), 1),
-                round(rng.uniform(150, 195), 1),
-                round(rng.uniform(40, 150), 1),
-                "IV",
-                rng.choice((30, 60, 90, 120, 1440)),
-                round(rng.uniform(1.4, 2.3), 2),
-                rng.randrange(10),
-            )
-            for i in range(history_rows)
-        ),
+            i,
+            f"P{rng.randrange(patients):07d}",
+            f"202{rng.randrange(6)}-{1 + rng.randrange(12):02d}-{1 + rng.randrange(28):02d}",
+            f"CHIMIO:D|{rng.randrange(200)}",
+            rng.randrange(200),
+            round(rng.uniform(10, 2000), 2),
+            rng.choice(protocols),
+            rng.randrange(600),
+            1 + rng.randrange(12),
+            rng.choice((1, 8, 15)),
+            round(rng.uniform(10, 2000), 2),
+            round(rng.uniform(10, 2000), 2),
+            round(rng.uniform(40, 110), 1),
+            round(rng.uniform(150, 195), 1),
+            round(rng.uniform(40, 150), 1),
+            "IV",
+            rng.choice((30, 60, 90, 120, 1440)),
+            round(rng.uniform(1.4, 2.3), 2),
+            rng.randrange(10),
+        )
+        for i in range(history_rows)
     )
-    conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with db.plain_transaction(conn):
+        snapshot.insert_many(
+            conn, snapshot.insert_sql("ref_patients", _PATIENT_COLUMNS), patient_rows
+        )
+        snapshot.insert_many(
+            conn, snapshot.insert_sql("ref_history", _HISTORY_COLUMNS), history_rows_made
+        )
+    db.checkpoint(conn)
     return {"conn": conn, "nurse": nurse}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from oncosecours.domain.errors import OncoError
 from oncosecours.store import audit, replica
 from oncosecours.store.backup_check import CopyCheck, compare, inspect
-from oncosecours.store.db import connect
+from oncosecours.store.db import connect, plain_transaction
 from oncosecours.store.replica import files
 
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -120,7 +120,7 @@ def restore(
             _record(conn, actor, source, check, set_aside)
         target = replica.target_for(settings, store)
         copied = replica.replicate(conn, target) if target is not None else None
-        events = conn.execute("SELECT last_seq FROM audit_head").fetchone()[0]
+        events = audit.last_seq(conn)
     finally:
         conn.close()
     return {
@@ -187,8 +187,7 @@ def _set_aside(store: Path, now: datetime) -> list[str]:
 def _record(conn: sqlite3.Connection, actor, source: Path, check: CopyCheck, aside) -> None:
     """The restore goes into the audit chain (copied to the second medium just after, by the
     caller: a plain transaction here, so that the copy is made once, with the given settings)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with plain_transaction(conn):
         audit.append(
             conn,
             user_initials=actor.initials,
@@ -203,7 +202,3 @@ def _record(conn: sqlite3.Connection, actor, source: Path, check: CopyCheck, asi
                 "mise_de_cote": aside,
             },
         )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -123,3 +123,8 @@ def verify(conn: sqlite3.Connection) -> ChainReport:
             f"trouvés : {count})",
         )
     return ChainReport(True, count)
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    """The number of the last event of the chain (0 for an empty journal)."""
+    return int(conn.execute("SELECT last_seq FROM audit_head WHERE id = 1").fetchone()[0])

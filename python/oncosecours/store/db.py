@@ -125,9 +125,11 @@ def _statements(script: str) -> Iterator[str]:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction; rolled back on any exception, hooks run after commit. The rows it
-    writes are sealed in the row ledger (:mod:`oncosecours.store.ledger`) before the commit."""
+def plain_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction, rolled back on any exception, with no after-commit hook (for the
+    operator tools that make the second copy themselves, once, with their own settings). The
+    rows it writes are sealed in the row ledger (:mod:`oncosecours.store.ledger`) before the
+    commit."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         ledger.begin(conn)
@@ -137,5 +139,27 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction; rolled back on any exception, hooks run after commit."""
+    with plain_transaction(conn):
+        yield conn
     for hook in AFTER_COMMIT:
         hook(conn)
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Fold the WAL into the main file (so that a file copy or a size measure sees everything)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def memory_copy(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """An in-memory copy of the store, opened like the store, for a preview whose writes must
+    never reach the register."""
+    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    conn.backup(scratch)
+    scratch.row_factory = sqlite3.Row
+    scratch.execute("PRAGMA foreign_keys=ON")
+    return scratch

@@ -201,3 +201,19 @@ def recent_backup_history(conn: sqlite3.Connection, ref_patient_id: str, limit: 
 
 def notes_of(conn: sqlite3.Connection, patient_id: int) -> list[dict]:
     return all_rows(conn, "SELECT * FROM notes WHERE patient_id = ? ORDER BY id", (patient_id,))
+
+
+def backup_adult_with_identity(conn: sqlite3.Connection) -> dict | None:
+    """The first living backup patient with a full identity, born 1940-1990 (a homonym to show)."""
+    return first_row(
+        conn,
+        "SELECT patient_id, birth_name, usual_name, first_name, birth_date, sex "
+        "FROM ref_patients WHERE birth_name IS NOT NULL AND first_name IS NOT NULL "
+        "AND birth_date IS NOT NULL AND death_date IS NULL AND sex IN ('M', 'F') "
+        "AND substr(birth_date, 1, 4) BETWEEN '1940' AND '1990' "
+        "ORDER BY patient_id LIMIT 1",
+    )
+
+
+def notes_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM notes").fetchone()[0])

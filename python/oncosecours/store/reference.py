@@ -51,3 +51,15 @@ def protocols_with_line_counts(conn: sqlite3.Connection) -> list[dict]:
         "SELECT p.*, (SELECT count(*) FROM ref_protocol_lines l WHERE l.protocol_id = "
         "p.protocol_id) AS lines FROM ref_protocols p ORDER BY p.name",
     )
+
+
+def protocols_outside_keys(conn: sqlite3.Connection, first: int, last: int) -> list[dict]:
+    """Protocols whose key is outside ``first..last`` (the real ones beside a synthetic backup),
+    by name, with their number of lines (``lines``)."""
+    return all_rows(
+        conn,
+        "SELECT p.name, count(l.line_id) AS lines FROM ref_protocols p LEFT JOIN "
+        "ref_protocol_lines l ON l.protocol_id = p.protocol_id WHERE p.protocol_id NOT "
+        "BETWEEN ? AND ? GROUP BY p.protocol_id ORDER BY p.name",
+        (first, last),
+    )

@@ -4,7 +4,6 @@ caught), the inclusions and the prescriptions."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,9 @@ from oncosecours.demo.common import (
     _name,
 )
 from oncosecours.domain.errors import OncoError
+from oncosecours.store import patients as store_patients
+from oncosecours.store import reference
+from oncosecours.store.db import memory_copy
 
 
 class ArrivalChapters:
@@ -120,13 +122,8 @@ class ArrivalChapters:
         preview = self._hegp_preview()
         first, last = synth.KEY_RANGES["PRCLEUNIK"]
         protocols = [  # the real ones: outside the synthetic key range
-            {"nom": r[0], "lignes": r[1]}
-            for r in self.conn.execute(
-                "SELECT p.name, count(l.line_id) FROM ref_protocols p LEFT JOIN "
-                "ref_protocol_lines l ON l.protocol_id = p.protocol_id WHERE p.protocol_id NOT "
-                "BETWEEN ? AND ? GROUP BY p.protocol_id ORDER BY p.name",
-                (first, last),
-            )
+            {"nom": r["name"], "lignes": r["lines"]}
+            for r in reference.protocols_outside_keys(self.conn, first, last)
         ]
         self.story.facts["hegp"] = {
             "dossier": str(hegp_dir),
@@ -151,11 +148,8 @@ class ArrivalChapters:
         from oncosecours.services.patients import create_patient
         from oncosecours.services.prescription import preview_prescription
 
-        scratch = sqlite3.connect(":memory:", isolation_level=None)
+        scratch = memory_copy(self.conn)
         try:
-            self.conn.backup(scratch)
-            scratch.row_factory = sqlite3.Row
-            scratch.execute("PRAGMA foreign_keys=ON")
             doctor = self.team[next(m.initials for m in ids.TEAM if m.role == "prescripteur")]
             person = dict(ids.HEGP_PATIENT)
             patient = create_patient(
@@ -275,16 +269,7 @@ class ArrivalChapters:
         )
 
     def _backup_twin(self) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT patient_id, birth_name, usual_name, first_name, birth_date, sex "
-            "FROM ref_patients WHERE birth_name IS NOT NULL AND first_name IS NOT NULL "
-            "AND birth_date IS NOT NULL AND death_date IS NULL AND sex IN ('M', 'F') "
-            "AND substr(birth_date, 1, 4) BETWEEN '1940' AND '1990' "
-            "ORDER BY patient_id LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        return dict(row)
+        return store_patients.backup_adult_with_identity(self.conn)
 
     # -- 5. inclusions -------------------------------------------------------------------------
 

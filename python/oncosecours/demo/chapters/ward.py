@@ -11,6 +11,7 @@ from oncosecours.demo.common import (
     _fold,
     _name,
 )
+from oncosecours.store import patients as store_patients
 
 
 class WardChapters:
@@ -113,7 +114,7 @@ class WardChapters:
             "Correction : réaction à 45 min (et non 30 min) après le début du rituximab.",
             corrects_note_id=first["id"],
         )
-        total = self.conn.execute("SELECT count(*) FROM notes").fetchone()[0]
+        total = store_patients.notes_count(self.conn)
         self.story.facts["notes"] = total
         self.story.tell(
             "notes",
