@@ -16,11 +16,21 @@ SHELLS = ("commands", "excel", "documents", "ops", "demo", "cli", "kit")
 
 # folder (or module) -> the top-level parts of oncosecours it must never import
 FORBIDDEN = {
-    "domain": ("store", "services", "refresh", "texts", *SHELLS, "settings", "resources"),
-    "texts": ("store", "services", "refresh", *SHELLS),
-    "store": ("services", "refresh", "texts", *SHELLS),
-    "services": ("texts", *SHELLS),
-    "refresh": ("services", "texts", *SHELLS),
+    "domain": (
+        "store",
+        "services",
+        "refresh",
+        "texts",
+        *SHELLS,
+        "settings",
+        "resources",
+        "qualification",
+    ),  # fmt: skip
+    "texts": ("store", "services", "refresh", *SHELLS, "qualification"),
+    "store": ("services", "refresh", "texts", *SHELLS, "qualification"),
+    "services": ("texts", *SHELLS, "qualification"),
+    "refresh": ("services", "texts", *SHELLS, "qualification"),
+    "qualification": ("commands", "cli", "demo"),
     "documents": ("commands", "excel", "ops", "demo", "cli"),
     "excel": ("commands", "ops", "demo", "cli"),
     "demo": ("commands", "ops", "cli"),

@@ -84,6 +84,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "verrouillage_minutes": _between(1, 1440, int),
         "longueur_min": _between(4, 12, int),
     },
+    "qualification": {"validite_mois": _between(1, 36, int)},
 }
 
 

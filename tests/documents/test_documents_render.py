@@ -350,4 +350,4 @@ def test_regenerated_default_templates_render(tmp_path):
     written = generate(tmp_path)
     assert {p.name for p in written} >= {"fiche_fabrication.docx", "CHAMPS.md"}
     result = render.render_samples(tmp_path / "out", templates=tmp_path, pdf=False)
-    assert len(result.docx) == 5 + 1 + 5 + 1 + 1 + 3 + 1 + 4 + 1
+    assert len(result.docx) == 5 + 1 + 5 + 1 + 1 + 3 + 1 + 4 + 1 + 2 + 1  # + 2 reports, combined

@@ -111,3 +111,20 @@ def test_kit_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "autre.txt").write_text("x")
     with pytest.raises(OncoError, match="vide"):
         build_kit(tmp_path)
+
+
+def test_kit_manifest_lists_every_file_with_its_sha256_and_the_windows_wheel_versions(kit):
+    import hashlib
+    import json
+
+    out, result = kit
+    manifest = json.loads((out / "MANIFESTE.json").read_text(encoding="utf-8"))
+    assert result["manifeste"] == str(out / "MANIFESTE.json")
+    files = {p.relative_to(out).as_posix(): p for p in out.rglob("*") if p.is_file()}
+    files.pop("MANIFESTE.json")
+    assert set(manifest["fichiers"]) == set(files)
+    for name in ("OncoSecours.xlsm", "installer.bat", "queries/patients.toml"):
+        assert manifest["fichiers"][name] == hashlib.sha256(files[name].read_bytes()).hexdigest()
+    pandas = next(n for n in result["roues"] if n.startswith("pandas-"))
+    assert manifest["paquets"]["pandas"] == pandas.split("-")[1]
+    assert manifest["python"] == "3.11" and "vba:OncoSecoursAutoTest" in manifest["classeur"]

@@ -91,10 +91,15 @@ def _status(args: argparse.Namespace) -> int:
     from oncosecours.store.replica import main_path, replica_status
 
     rows = run_query(args, day_status, args.date or date.today())
-    copy = replica_status(None, main_path(open_store(args)))
+    store = main_path(open_store(args))
+    copy = replica_status(None, store)
+    from oncosecours.qualification.periodic import qualification_status
+    from oncosecours.settings import load_settings
+
+    qualified = qualification_status(load_settings(), store)
     emit(
         args,
-        {"copie_secours": copy, "lignes": rows},
-        f"{copy['message']}\n\n{status_text(rows)}",
+        {"copie_secours": copy, "qualification": qualified, "lignes": rows},
+        f"{copy['message']}\n{qualified['message']}\n\n{status_text(rows)}",
     )
     return 0

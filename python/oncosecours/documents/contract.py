@@ -16,7 +16,7 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.resources import shipped
 
 CONTRACT_FILE = "champs.toml"
-KINDS = ("fabrication", "etiquette", "plan_de_soins", "ordonnancier")
+KINDS = ("fabrication", "etiquette", "plan_de_soins", "ordonnancier", "qualification")
 """Template kinds, in the order of ``champs.toml``."""
 
 IMAGE = "image"

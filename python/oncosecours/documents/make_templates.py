@@ -691,11 +691,18 @@ def ordonnancier(path: Path) -> None:
     doc.save(str(path))
 
 
+def qualification(path: Path) -> None:
+    from oncosecours.qualification.report_template import build
+
+    build(path)
+
+
 BUILDERS = {
     "fabrication": fabrication,
     "etiquette": etiquette,
     "plan_de_soins": plan_de_soins,
     "ordonnancier": ordonnancier,
+    "qualification": qualification,
 }
 
 
@@ -723,7 +730,8 @@ def champs_markdown(contract: contract_mod.Contract | None = None) -> str:
         return rows
 
     out = [
-        "# Champs des modèles Word (fiche de fabrication, étiquette, plan de soins, ordonnancier)",
+        "# Champs des modèles Word (fiche de fabrication, étiquette, plan de soins, ordonnancier, "
+        "rapport de qualification)",
         "",
         "Fichier généré à partir de `champs.toml` (qui fait foi) par "
         "`python -m oncosecours.documents.make_templates` : ne pas le modifier à la main.",

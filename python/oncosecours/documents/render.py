@@ -39,12 +39,14 @@ KINDS = {
     "care-plan": "plan_de_soins",
     "plan_de_soins": "plan_de_soins",
     "ordonnancier": "ordonnancier",
+    "qualification": "qualification",
 }
 FILE_PREFIX = {
     "fabrication": "fiche",
     "etiquette": "etiquette",
     "plan_de_soins": "plan_de_soins",
     "ordonnancier": "ordonnancier",
+    "qualification": "rapport_qualification",
 }
 QR_SIZE_MM = {"fabrication": 22.0, "etiquette": 15.0}
 SHEET_PAGE_MM = (210.0, 297.0)

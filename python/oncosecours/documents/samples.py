@@ -83,6 +83,10 @@ def contexts(
             )
             for order in ("date", "patient", "drug")
         ] + [C.ordonnancier([], settings, date_from=DAY, date_to=DAY, now=now, backup_date=BACKUP)]
+    if kind == "qualification":
+        from oncosecours.qualification.report import sample_contexts
+
+        return sample_contexts(settings, now)
     raise ValueError(kind)
 
 

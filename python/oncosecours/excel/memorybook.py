@@ -91,6 +91,9 @@ class MemoryRange:
         assert ndim == 2, "the adapter reads blocks with ndim=2"
         return _Options(self)
 
+    def select(self) -> None:
+        self.sheet.book.select(self.sheet.name, self.address)
+
     def _block(self) -> list[list[Any]]:
         return [
             [self.sheet.cells.get((r, c)) for c in range(self.left, self.right + 1)]
@@ -157,6 +160,8 @@ class MemorySheet:
         self.api = _Api(self)
 
     def range(self, address: str) -> MemoryRange:
+        if "," in address:  # several areas: only selectable, as the self-test does
+            return _Areas(self, address)
         return MemoryRange(self, *parse_ref(address))
 
     def activate(self) -> None:
@@ -212,6 +217,16 @@ class MemoryName:
         text = self.refers_to.lstrip("=")
         sheet, _, ref = text.rpartition("!")
         return self.book.sheets[sheet.strip("'").replace("''", "'")].range(ref)
+
+
+class _Areas:
+    """A multi-area range (``$A$5:$C$5,$A$7:$C$7``): what a user selects with Ctrl."""
+
+    def __init__(self, sheet: MemorySheet, address: str) -> None:
+        self.sheet, self.address = sheet, address
+
+    def select(self) -> None:
+        self.sheet.book.select(self.sheet.name, self.address)
 
 
 class _Selection:

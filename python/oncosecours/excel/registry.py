@@ -179,6 +179,14 @@ ACTIONS: tuple[RibbonAction, ...] = (
         "oncosecours audit verify",
         needs_pin=False,
     ),
+    RibbonAction(
+        "qualifier",
+        "Qualifier ce poste",
+        "Outils",
+        "qualification:qualify",
+        "qualification.run.qualify (IQ + OQ + autotest Excel)",
+        "oncosecours qualification run",
+    ),
 )
 
 BY_TAG: dict[str, RibbonAction] = {a.tag: a for a in ACTIONS}

@@ -114,16 +114,21 @@ def copy_fields(settings: Any, store: Any) -> dict[str, Any]:
     """Accueil's « Copie de secours » line: :func:`replica_status`'s French message and level.
 
     Never raises: a status that cannot be read is itself an alert."""
+    from oncosecours.qualification.periodic import qualification_status
     from oncosecours.store.replica import replica_status
 
+    qualification = {
+        "qualification": qualification_status(settings, store, workbook=False)["message"]
+    }
     try:
         status = replica_status(settings, store)
     except Exception as exc:  # unreadable settings, store folder gone...
         return {
             "copie_secours": f"ÉTAT DE LA COPIE DE SECOURS ILLISIBLE : {exc}",
             "niveau_copie": "alerte",
+            **qualification,
         }
-    return {"copie_secours": status["message"], "niveau_copie": status["niveau"]}
+    return {"copie_secours": status["message"], "niveau_copie": status["niveau"], **qualification}
 
 
 def accueil(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:

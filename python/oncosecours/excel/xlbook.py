@@ -159,6 +159,22 @@ class XlBook:
             ]
             target.range(f"A{first}:{right}{bottom}").value = block
 
+    def write_cell(self, sheet: Sheet, row: int, key: str, value: Any) -> None:
+        """One cell of the sheet's table (what a user types in an open column)."""
+        column = next(c for c in sheet.table.columns if c.key == key)
+        address = f"{column_letter(sheet.table.index(key) + 1)}{row}"
+        self._unprotect(sheet.name).range(address).value = cells.for_excel(
+            cells.display_value(value, column.number_format)
+        )
+
+    def select_rows(self, sheet: Sheet, rows: list[int]) -> None:
+        """Select table rows (columns A to C of each), as a user would before a click."""
+        if not rows:
+            return
+        target = self.book.sheets[sheet.name]
+        target.activate()
+        target.range(",".join(f"$A${r}:$C${r}" for r in rows)).select()
+
     def write_list(self, layout: Layout, name: str, values: list[str]) -> None:
         """Rewrite one drop-down list and point its workbook name at the new range."""
         sheet = layout.lists_sheet

@@ -142,9 +142,14 @@ def build_kit(
     ):
         text = _render((HERE / name).read_text(encoding="utf-8"), python_version)
         (out / target).write_bytes(text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
+    progress("Manifeste du kit (sommes SHA-256, versions) ...")
+    from oncosecours.kit.manifest import write_manifest
+
+    manifest = write_manifest(out, python_version)
     return {
         "dossier": str(out),
         "classeur": str(workbook),
         "roues": [w.name for w in wheels],
         "python": python_version,
+        "manifeste": str(manifest),
     }

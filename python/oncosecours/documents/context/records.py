@@ -15,6 +15,7 @@ TITLES = {
     "etiquette": "Étiquette",
     "plan_de_soins": "Plan de soins",
     "ordonnancier": "Extrait de l'ordonnancier",
+    "qualification": "Rapport de qualification du poste",
 }
 
 BOX_DONE = "☒"
