@@ -30,4 +30,4 @@ def conn(store_path: Path):
 def admin(conn):
     from oncosecours.services.users import bootstrap_admin
 
-    return bootstrap_admin(conn, "ADM", "Administrateur Test", "0000")
+    return bootstrap_admin(conn, "ADM", "Administrateur Test", "7391")

@@ -19,13 +19,13 @@ def test_store_is_wal_with_foreign_keys_and_current_schema(conn):
 
 
 def test_refused_action_writes_nothing(conn, admin, store_path):
-    create_user(conn, admin, "PH1", "Pharmacien Un", "pharmacien", "1111")
+    create_user(conn, admin, "PH1", "Pharmacien Un", "pharmacien", "6150")
     before = list(conn.iterdump())
-    pharmacist = authenticate(conn, "PH1", "1111")
+    pharmacist = authenticate(conn, "PH1", "6150")
     with pytest.raises(OncoError, match="ROLE"):
-        create_user(conn, pharmacist, "XX", "Intrus", "administrateur", "2222")
+        create_user(conn, pharmacist, "XX", "Intrus", "administrateur", "8264")
     with pytest.raises(OncoError, match="existe déjà"):
-        create_user(conn, admin, "PH1", "Doublon", "pharmacien", "1111")
+        create_user(conn, admin, "PH1", "Doublon", "pharmacien", "6150")
     assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 2
     assert audit.verify(conn).events == 2
     assert list(conn.iterdump()) == before
@@ -34,17 +34,17 @@ def test_refused_action_writes_nothing(conn, admin, store_path):
 def test_wrong_pin_is_refused(conn, admin):
     with pytest.raises(OncoError, match="PIN incorrects"):
         authenticate(conn, "ADM", "9999")
-    assert authenticate(conn, "adm", "0000").initials == "ADM"
+    assert authenticate(conn, "adm", "7391").initials == "ADM"
 
 
 def test_pin_is_not_stored_in_clear(conn, admin):
     salt, digest = conn.execute("SELECT pin_salt, pin_hash FROM users").fetchone()
-    assert b"0000" not in digest and len(salt) == 16
+    assert b"7391" not in digest and len(salt) == 16
 
 
 def _chain_with_events(conn, admin, n=4):
     for i in range(n):
-        create_user(conn, admin, f"U{i}", f"Utilisateur {i}", "infirmier", "1234")
+        create_user(conn, admin, f"U{i}", f"Utilisateur {i}", "infirmier", "4826")
 
 
 def test_audit_chain_detects_an_edit_behind_the_back(conn, admin, store_path):

@@ -121,6 +121,11 @@ SCHEMA: dict[str, dict[str, Rule]] = {
         "mot_de_passe_variable": Rule(str, _variable_name, "un nom de variable (A-Z, 0-9, _)"),
         "fichier_mot_de_passe": Rule(str),
     },
+    "codes_pin": {
+        "essais_max": _between(1, 20, int),
+        "verrouillage_minutes": _between(1, 1440, int),
+        "longueur_min": _between(4, 12, int),
+    },
     "qualification": {"validite_mois": _between(1, 36, int)},
 }
 
@@ -276,13 +281,13 @@ def _validate(raw: dict[str, Any], path: Path) -> None:
                 ok_type = True
             if not ok_type:
                 raise OncoError(
-                    f"Type incorrect pour {where} : {value!r} (attendu {_kind_fr(rule.kind)})",
+                    f"Type incorrect pour {where} : « {value} » (attendu {_kind_fr(rule.kind)})",
                     file=str(path),
                     field=where,
                 )
             if not rule.check(value):
                 raise OncoError(
-                    f"Valeur hors bornes pour {where} : {value!r} (attendu {rule.expected})",
+                    f"Valeur hors bornes pour {where} : « {value} » (attendu {rule.expected})",
                     file=str(path),
                     field=where,
                 )
@@ -365,7 +370,7 @@ def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:
         else:
             detail = "champ mal écrit"
         raise OncoError(
-            f"Format inutilisable pour {key} : {fmt!r} ({detail} ; "
+            f"Format inutilisable pour {key} : « {fmt} » ({detail} ; "
             "champs permis : {annee} et {numero}, ex. {annee}-{numero:06d})",
             file=str(path),
             field=key,
@@ -376,7 +381,7 @@ def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:
         raise OncoError(error.message, file=str(path), field=key) from None
     if not distinct:
         raise OncoError(
-            f"Format inutilisable pour {key} : {fmt!r} donne « {sample} » pour les numéros "
+            f"Format inutilisable pour {key} : « {fmt} » donne « {sample} » pour les numéros "
             "123 et 124 (deux préparations auraient le même numéro)",
             file=str(path),
             field=key,
@@ -384,7 +389,7 @@ def _check_ordonnancier(production: dict[str, Any], path: Path) -> None:
     if reset and not years:
         raise OncoError(
             f"Avec production.remise_a_zero_annuelle = true, {key} doit contenir {{annee}} : "
-            f"{fmt!r} donne « {sample} » en 2026 comme en 2027 (numéros répétés d'une année "
+            f"« {fmt} » donne « {sample} » en 2026 comme en 2027 (numéros répétés d'une année "
             "à l'autre)",
             file=str(path),
             field=key,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-PIN = "1234"
+PIN = "4826"
 
 
 def write_settings(path: Path, folder: Path | str | None, keep: int = 30) -> Path:

@@ -15,7 +15,7 @@ import sys
 import time
 from datetime import date
 
-PIN = "1234"
+PIN = "4826"
 PROTOCOLS = ("mFOLFOX6", "R-CHOP 21", "CARBOPLATINE AUC5 - PACLITAXEL 175 J1=J21", "FOLFIRI")
 
 

@@ -30,7 +30,7 @@ from oncosecours.store.db import connect
 from .conftest import content, head
 
 WORKER = Path(__file__).with_name("drill_worker.py")
-PIN = "1234"
+PIN = "4826"
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def template(tmp_path_factory) -> Path:
             folder / "sauvegarde", "small", seed=3, backup_date=date.today() - timedelta(days=1)
         )
         conn = connect(folder / "modele.sqlite")
-        admin = bootstrap_admin(conn, "ADM", "Administrateur", "0000")
+        admin = bootstrap_admin(conn, "ADM", "Administrateur", "7391")
         for initials, role in (
             ("DR1", "prescripteur"),
             ("PH1", "pharmacien"),

@@ -44,8 +44,9 @@ def test_incremental_copy_writes_only_the_changed_rows(settings, second, conn, t
 
     add_note(conn, team["IDE"], "une seule note", patient="7000000")
     result = replica.sync.last_result
-    # the note, its audit event, the audit head: three rows, whatever the store's size
-    assert result["mode"] == "incrémentale" and result["lignes"] == 3
+    # the note, its audit event, its row-ledger entry, the audit head: four rows, whatever the
+    # store's size
+    assert result["mode"] == "incrémentale" and result["lignes"] == 4
 
 
 def test_no_second_location_no_copy_and_the_status_says_so(conn, team, tmp_path, store_path):
@@ -159,7 +160,7 @@ def test_a_copy_of_another_store_is_set_aside_never_overwritten(
 
     configure(None)  # build another store without copying it
     other = connect(tmp_path / "autre.sqlite")
-    bootstrap_admin(other, "ZZ", "Autre", "0000")
+    bootstrap_admin(other, "ZZ", "Autre", "7391")
     other.close()
     configure(second)
     copy = _copy(second, store_path)
@@ -292,7 +293,7 @@ def test_paths_with_spaces_accents_and_hashes(configure, tmp_path):
     configure(tmp_path / "Clé USB #1" / "Copie à jour")
     store = folder / "base du jour.sqlite"
     conn = connect(store)
-    admin = bootstrap_admin(conn, "ADM", "Admin", "0000")
+    admin = bootstrap_admin(conn, "ADM", "Admin", "7391")
     create_user(conn, admin, "IDE", "Infirmière", "infirmier", PIN)
     assert replica.sync.last_result["mode"] == "incrémentale"
     conn.close()
@@ -311,7 +312,7 @@ def test_concurrent_processes_leave_an_exact_copy(settings, second, conn, team, 
         "from oncosecours.services.users import authenticate\n"
         "from oncosecours.store.db import connect\n"
         "conn = connect(sys.argv[1])\n"
-        "who = authenticate(conn, 'IDE', '1234')\n"
+        "who = authenticate(conn, 'IDE', '4826')\n"
         "for i in range(12):\n"
         "    add_note(conn, who, f'note {sys.argv[2]} {i}', patient='7000000')\n"
         "    record_measurements(conn, who, '7000000', weight_kg=60 + int(sys.argv[2]) + i / 10)\n"

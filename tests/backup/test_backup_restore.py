@@ -17,7 +17,7 @@ from oncosecours.store.db import connect
 from .conftest import PIN, content, head, some_actions
 
 
-def _restore_cli(source, store_path, *extra, user="ADM", pin="0000", monkeypatch=None):
+def _restore_cli(source, store_path, *extra, user="ADM", pin="7391", monkeypatch=None):
     monkeypatch.setenv("ONCOSECOURS_PIN", pin)
     return main(
         ["backup", "restore", "--from", str(source), "--store", str(store_path), "--user", user]

@@ -13,12 +13,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import production_fixtures as fx  # noqa: E402
 
-PIN = "1234"
+PIN = "4826"
 
 
 @pytest.fixture(autouse=True)
 def cli_env(monkeypatch, tmp_path):
-    """Every user's PIN is 1234; no settings, store or log outside the test's folder."""
+    """Every user's PIN is 4826; no settings, store or log outside the test's folder."""
     monkeypatch.setenv("ONCOSECOURS_PIN", PIN)
     monkeypatch.delenv("ONCOSECOURS_SETTINGS", raising=False)
     monkeypatch.delenv("ONCOSECOURS_STORE", raising=False)
@@ -27,7 +27,7 @@ def cli_env(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def team_template(tmp_path_factory) -> Path:
-    """A store with the administrator (PIN 1234), the team and the snapshot, built once."""
+    """A store with the administrator (PIN 4826), the team and the snapshot, built once."""
     from oncosecours.services.users import bootstrap_admin
     from oncosecours.store.db import connect
 

@@ -31,7 +31,7 @@ COMMANDS = [
     ["audit", "verify"],
     ["user", "list"],
     ["user", "add", "--user", "ADM", "--initials", "X", "--name", "X", "--role", "infirmier",
-     "--pin", "5678"],
+     "--pin", "5283"],
     ["validate", "list"],
     ["goahead", "list"],
     ["ordonnancier", "verify"],
@@ -96,7 +96,7 @@ def test_main_store_lost_the_second_copy_is_kept_then_restored(tmp_path, capsys,
     s = ("--store", str(store))
     assert main(["user", "init", *s, "--initials", "ADM", "--name", "Admin"]) == 0
     assert main(["user", "add", *s, "--user", "ADM", "--initials", "IDE", "--name", "Infirmière",
-                 "--role", "infirmier", "--pin", "5678"]) == 0  # fmt: skip
+                 "--role", "infirmier", "--pin", "5283"]) == 0  # fmt: skip
     assert main(["backup", "now", *s, "--settings", str(settings)]) == 0
     copies = sorted(p for p in folder.rglob("*") if p.is_file())
     assert copies

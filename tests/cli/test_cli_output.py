@@ -29,7 +29,7 @@ def test_save_redirected_to_a_cp1252_file_prints_and_succeeds(team_store, tmp_pa
     conn = connect(team_store)
     cure = planned_cure(conn)
     conn.close()
-    env = {**os.environ, "PYTHONIOENCODING": "cp1252", "ONCOSECOURS_PIN": "1234",
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252", "ONCOSECOURS_PIN": "4826",
            "HOME": str(tmp_path)}  # fmt: skip
     env.pop("ONCOSECOURS_SETTINGS", None)
     out_file = tmp_path / "out.txt"

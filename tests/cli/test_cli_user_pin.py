@@ -20,7 +20,7 @@ ADD = ["user", "add", "--user", "ADM", "--initials", "NEW", "--name", "Nouvelle 
 @pytest.fixture
 def admin_store(store_path):
     conn = connect(store_path)
-    bootstrap_admin(conn, "ADM", "Administrateur", "1234")  # = $ONCOSECOURS_PIN (conftest)
+    bootstrap_admin(conn, "ADM", "Administrateur", "4826")  # = $ONCOSECOURS_PIN (conftest)
     conn.close()
     return str(store_path)
 
@@ -55,19 +55,19 @@ def test_without_pin_and_without_a_console_it_is_refused(admin_store, capsys, mo
 
 
 def test_typed_twice_at_the_console(admin_store, capsys, monkeypatch):
-    typed = iter(["5678", "5678"])
+    typed = iter(["5283", "5283"])
     prompts = []
     monkeypatch.setattr(users_command, "_interactive", lambda: True)
     monkeypatch.setattr(getpass, "getpass", lambda prompt: prompts.append(prompt) or next(typed))
     code = main([*ADD, "--store", admin_store])
     assert code == 0, capsys.readouterr().err
     assert len(prompts) == 2 and "NEW" in prompts[0]
-    assert _can_log_in(admin_store, "5678")
-    assert not _can_log_in(admin_store, "1234")  # not the administrator's PIN
+    assert _can_log_in(admin_store, "5283")
+    assert not _can_log_in(admin_store, "4826")  # not the administrator's PIN
 
 
 def test_two_different_entries_create_nobody(admin_store, capsys, monkeypatch):
-    typed = iter(["5678", "5679"])
+    typed = iter(["5283", "5284"])
     monkeypatch.setattr(users_command, "_interactive", lambda: True)
     monkeypatch.setattr(getpass, "getpass", lambda _prompt: next(typed))
     code = main([*ADD, "--store", admin_store])
@@ -77,6 +77,6 @@ def test_two_different_entries_create_nobody(admin_store, capsys, monkeypatch):
 
 def test_pin_option(admin_store, capsys, monkeypatch):
     monkeypatch.setattr(users_command, "_interactive", lambda: False)
-    code = main([*ADD, "--store", admin_store, "--pin", "4321"])
+    code = main([*ADD, "--store", admin_store, "--pin", "3917"])
     assert code == 0, capsys.readouterr().err
-    assert _can_log_in(admin_store, "4321") and not _can_log_in(admin_store, "1234")
+    assert _can_log_in(admin_store, "3917") and not _can_log_in(admin_store, "4826")

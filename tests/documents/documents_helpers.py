@@ -116,7 +116,7 @@ def build_day(path: Path) -> dict:
     from oncosecours.store.db import connect
 
     conn = connect(path)
-    admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "0000")
+    admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "7391")
     fx.load_snapshot(conn)
     conn.execute("BEGIN IMMEDIATE")
     conn.execute(

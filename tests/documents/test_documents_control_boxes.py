@@ -37,7 +37,7 @@ def test_boxes_are_empty_until_the_control_is_recorded(day_conn, day_store, sett
     ).fetchone()[0]
     control_preparation(
         day_conn,
-        authenticate(day_conn, "PR2", "1234"),
+        authenticate(day_conn, "PR2", "4826"),
         number,
         weight,
         visual_ok=True,

@@ -381,7 +381,7 @@ def test_impossible_weight_is_refused_naming_the_field(weight):
         body_surface_area(170, weight)
     assert error.value.field == "poids"
     assert "Poids impossible" in str(error.value)
-    assert "entre 0 et 350 kg" in str(error.value)
+    assert "(attendu : poids > 0 et ≤ 350 kg)" in str(error.value)
 
 
 def test_height_in_metres_gets_a_hint():

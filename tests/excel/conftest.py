@@ -16,7 +16,7 @@ PRODUCTION = Path(__file__).resolve().parents[1] / "production"
 if str(PRODUCTION) not in sys.path:
     sys.path.insert(0, str(PRODUCTION))
 
-PIN = "1234"
+PIN = "4826"
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def built(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def circuit_template(tmp_path_factory) -> Path:
-    """A store with the team (PIN 1234) and the production snapshot, built once."""
+    """A store with the team (PIN 4826) and the production snapshot, built once."""
     import production_fixtures as fx
 
     from oncosecours.services.users import bootstrap_admin
@@ -37,7 +37,7 @@ def circuit_template(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("circuit") / "template.sqlite"
     conn = connect(path)
-    admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "0000")
+    admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "7391")
     fx.make_team(conn, admin)
     fx.load_snapshot(conn)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

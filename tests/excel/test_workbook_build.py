@@ -340,7 +340,7 @@ def test_formula_injection_user_text_stays_text(tmp_path, circuit_template):
     store = tmp_path / "oncosecours.sqlite"
     shutil.copy(circuit_template, store)
     conn = connect(store)
-    nurse = authenticate(conn, "IDE1", "1234")
+    nurse = authenticate(conn, "IDE1", "4826")
     create_patient(
         conn,
         nurse,

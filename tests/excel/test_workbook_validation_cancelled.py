@@ -13,7 +13,7 @@ import pytest
 from oncosecours.excel.layout import column_letter, load_layout
 from oncosecours.excel.xlbook import XlBook
 
-PIN = "1234"
+PIN = "4826"
 
 
 def _prescribe(conn, team, row) -> tuple[int, int]:

@@ -19,8 +19,8 @@ def run(store: str, now: str) -> None:
 
     moment = datetime.fromisoformat(now)
     conn = connect(store)
-    doctor = authenticate(conn, "DR1", "1234")
-    pharmacist = authenticate(conn, "PH1", "1234")
+    doctor = authenticate(conn, "DR1", "4826")
+    pharmacist = authenticate(conn, "PH1", "4826")
     print("ready", flush=True)
     for cure_id, state in conn.execute("SELECT id, state FROM cures ORDER BY id").fetchall():
         if state != "go_ahead":

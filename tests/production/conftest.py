@@ -14,7 +14,7 @@ import production_fixtures as fx  # noqa: E402
 
 @pytest.fixture
 def team(conn, admin):
-    """Users of every role, PIN 1234: {initials: Actor}."""
+    """Users of every role, PIN 4826: {initials: Actor}."""
     return fx.make_team(conn, admin)
 
 

@@ -208,7 +208,7 @@ def make_team(conn, admin):
 
     actors = {"ADM": admin}
     for initials, (name, role) in PEOPLE.items():
-        actors[initials] = create_user(conn, admin, initials, name, role, "1234")
+        actors[initials] = create_user(conn, admin, initials, name, role, "4826")
     return actors
 
 

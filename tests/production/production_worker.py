@@ -19,7 +19,7 @@ from pathlib import Path
 def _actor(conn, initials: str):
     from oncosecours.services.users import authenticate
 
-    return authenticate(conn, initials, "1234")
+    return authenticate(conn, initials, "4826")
 
 
 def prepare_one(store, line_id, lots_json, now, ready, go, out) -> None:

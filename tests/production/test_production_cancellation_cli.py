@@ -19,7 +19,7 @@ def run(capsys, *argv):
 
 @pytest.fixture
 def cli_day(conn, team, store_path, monkeypatch):
-    monkeypatch.setenv("ONCOSECOURS_PIN", "1234")
+    monkeypatch.setenv("ONCOSECOURS_PIN", "4826")
     load_snapshot(conn)
     cures = [prescribe_and_validate(conn, team, row, on=date.today()) for row in PATIENTS[:2]]
     return conn, store_path, cures

@@ -25,7 +25,7 @@ def run_json(capsys, *argv):
 
 @pytest.fixture
 def cli_day(conn, team, store_path, monkeypatch):
-    monkeypatch.setenv("ONCOSECOURS_PIN", "1234")
+    monkeypatch.setenv("ONCOSECOURS_PIN", "4826")
     load_snapshot(conn)
     cure = prescribe_and_validate(conn, team, PATIENTS[0], on=date.today())
     return store_path, cure

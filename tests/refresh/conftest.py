@@ -38,8 +38,8 @@ def small_synth(tmp_path_factory) -> Path:
 def pharmacist(conn, admin):
     from oncosecours.services.users import authenticate, create_user
 
-    create_user(conn, admin, "PH1", "Pharmacienne Une", "pharmacien", "1111")
-    return authenticate(conn, "PH1", "1111")
+    create_user(conn, admin, "PH1", "Pharmacienne Une", "pharmacien", "6150")
+    return authenticate(conn, "PH1", "6150")
 
 
 def _store_fingerprint(path: Path) -> tuple[str, int, list[str]]:

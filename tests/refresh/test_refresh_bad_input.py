@@ -184,8 +184,8 @@ def test_cli_refusal_exits_non_zero_with_french_message(hegp, store_path, capsys
     from oncosecours.services.users import bootstrap_admin
     from oncosecours.store.db import connect
 
-    bootstrap_admin(connect(store_path), "ADM", "Admin", "0000")
-    monkeypatch.setenv("ONCOSECOURS_PIN", "0000")
+    bootstrap_admin(connect(store_path), "ADM", "Admin", "7391")
+    monkeypatch.setenv("ONCOSECOURS_PIN", "7391")
     _unparsable_number(hegp)
     code = main(["refresh", "--backups", str(hegp), "--store", str(store_path), "--user", "ADM",
                  "--quiet"])  # fmt: skip

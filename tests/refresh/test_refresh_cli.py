@@ -14,8 +14,8 @@ def store(store_path, monkeypatch):
     from oncosecours.services.users import bootstrap_admin
     from oncosecours.store.db import connect
 
-    bootstrap_admin(connect(store_path), "ADM", "Admin", "0000")
-    monkeypatch.setenv("ONCOSECOURS_PIN", "0000")
+    bootstrap_admin(connect(store_path), "ADM", "Admin", "7391")
+    monkeypatch.setenv("ONCOSECOURS_PIN", "7391")
     return store_path
 
 

@@ -48,7 +48,7 @@ def test_shipped_queries_fill_every_table_in_dependency_order():
 @pytest.mark.parametrize(
     "file,old,new,message,step",
     [
-        ("protocols.toml", 'action = "typer"', 'action = "typage"', "Action inconnue : 'typage'",
+        ("protocols.toml", 'action = "typer"', 'action = "typage"', "Action inconnue : « typage »",
          "4. Types des colonnes"),
         ("molecules.toml", 'si_non_vide = "max_dose"', 'si_nonvide = "max_dose"',
          "Clé inconnue « si_nonvide »", "5. Unité de la dose maximale"),

@@ -150,8 +150,8 @@ def test_cli_takes_several_backups(store_path, small_synth, hegp, monkeypatch, c
     from oncosecours.services.users import bootstrap_admin
     from oncosecours.store.db import connect
 
-    bootstrap_admin(connect(store_path), "ADM", "Admin", "0000")
-    monkeypatch.setenv("ONCOSECOURS_PIN", "0000")
+    bootstrap_admin(connect(store_path), "ADM", "Admin", "7391")
+    monkeypatch.setenv("ONCOSECOURS_PIN", "7391")
     args = ["refresh", "--backups", str(small_synth), "--backups", str(hegp), "--store",
             str(store_path), "--user", "ADM", "--quiet"]  # fmt: skip
     assert main([*args, "--json"]) == 0

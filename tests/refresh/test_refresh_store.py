@@ -138,8 +138,8 @@ def test_failure_while_writing_leaves_the_store_as_it_was(
 def test_only_pharmacists_and_administrators_refresh(conn, admin, hegp, store_path, fingerprint):
     from oncosecours.services.users import authenticate, create_user
 
-    create_user(conn, admin, "IDE", "Infirmière", "infirmier", "2222")
-    nurse = authenticate(conn, "IDE", "2222")
+    create_user(conn, admin, "IDE", "Infirmière", "infirmier", "8264")
+    nurse = authenticate(conn, "IDE", "8264")
     before = fingerprint(store_path)
     with pytest.raises(OncoError, match="ROLE"):
         refresh_snapshot(conn, nurse, hegp)

@@ -239,7 +239,7 @@ def load_snapshot(conn, backup_date: date | None = None) -> None:
 
 
 def _team(conn, admin):
-    """Users of every role; PIN 1234 for all. Returns {initials: Actor}."""
+    """Users of every role; PIN 4826 for all. Returns {initials: Actor}."""
     from oncosecours.services.users import create_user
 
     people = {
@@ -252,13 +252,13 @@ def _team(conn, admin):
     }
     actors = {"ADM": admin}
     for initials, (name, role) in people.items():
-        actors[initials] = create_user(conn, admin, initials, name, role, "1234")
+        actors[initials] = create_user(conn, admin, initials, name, role, "4826")
     return actors
 
 
 @pytest.fixture
 def team(conn, admin):
-    """Users of every role (PIN 1234) in the ``conn`` store: {initials: Actor}."""
+    """Users of every role (PIN 4826) in the ``conn`` store: {initials: Actor}."""
     return _team(conn, admin)
 
 
@@ -276,7 +276,7 @@ def circuit_template(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("circuit") / "template.sqlite"
     conn = connect(path)
-    admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "0000")
+    admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "7391")
     _team(conn, admin)
     load_snapshot(conn)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -17,16 +17,16 @@ from .conftest import load_snapshot
 @pytest.fixture
 def cli_store(store_path, monkeypatch):
     conn = connect(store_path)
-    admin = bootstrap_admin(conn, "ADM", "Admin", "1234")
+    admin = bootstrap_admin(conn, "ADM", "Admin", "4826")
     for initials, role in (
         ("DR1", "prescripteur"),
         ("PH1", "pharmacien"),
         ("IDE1", "infirmier"),
     ):
-        create_user(conn, admin, initials, f"Utilisateur {initials}", role, "1234")
+        create_user(conn, admin, initials, f"Utilisateur {initials}", role, "4826")
     load_snapshot(conn, date.today())
     conn.close()
-    monkeypatch.setenv("ONCOSECOURS_PIN", "1234")
+    monkeypatch.setenv("ONCOSECOURS_PIN", "4826")
     monkeypatch.delenv("ONCOSECOURS_SETTINGS", raising=False)
     return str(store_path)
 

@@ -35,7 +35,7 @@ WORKER = textwrap.dedent(
 
     conn = connect(sys.argv[1])
     run = int(sys.argv[2])
-    dr, ph, ide = (authenticate(conn, i, "1234") for i in ("DR1", "PH1", "IDE1"))
+    dr, ph, ide = (authenticate(conn, i, "4826") for i in ("DR1", "PH1", "IDE1"))
     print("pret", flush=True)
     today = date.today()
     for i in range(10_000):
@@ -67,9 +67,9 @@ WORKER = textwrap.dedent(
 
 def _setup(store_path):
     conn = connect(store_path)
-    admin = bootstrap_admin(conn, "ADM", "Admin", "0000")
+    admin = bootstrap_admin(conn, "ADM", "Admin", "7391")
     for initials, role in (("DR1", "prescripteur"), ("PH1", "pharmacien"), ("IDE1", "infirmier")):
-        create_user(conn, admin, initials, initials, role, "1234")
+        create_user(conn, admin, initials, initials, role, "4826")
     load_snapshot(conn)
     conn.close()
 

@@ -19,7 +19,7 @@ def test_the_deceased_hegp_patient_is_refused_and_a_living_one_imported(conn, ad
 
     hegp = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "chimio-hegp"
     refresh_snapshot(conn, admin, hegp, today=date(2023, 9, 8))
-    doctor = create_user(conn, admin, "DR9", "Dr Test", "prescripteur", "1234")
+    doctor = create_user(conn, admin, "DR9", "Dr Test", "prescripteur", "4826")
     with pytest.raises(OncoError) as info:
         import_patient(
             conn,

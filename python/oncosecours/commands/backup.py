@@ -283,7 +283,7 @@ def _bench(args: argparse.Namespace) -> int:
             sizes.append(int(item))
         elif item:
             raise OncoError(
-                f"Taille illisible : {item!r} (un nombre de lignes, small ou large)", field="rows"
+                f"Taille illisible : « {item} » (un nombre de lignes, small ou large)", field="rows"
             )
     if not sizes or args.clicks < 3:
         raise OncoError("Il faut au moins une taille et au moins 3 clics", field="rows")

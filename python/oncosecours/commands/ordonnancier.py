@@ -61,9 +61,12 @@ def register_text(rows: list[dict]) -> str:
 
 def _export(args: argparse.Namespace) -> int:
     from oncosecours.services.preparation_queries import ordonnancier_rows
+    from oncosecours.store.anchors import read_head
 
     rows = run_query(args, ordonnancier_rows, args.date_from, args.date_to, BY[args.by])
-    emit(args, rows, register_text(rows))
+    head = run_query(args, read_head)
+    anchor = f"\nAncre du journal d'audit : {head.label()} (oncosecours audit verify --ancre …)"
+    emit(args, rows, register_text(rows) + (anchor if head else ""))
     return 0
 
 

@@ -46,7 +46,7 @@ def _synth(args: argparse.Namespace) -> int:
         try:
             day = date.fromisoformat(args.date)
         except ValueError:
-            raise OncoError(f"Date invalide : {args.date!r} (attendu AAAA-MM-JJ)",
+            raise OncoError(f"Date invalide : « {args.date} » (attendu AAAA-MM-JJ)",
                             field="date") from None  # fmt: skip
 
     def say(message: str) -> None:

@@ -46,6 +46,15 @@ def register(subparsers) -> None:
     )
     add.set_defaults(handler=_add)
 
+    unlock = sub.add_parser(
+        "unlock",
+        help="déverrouiller un utilisateur bloqué après trop de codes PIN erronés "
+        "(administrateur seulement)",
+    )
+    add_common(unlock)
+    unlock.add_argument("initials", metavar="INITIALES", help="initiales de l'utilisateur bloqué")
+    unlock.set_defaults(handler=_unlock)
+
     listing = sub.add_parser("list", help="lister les utilisateurs")
     add_common(listing, user=False)
     listing.set_defaults(handler=_list)
@@ -69,6 +78,14 @@ def _add(args: argparse.Namespace) -> int:
 
     user = run_action(args, create)
     emit(args, user.__dict__, f"Utilisateur {user.initials} ({user.name}, {user.role}) créé.")
+    return 0
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    from oncosecours.services.users import unlock_user
+
+    result = run_action(args, unlock_user, args.initials)
+    emit(args, result, f"Utilisateur {result['initiales']} déverrouillé : il peut se reconnecter.")
     return 0
 
 

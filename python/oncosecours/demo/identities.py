@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEMO_PIN = "1234"
+from oncosecours.domain import pins
+
+DEMO_PIN = pins.DEMO_PIN  # trivial on purpose: accepted in the demo only
 WARD = "Hôpital de jour d'oncologie"
 
 

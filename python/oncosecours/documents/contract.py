@@ -208,7 +208,7 @@ def problems(node: Node, value: Any, where: str = "", *, images: bool = False) -
             found.extend(problems(node.item, item, f"{where}[{index}]", images=images))
     elif node.kind == TEXT:
         if not isinstance(value, str):
-            found.append(f"{where} : texte attendu, reçu {type(value).__name__} {value!r}")
+            found.append(f"{where} : texte attendu, reçu {type(value).__name__} « {value} »")
     elif node.kind == IMAGE:
         if value is not None and not hasattr(value, "__html__") and value != "":
             found.append(f"{where} : image attendue")

@@ -694,6 +694,13 @@ def ordonnancier(path: Path) -> None:
         italic=True,
         size=8,
     )
+    _para(
+        doc,
+        "{% if ancre_journal %}Ancre du journal d'audit à l'impression : {{ ancre_journal }} "
+        "(à comparer plus tard : oncosecours audit verify --ancre {{ ancre_journal }}){% endif %}",
+        size=7,
+        space_before=3,
+    )
     _footer(doc, FOOTER)
     doc.save(str(path))
 

@@ -487,6 +487,7 @@ def render_ordonnancier(
         backup_date=Q.backup_date(conn),
         now=now,
         presorted=True,
+        anchor=_anchor(conn),
     )
     name = f"ordonnancier_{start}_{end}_par_{ {'drug': 'molecule'}.get(order_by, order_by) }"
     return renderer.render("ordonnancier", [context], out_dir, [name.replace(" ", "")], pdf=pdf)
@@ -523,3 +524,11 @@ def render_samples(
             )
     convert_pdf(total, pdf)
     return total
+
+
+def _anchor(conn) -> str:
+    """The chain head printed on the register: ``audit verify --ancre`` compares it later."""
+    from oncosecours.store.anchors import read_head
+
+    head = read_head(conn)
+    return head.label() if head is not None else ""

@@ -84,7 +84,7 @@ class BandResult:
 def check_convention(convention: str) -> str:
     if convention not in CONVENTIONS:
         raise OncoError(
-            f"Convention de standardisation inconnue : {convention!r} "
+            f"Convention de standardisation inconnue : « {convention} » "
             f"(attendu {', '.join(CONVENTIONS)})",
             field="standardisation",
         )
@@ -95,7 +95,7 @@ def band_lookup(table: BandTable, dose_mg: float, convention: str) -> BandResult
     """The band of ``dose_mg`` under ``convention``, or ``None`` when the dose is outside the table."""
     check_convention(convention)
     if isinstance(dose_mg, bool) or not isinstance(dose_mg, (int, float)) or dose_mg <= 0:
-        raise OncoError(f"Dose à standardiser impossible : {dose_mg!r}", field="dose")
+        raise OncoError(f"Dose à standardiser impossible : « {dose_mg} »", field="dose")
     scaled = dose_mg * 100.0
     # Guard against binary noise (2.3 * 100 = 229.99999999999997) before rounding to 0.01 mg.
     nearest = round(scaled)
@@ -147,12 +147,12 @@ def parse_band_table(
         cells = [cell.strip() for cell in line.split(",")]
         if len(cells) < 4:
             raise OncoError(
-                f"Ligne incomplète : {line!r} (4 colonnes attendues)", file=where, line=number
+                f"Ligne incomplète : « {line} » (4 colonnes attendues)", file=where, line=number
             )
         try:
             low, to_a, to_b, dose = (float(cell) for cell in cells[:4])
         except ValueError:
-            raise OncoError(f"Valeur non numérique : {line!r}", file=where, line=number) from None
+            raise OncoError(f"Valeur non numérique : « {line} »", file=where, line=number) from None
         if _hundredths(to_b) != _hundredths(to_a) - 1:
             raise OncoError(
                 f"To(B) {fr_num(to_b)} ≠ To(A) {fr_num(to_a)} − 0,01", file=where, line=number

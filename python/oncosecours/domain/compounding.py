@@ -56,7 +56,7 @@ MAX_VIALS = 60
 
 def _positive(value: object, field: str, *, zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise OncoError(f"Valeur non numérique : {value!r}", field=field)
+        raise OncoError(f"Valeur non numérique : « {value} »", field=field)
     number = float(value)
     if math.isinf(number) or number < 0 or (number == 0 and not zero):
         raise OncoError(f"Valeur impossible : {number:g}", field=field)

@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from oncosecours.domain.bounds import bounds_fr, quoted
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import Finding, fr_num
 
@@ -101,13 +102,13 @@ def doxorubicin_equivalent(molecule: str, dose_mg_m2: float) -> float:
     """mg/m² of doxorubicin equivalent to ``dose_mg_m2`` of an anthracycline (or mitoxantrone)."""
     key = molecule_key(molecule)
     if key not in ANTHRACYCLINE_FACTORS:
-        raise OncoError(f"Pas une anthracycline : {molecule!r}", field="molécule")
+        raise OncoError(f"Pas une anthracycline : « {molecule} »", field="molécule")
     return dose_mg_m2 * ANTHRACYCLINE_FACTORS[key]
 
 
 def _positive(value: object, field: str, allow_zero: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise OncoError(f"Valeur non numérique : {value!r}", field=field)
+        raise OncoError(f"Valeur non numérique : « {value} »", field=field)
     number = float(value)
     if number < 0 or (number == 0 and not allow_zero):
         raise OncoError(f"Valeur impossible : {number:g}", field=field)
@@ -118,7 +119,8 @@ def _bsa(value: object) -> float:
     bsa = _positive(value, "surface corporelle", allow_zero=True)
     if not 0 < bsa <= 4:
         raise OncoError(
-            f"Surface corporelle impossible : {bsa:g} m² (attendu entre 0 et 4 m²)",
+            f"Surface corporelle impossible : {quoted(bsa, 'm²')} (attendu : "
+            f"{bounds_fr('surface', 0, 4, 'm²', low_included=False)})",
             field="surface corporelle",
         )
     return bsa
@@ -144,7 +146,7 @@ def cumulative_totals(history: Iterable[Sequence[object]], bsa_m2: float) -> Cum
     for index, entry in enumerate(history, start=1):
         if not 2 <= len(entry) <= 3:
             raise OncoError(
-                f"Entrée d'historique invalide n° {index} : {entry!r} "
+                f"Entrée d'historique invalide n° {index} : « {entry} » "
                 "(attendu (molécule, dose mg[, SC m²]))",
                 field="historique",
             )
@@ -187,7 +189,7 @@ def cumulative_findings(
     """
     if len(planned) != 2:
         raise OncoError(
-            f"Administration prévue invalide : {planned!r} (attendu (molécule, dose mg))",
+            f"Administration prévue invalide : « {planned} » (attendu (molécule, dose mg))",
             field="dose prévue",
         )
     key = molecule_key(str(planned[0]))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from oncosecours.domain.banding import CONVENTIONS, BandTable, band_lookup
+from oncosecours.domain.bounds import bounds_fr, quoted
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import Finding, fr_fixed, fr_num, fr_signed
 
@@ -26,10 +27,10 @@ BSA_FORMULAS = ("mosteller", "dubois", "boyd", "haycock", "gehan_george")
 
 def _number(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise OncoError(f"Valeur non numérique : {value!r}", field=field)
+        raise OncoError(f"Valeur non numérique : « {value} »", field=field)
     number = float(value)
     if math.isnan(number) or math.isinf(number):
-        raise OncoError(f"Valeur non numérique : {value!r}", field=field)
+        raise OncoError(f"Valeur non numérique : « {value} »", field=field)
     return number
 
 
@@ -38,7 +39,9 @@ def check_weight(weight_kg: object, field: str = "poids") -> float:
     weight = _number(weight_kg, field)
     if weight <= 0 or weight > 350:
         raise OncoError(
-            f"Poids impossible : {weight:g} kg (attendu entre 0 et 350 kg)", field=field
+            f"Poids impossible : {quoted(weight, 'kg')} (attendu : "
+            f"{bounds_fr('poids', 0, 350, 'kg', low_included=False)})",
+            field=field,
         )
     return weight
 
@@ -48,13 +51,15 @@ def check_height(height_cm: object, field: str = "taille") -> float:
     height = _number(height_cm, field)
     if 0.4 <= height <= 2.5:
         raise OncoError(
-            f"Taille impossible : {height:g} cm",
+            f"Taille impossible : {quoted(height, 'cm')}",
             field=field,
             hint=f"Cette valeur ressemble à des mètres : saisir {height * 100:g} cm",
         )
     if height < 40 or height > 250:
         raise OncoError(
-            f"Taille impossible : {height:g} cm (attendu entre 40 et 250 cm)", field=field
+            f"Taille impossible : {quoted(height, 'cm')} (attendu : "
+            f"{bounds_fr('taille', 40, 250, 'cm')})",
+            field=field,
         )
     return height
 
@@ -64,7 +69,7 @@ def check_creatinine(creatinine_umol_l: object, field: str = "créatinine") -> f
     creat = _number(creatinine_umol_l, field)
     if 0 < creat < 10:
         raise OncoError(
-            f"Créatinine impossible : {creat:g} µmol/L",
+            f"Créatinine impossible : {quoted(creat, 'µmol/L')}",
             field=field,
             hint=(
                 "Cette valeur ressemble à des mg/dL : en µmol/L cela fait "
@@ -73,7 +78,8 @@ def check_creatinine(creatinine_umol_l: object, field: str = "créatinine") -> f
         )
     if creat <= 0 or creat > 3000:
         raise OncoError(
-            f"Créatinine impossible : {creat:g} µmol/L (attendu entre 10 et 3000 µmol/L)",
+            f"Créatinine impossible : {quoted(creat, 'µmol/L')} (attendu : "
+            f"{bounds_fr('créatinine', 10, 3000, 'µmol/L')})",
             field=field,
         )
     return creat
@@ -83,14 +89,17 @@ def check_age(age_years: object, field: str = "âge") -> float:
     """An age in years, refused outside [0, 120]."""
     age = _number(age_years, field)
     if age < 0 or age > 120:
-        raise OncoError(f"Âge impossible : {age:g} ans (attendu entre 0 et 120 ans)", field=field)
+        raise OncoError(
+            f"Âge impossible : {quoted(age, 'ans')} (attendu : {bounds_fr('âge', 0, 120, 'ans')})",
+            field=field,
+        )
     return age
 
 
 def check_sex(sex: object, field: str = "sexe") -> str:
     """``"M"`` or ``"F"``."""
     if sex not in ("M", "F"):
-        raise OncoError(f"Sexe inconnu : {sex!r} (attendu « M » ou « F »)", field=field)
+        raise OncoError(f"Sexe inconnu : « {sex} » (attendu « M » ou « F »)", field=field)
     return str(sex)
 
 
@@ -116,7 +125,7 @@ def body_surface_area(height_cm: float, weight_kg: float, formula: str = "dubois
     if formula == "gehan_george":
         return 0.0235 * weight**0.51456 * height**0.42246
     raise OncoError(
-        f"Formule de surface corporelle inconnue : {formula!r} "
+        f"Formule de surface corporelle inconnue : « {formula} » "
         f"(formules connues : {', '.join(BSA_FORMULAS)})",
         field="formule_surface",
     )
@@ -167,7 +176,7 @@ def cockcroft_gault(
             weight = adjusted_body_weight(weight, height_cm, sex)
         else:
             raise OncoError(
-                f"Base de poids inconnue : {weight_basis!r} (actual, ideal, adjusted)",
+                f"Base de poids inconnue : « {weight_basis} » (actual, ideal, adjusted)",
                 field="poids_clairance",
             )
     clearance = (140.0 - age) * weight / (72.0 * creat * MG_DL_PER_UMOL_L)
@@ -189,7 +198,7 @@ def ckd_epi(creatinine_umol_l: float, age_years: float, sex: str, version: int =
         alpha = -0.241 if female else -0.302
         egfr = 142.0 * min(ratio, 1.0) ** alpha * max(ratio, 1.0) ** -1.200 * 0.9938**age
         return egfr * 1.012 if female else egfr
-    raise OncoError(f"Version CKD-EPI inconnue : {version!r} (2009 ou 2021)", field="version")
+    raise OncoError(f"Version CKD-EPI inconnue : « {version} » (2009 ou 2021)", field="version")
 
 
 def mdrd(creatinine_umol_l: float, age_years: float, sex: str) -> float:
@@ -207,7 +216,11 @@ def calvert_dose(auc: float, gfr_ml_min: float, gfr_cap: float | None = 125.0) -
     auc = _number(auc, "AUC")
     gfr = _number(gfr_ml_min, "DFG")
     if auc <= 0 or auc > 10:
-        raise OncoError(f"AUC impossible : {auc:g} mg/mL·min (attendu entre 0 et 10)", field="AUC")
+        raise OncoError(
+            f"AUC impossible : {quoted(auc, 'mg/mL·min')} (attendu : "
+            f"{bounds_fr('AUC', 0, 10, 'mg/mL·min', low_included=False)})",
+            field="AUC",
+        )
     if gfr <= 0:
         raise OncoError(f"Débit de filtration impossible : {gfr:g} mL/min", field="DFG")
     if gfr_cap is not None:
@@ -290,7 +303,7 @@ def dose_unit(unit: object) -> tuple[str, str]:
     code = _UNIT_ALIASES.get(unit, unit) if isinstance(unit, str) else None
     if code not in DOSE_UNITS:
         raise OncoError(
-            f"Unité de dose inconnue : {unit!r} (unités connues : {', '.join(DOSE_UNITS)})",
+            f"Unité de dose inconnue : « {unit} » (unités connues : {', '.join(DOSE_UNITS)})",
             field="unité",
         )
     return DOSE_UNITS[code]
@@ -355,7 +368,8 @@ class DosingRules:
             cap = _number(self.bsa_cap_m2, "surface_max_m2")
             if not 0 < cap <= 4:
                 raise OncoError(
-                    f"Plafond de surface impossible : {cap:g} m² (attendu entre 0 et 4)",
+                    f"Plafond de surface impossible : {quoted(cap, 'm²')} (attendu : "
+                    f"{bounds_fr('plafond', 0, 4, 'm²', low_included=False)})",
                     field="surface_max_m2",
                 )
         gfr_cap = _number(self.gfr_cap, "dfg_max_calvert")
@@ -374,7 +388,7 @@ class DosingRules:
 def _choice(value: object, allowed: tuple[str, ...], field: str, what: str) -> None:
     if value not in allowed:
         raise OncoError(
-            f"{what} inconnue : {value!r} (valeurs connues : {', '.join(allowed)})", field=field
+            f"{what} inconnue : « {value} » (valeurs connues : {', '.join(allowed)})", field=field
         )
 
 
@@ -526,7 +540,9 @@ def line_dose(
     if reduction != 0:
         if not 0 < reduction < 100:
             raise OncoError(
-                f"Réduction impossible : {reduction:g} % (attendu entre 0 et 100 % exclus)",
+                f"Réduction impossible : {quoted(reduction, '%')} (attendu : "
+                f"{bounds_fr('réduction', 0, 100, '%', low_included=False, high_included=False)}"
+                ", ou 0 sans réduction)",
                 field="réduction",
             )
         if not reduction_reason or not str(reduction_reason).strip():

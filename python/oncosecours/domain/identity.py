@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from oncosecours.domain.bounds import date_refusal
 from oncosecours.domain.errors import OncoError
 
 
@@ -36,7 +37,8 @@ def parse_date(value: object, field: str) -> date:
         return date.fromisoformat(text[:10])
     except (ValueError, TypeError):
         raise OncoError(
-            f"Date invalide : {text!r} (attendu AAAA-MM-JJ ou JJ/MM/AAAA)", field=field
+            date_refusal("Date invalide", text, "AAAA-MM-JJ ou JJ/MM/AAAA"),
+            field=field,
         ) from None
 
 
@@ -67,7 +69,7 @@ def check_name(value: object, field: str) -> str:
     if not fold(text):
         raise OncoError("Ce champ est obligatoire (lettres attendues)", field=field)
     if any(ch.isdigit() for ch in text):
-        raise OncoError(f"Un nom ne contient pas de chiffres : {text!r}", field=field)
+        raise OncoError(f"Un nom ne contient pas de chiffres : « {text} »", field=field)
     return text
 
 
@@ -78,7 +80,7 @@ def check_ipp(value: object) -> str | None:
         return None
     if not text.isalnum() or not 3 <= len(text) <= 20:
         raise OncoError(
-            f"IPP invalide : {text!r} (3 à 20 lettres ou chiffres, sans espace)", field="IPP"
+            f"IPP invalide : « {text} » (3 à 20 lettres ou chiffres, sans espace)", field="IPP"
         )
     return text.upper()
 
@@ -88,7 +90,7 @@ def normalize_sex(value: object) -> str:
     mapping = {"M": "M", "H": "M", "HOMME": "M", "MASCULIN": "M", "F": "F", "FEMME": "F"}
     mapping["FEMININ"] = "F"
     if text not in mapping:
-        raise OncoError(f"Sexe inconnu : {value!r} (attendu M ou F)", field="sexe")
+        raise OncoError(f"Sexe inconnu : « {value} » (attendu M ou F)", field="sexe")
     return mapping[text]
 
 

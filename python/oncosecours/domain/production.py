@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from oncosecours.domain.bounds import bounds_fr, date_refusal, impossible_date, quoted
 from oncosecours.domain.errors import OncoError
 from oncosecours.domain.findings import fr_num
 
@@ -63,9 +64,11 @@ def parse_datetime(
         except ValueError:
             continue
     raise OncoError(
-        f"Date et heure invalides : {text!r} (attendu AAAA-MM-JJ HH:MM ou JJ/MM/AAAA HH:MM"
-        + (" ou HH:MM" if day is not None else "")
-        + ")",
+        date_refusal(
+            "Date et heure invalides",
+            text,
+            "AAAA-MM-JJ HH:MM ou JJ/MM/AAAA HH:MM" + (" ou HH:MM" if day is not None else ""),
+        ),
         field=field,
     )
 
@@ -92,8 +95,17 @@ def parse_expiry(value: object, field: str = "péremption") -> date:
             return date.fromisoformat(text)
     except ValueError:
         pass
+    month = re.fullmatch(r"(\d{1,2})/(\d{4})|(\d{4})-(\d{1,2})", text)
+    reason = None
+    if month:
+        month_no, year = (
+            (int(month[1]), int(month[2])) if month[1] else (int(month[4]), int(month[3]))
+        )
+        reason = impossible_date(year, month_no)
     raise OncoError(
-        f"Date de péremption invalide : {text!r} (attendu AAAA-MM-JJ, JJ/MM/AAAA ou MM/AAAA)",
+        date_refusal(
+            "Date de péremption invalide", text, "AAAA-MM-JJ, JJ/MM/AAAA ou MM/AAAA", reason
+        ),
         field=field,
     )
 
@@ -136,20 +148,20 @@ def check_ordonnancier_format(fmt: str, yearly_reset: bool) -> None:
         fmt.format(annee=2026, numero=1)
     except (KeyError, IndexError, ValueError) as exc:
         raise OncoError(
-            f"Format d'ordonnancier inutilisable : {fmt!r} ({exc}) ; "
+            f"Format d'ordonnancier inutilisable : « {fmt} » ({exc}) ; "
             "champs permis : {annee} et {numero}",
             field="production.format_ordonnancier",
             rule="ORDONNANCIER_FORMAT",
         ) from None
     if "{numero" not in fmt:
         raise OncoError(
-            f"Format d'ordonnancier sans {{numero}} : {fmt!r}",
+            f"Format d'ordonnancier sans {{numero}} : « {fmt} »",
             field="production.format_ordonnancier",
             rule="ORDONNANCIER_FORMAT",
         )
     if yearly_reset and "{annee" not in fmt:
         raise OncoError(
-            f"Numérotation remise à zéro chaque année mais le format {fmt!r} ne contient pas "
+            f"Numérotation remise à zéro chaque année mais le format « {fmt} » ne contient pas "
             "{annee} : les numéros se répéteraient d'une année à l'autre",
             field="production.format_ordonnancier",
             rule="ORDONNANCIER_FORMAT",
@@ -256,7 +268,7 @@ def parse_lot(raw: Mapping | Lot, index: int = 0) -> Lot:
     kind = str(raw.get("kind") or "").strip()
     if kind not in LOT_KINDS:
         raise OncoError(
-            f"Nature de lot inconnue : {kind!r} (attendu flacon ou diluant)", field=where
+            f"Nature de lot inconnue : « {kind} » (attendu flacon ou diluant)", field=where
         )
     component = str(raw.get("component") or "").strip()
     if not component:
@@ -264,7 +276,7 @@ def parse_lot(raw: Mapping | Lot, index: int = 0) -> Lot:
     number = str(raw.get("lot") or "").strip()
     if not _LOT_RE.match(number):
         raise OncoError(
-            f"Numéro de lot invalide : {number!r} (1 à 40 lettres, chiffres, espace . _ / -)",
+            f"Numéro de lot invalide : « {number} » (1 à 40 lettres, chiffres, espace . _ / -)",
             field=where,
         )
     quantity = raw.get("quantity")
@@ -279,7 +291,7 @@ def parse_lot(raw: Mapping | Lot, index: int = 0) -> Lot:
             quantity = 0
         if quantity < 1:
             raise OncoError(
-                f"Quantité invalide : {raw.get('quantity')!r} (entier ≥ 1)", field=where
+                f"Quantité invalide : « {raw.get('quantity')} » (entier ≥ 1)", field=where
             )
     product_id = raw.get("product_id")
     opened = raw.get("opened_at")
@@ -299,7 +311,7 @@ def parse_lot_text(text: str, index: int = 0) -> Lot:
     parts = [p.strip() for p in text.split(":")]
     if len(parts) not in (4, 5):
         raise OncoError(
-            f"Lot illisible : {text!r} (attendu nature:produit:lot:péremption[:quantité], "
+            f"Lot illisible : « {text} » (attendu nature:produit:lot:péremption[:quantité], "
             "ex. flacon:Oxaliplatine 100 mg:AB123:06/2027:2)",
             field=f"lot n° {index + 1}",
         )
@@ -493,9 +505,9 @@ def leftover_limits(
 def weight_window(target_g: float, tolerance_pct: float) -> tuple[float, float]:
     """The accepted weights around the target (not rounded)."""
     if target_g is None or target_g <= 0:
-        raise OncoError(f"Poids cible impossible : {target_g!r} g", rule="GRAVIMETRIE")
+        raise OncoError(f"Poids cible impossible : « {target_g} » g", rule="GRAVIMETRIE")
     if tolerance_pct is None or tolerance_pct <= 0:
-        raise OncoError(f"Tolérance impossible : {tolerance_pct!r} %", rule="GRAVIMETRIE")
+        raise OncoError(f"Tolérance impossible : « {tolerance_pct} » %", rule="GRAVIMETRIE")
     delta = target_g * tolerance_pct / 100
     return target_g - delta, target_g + delta
 
@@ -532,16 +544,17 @@ def gravimetric_check(
 ) -> Gravimetry:
     """Compare the measured weight of the finished bag with the window printed on the fiche."""
     if isinstance(measured_g, bool) or not isinstance(measured_g, (int, float)):
-        raise OncoError(f"Poids mesuré non numérique : {measured_g!r}", field="poids mesuré")
+        raise OncoError(f"Poids mesuré non numérique : « {measured_g} »", field="poids mesuré")
     measured = float(measured_g)
     if math.isnan(measured) or measured <= 0 or measured > 20000:
         raise OncoError(
-            f"Poids mesuré impossible : {measured_g!r} g (attendu entre 0 et 20 000 g)",
+            f"Poids mesuré impossible : {quoted(measured, 'g')} (attendu : "
+            f"{bounds_fr('poids mesuré', 0, 20000, 'g', low_included=False)})",
             field="poids mesuré",
         )
     if target_g is None or target_g <= 0:
         raise OncoError(
-            f"Poids cible inconnu ({target_g!r}) : contrôle gravimétrique impossible",
+            f"Poids cible inconnu (« {target_g} ») : contrôle gravimétrique impossible",
             rule="GRAVIMETRIE",
         )
     if measured < KG_LIKE_BELOW_G and target_g / 2 <= measured * 1000 <= target_g * 2:
@@ -666,7 +679,7 @@ def parse_incident(raw: Mapping | str | Incident, index: int = 0) -> Incident:
     where = f"incident n° {index + 1}"
     if kind not in INCIDENT_KINDS:
         raise OncoError(
-            f"Incident inconnu : {kind!r} (attendu {', '.join(INCIDENT_KINDS)})", field=where
+            f"Incident inconnu : « {kind} » (attendu {', '.join(INCIDENT_KINDS)})", field=where
         )
     if not comment.strip():
         raise OncoError(

@@ -20,13 +20,13 @@ def days_from_mask(mask: str) -> list[int]:
     text = (mask or "").strip().upper()
     if not text or set(text) - {"O", "N"}:
         raise OncoError(
-            f"Masque de jours invalide : {mask!r} (attendu une suite de O et N)",
+            f"Masque de jours invalide : « {mask} » (attendu une suite de O et N)",
             field="jours d'administration",
         )
     days = [i + 1 for i, ch in enumerate(text) if ch == "O"]
     if not days:
         raise OncoError(
-            f"Masque de jours sans aucun jour d'administration : {mask!r}",
+            f"Masque de jours sans aucun jour d'administration : « {mask} »",
             field="jours d'administration",
         )
     return days
@@ -37,7 +37,7 @@ def check_days(days: Sequence[int]) -> list[int]:
     clean = sorted({int(d) for d in days})
     if not clean or clean[0] < 1:
         raise OncoError(
-            f"Jours d'administration invalides : {list(days)!r}", field="jours d'administration"
+            f"Jours d'administration invalides : « {list(days)} »", field="jours d'administration"
         )
     return clean
 

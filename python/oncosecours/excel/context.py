@@ -135,7 +135,7 @@ class Context:
                 return date.fromisoformat(chosen)
             except ValueError:
                 raise OncoError(
-                    f"Journée affichée illisible : {chosen!r} (attendu jj/mm/aaaa)",
+                    f"Journée affichée illisible : « {chosen} » (attendu jj/mm/aaaa)",
                     field="journée affichée",
                 ) from None
         return date.today()

@@ -179,7 +179,7 @@ def load_layout(path: str | Path | None = None) -> Layout:
 def _sheet(raw: dict, source: Path) -> Sheet:
     name = raw.get("nom")
     if not name or len(name) > 31 or any(c in name for c in "[]:*?/\\"):
-        raise OncoError(f"Nom de feuille invalide : {name!r}", file=str(source))
+        raise OncoError(f"Nom de feuille invalide : « {name} »", file=str(source))
     fields = tuple(_field(item, name, source) for item in raw.get("champ", []))
     table = _table(raw["tableau"], name, source) if "tableau" in raw else None
     return Sheet(
@@ -201,7 +201,7 @@ def _field(raw: dict, sheet: str, source: Path) -> Field:
     match = _CELL.match(cell)
     if not match or column_index(match.group(1)) < 2:
         raise OncoError(
-            f"Feuille « {sheet} » : case invalide {cell!r} pour le champ {raw.get('cle')!r} "
+            f"Feuille « {sheet} » : case invalide « {cell} » pour le champ « {raw.get('cle')} » "
             "(colonne B ou plus à droite : le libellé va à gauche)",
             file=str(source),
         )

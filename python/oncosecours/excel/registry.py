@@ -183,7 +183,7 @@ ACTIONS: tuple[RibbonAction, ...] = (
         "Vérifier l'intégrité",
         "Outils",
         "tools:verify",
-        "store.audit.verify",
+        "store.integrity.verify_store",
         "oncosecours audit verify",
         needs_pin=False,
     ),

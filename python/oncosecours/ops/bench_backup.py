@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-PIN = "1234"
+PIN = "4826"
 _PATIENT_COLUMNS = ("patient_id", "ipp", "birth_name", "first_name", "birth_date", "sex")
 _HISTORY_COLUMNS = (
     "row_id", "patient_id", "start_date", "concept", "molecule_id", "value", "protocol_name",

@@ -115,7 +115,7 @@ def _phase_refresh(folder: str, store: str, repeat: int = 1) -> dict:
     from oncosecours.store.db import connect
 
     conn = connect(store)
-    admin = bootstrap_admin(conn, "BENCH", "Banc d'essai", "0000")
+    admin = bootstrap_admin(conn, "BENCH", "Banc d'essai", "7391")
     runs = []
     for _ in range(1 + repeat):  # into an empty store, then replacing that snapshot
         started = time.perf_counter()

@@ -42,7 +42,7 @@ LOAD_ONLY = (
     "MemoryBook.from_json(open({book!r},encoding='utf-8').read())"
 )
 BASELINE = "python -c 'import xlwings'"
-USER, PIN, IPP = "BANC", "4321", "9999001"
+USER, PIN, IPP = "BANC", "3917", "9999001"
 
 
 def _prepare(folder: Path) -> Path:
@@ -56,7 +56,7 @@ def _prepare(folder: Path) -> Path:
 
     store = folder / "oncosecours.sqlite"
     conn = connect(store)
-    admin = bootstrap_admin(conn, "ADM", "Administrateur du banc", "0000")
+    admin = bootstrap_admin(conn, "ADM", "Administrateur du banc", "7391")
     nurse = create_user(conn, admin, USER, "Infirmière du banc", "infirmier", PIN)
     create_patient(
         conn,

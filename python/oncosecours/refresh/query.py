@@ -136,14 +136,14 @@ class _Checker:
 
     def text(self, value: Any, what: str) -> str:
         if not isinstance(value, str) or not value:
-            self.fail(f"{what} doit être un texte non vide (trouvé : {value!r})")
+            self.fail(f"{what} doit être un texte non vide (trouvé : « {value} »)")
         return value
 
     def texts(self, value: Any, what: str) -> list[str]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            self.fail(f"{what} doit être un texte ou une liste de textes (trouvé : {value!r})")
+            self.fail(f"{what} doit être un texte ou une liste de textes (trouvé : « {value} »)")
         return list(value)
 
 
@@ -175,21 +175,21 @@ def _source(check: _Checker, name: str, raw: Any) -> Source:
     check.keys(raw, SOURCE_KEYS, {"fichiers", "separateur"}, where)
     separator = check.text(raw["separateur"], "separateur")
     if len(separator) != 1:
-        check.fail(f"Le séparateur doit être un seul caractère (trouvé : {separator!r})")
+        check.fail(f"Le séparateur doit être un seul caractère (trouvé : « {separator} »)")
     encoding = ENCODINGS.get(str(raw.get("encodage", "utf-8")).lower())
     if encoding is None:
         check.fail(
-            f"Encodage inconnu : {raw.get('encodage')!r} "
+            f"Encodage inconnu : « {raw.get('encodage')} » "
             f"(encodages possibles : {', '.join(ENCODINGS)})"
         )
     decimal = raw.get("decimale", ",")
     if decimal not in (",", "."):
-        check.fail(f"La marque décimale doit être « , » ou « . » (trouvé : {decimal!r})")
+        check.fail(f"La marque décimale doit être « , » ou « . » (trouvé : « {decimal} »)")
     quote = raw.get("guillemet", '"')
     if quote == "":
         quote = None
     elif not isinstance(quote, str) or len(quote) != 1:
-        check.fail(f"Le guillemet doit être un seul caractère ou vide (trouvé : {quote!r})")
+        check.fail(f"Le guillemet doit être un seul caractère ou vide (trouvé : « {quote} »)")
     nulls = raw.get("vides", [""])
     if not isinstance(nulls, list) or not all(isinstance(v, str) for v in nulls):
         check.fail('« vides » doit être une liste de textes, ex. ["", "None"]')
@@ -197,7 +197,7 @@ def _source(check: _Checker, name: str, raw: Any) -> Source:
     dates = [dates] if isinstance(dates, str) else dates
     if not isinstance(dates, list) or not dates or set(dates) - set(DATE_SOURCES):
         check.fail(
-            f"« date_sauvegarde » doit lister {' et/ou '.join(DATE_SOURCES)} (trouvé : {dates!r})"
+            f"« date_sauvegarde » doit lister {' et/ou '.join(DATE_SOURCES)} (trouvé : « {dates} »)"
         )
     flags = {}
     for key in ("retours_ligne_dans_les_champs", "derniere_ligne_terminee", "plusieurs_fichiers"):
@@ -206,7 +206,9 @@ def _source(check: _Checker, name: str, raw: Any) -> Source:
             check.fail(f"« {key} » doit valoir true ou false")
     pattern = check.text(raw["fichiers"], "fichiers")
     if ".." in Path(pattern).parts or Path(pattern).is_absolute():
-        check.fail(f"Le motif de fichiers doit rester dans le dossier de sauvegarde : {pattern!r}")
+        check.fail(
+            f"Le motif de fichiers doit rester dans le dossier de sauvegarde : « {pattern} »"
+        )
     return Source(
         name=name,
         pattern=pattern,
@@ -296,7 +298,7 @@ def _step(check: _Checker, number: int, raw: Any, dictionaries: dict[str, dict])
     check.step = f"{number}. {name}"
     action = raw.get("action")
     if action not in STEP_KEYS:
-        check.fail(f"Action inconnue : {action!r} (actions possibles : {', '.join(STEP_KEYS)})")
+        check.fail(f"Action inconnue : « {action} » (actions possibles : {', '.join(STEP_KEYS)})")
     required, optional = STEP_KEYS[action]
     params = {k: v for k, v in raw.items() if k not in ("nom", "action")}
     check.keys(params, required | optional, required, f"l'étape « {name} »")
@@ -304,7 +306,7 @@ def _step(check: _Checker, number: int, raw: Any, dictionaries: dict[str, dict])
         function = params["fonction"]
         if function not in FUNCTIONS:
             check.fail(
-                f"Fonction inconnue : {function!r} (fonctions possibles : {', '.join(FUNCTIONS)})"
+                f"Fonction inconnue : « {function} » (fonctions possibles : {', '.join(FUNCTIONS)})"
             )
         freq, fopt, count = FUNCTIONS[function]
         check.keys(
@@ -345,7 +347,7 @@ def _step(check: _Checker, number: int, raw: Any, dictionaries: dict[str, dict])
             base, _, fmt = str(kind).partition(":")
             if base not in TYPES or (fmt and (base != "date" or fmt not in DATE_FORMATS)):
                 check.fail(
-                    f"Type inconnu pour {column} : {kind!r} (types possibles : "
+                    f"Type inconnu pour {column} : « {kind} » (types possibles : "
                     f"{', '.join(TYPES)}, date:{', date:'.join(DATE_FORMATS)})",
                     column=column,
                 )
@@ -358,7 +360,7 @@ def _step(check: _Checker, number: int, raw: Any, dictionaries: dict[str, dict])
             model.column_of(params["vers"])
         except KeyError:
             check.fail(
-                f"Référence inconnue : {params['vers']!r} (attendu table.colonne du modèle, "
+                f"Référence inconnue : « {params['vers']} » (attendu table.colonne du modèle, "
                 f"tables : {', '.join(model.TABLES)})"
             )
     for key in ("colonnes", "cle", "valeurs"):
@@ -434,7 +436,7 @@ def load_query(path: Path) -> Query:
     check.keys(head, {"titre", "description", "table"}, {"table"}, "[requete]")
     table = head["table"]
     if table not in model.TABLES:
-        check.fail(f"Table inconnue : {table!r} (tables du modèle : {', '.join(model.TABLES)})")
+        check.fail(f"Table inconnue : « {table} » (tables du modèle : {', '.join(model.TABLES)})")
     source = _source(check, "principale", raw["source"])
     sources = {}
     for name, value in (raw.get("sources") or {}).items():
@@ -453,7 +455,7 @@ def load_query(path: Path) -> Query:
         if step.action == "scinder":
             check.step = step.label
             if step.params["table"] not in model.TABLES:
-                check.fail(f"Table inconnue : {step.params['table']!r}")
+                check.fail(f"Table inconnue : « {step.params['table']} »")
             query.outputs.append(step.params["table"])
         if step.action == "joindre" and step.params["source"] not in sources:
             check.step = step.label

@@ -192,7 +192,9 @@ def _guard_ipp(conn: sqlite3.Connection, ipp: str | None, exclude_id: int | None
 
 def _check_measure(kind: str, value: object) -> float:
     if kind not in _CHECKERS:
-        raise OncoError(f"Mesure inconnue : {kind!r} (poids, taille ou créatinine)", field="mesure")
+        raise OncoError(
+            f"Mesure inconnue : « {kind} » (poids, taille ou créatinine)", field="mesure"
+        )
     return _CHECKERS[kind](value)
 
 

@@ -81,7 +81,9 @@ def ordonnancier_rows(
     """The register between two dates (of preparation, inclusive), sorted by date (number order),
     patient or drug. Cancelled entries are kept, marked ``cancelled``."""
     if order_by not in store.REGISTER_ORDER:
-        raise OncoError(f"Tri inconnu : {order_by!r} (attendu date, patient ou drug)", field="tri")
+        raise OncoError(
+            f"Tri inconnu : « {order_by} » (attendu date, patient ou drug)", field="tri"
+        )
     start = parse_date(date_from, "du").isoformat()
     end = parse_date(date_to, "au").isoformat()
     if end < start:

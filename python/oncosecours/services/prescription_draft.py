@@ -55,7 +55,7 @@ def check_les_code(code: object, known: set[str], molecule_name: str) -> str:
     text = str(code or "").strip().upper()
     if not _LES_FORMAT.match(text):
         raise OncoError(
-            f"Code LES invalide pour {molecule_name} : {code!r} (attendu I + 6 chiffres, "
+            f"Code LES invalide pour {molecule_name} : « {code} » (attendu I + 6 chiffres, "
             "I999999 hors AMM justifié, I999998 recherche)",
             field="code LES",
             rule="CODE_LES",

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from oncosecours.services.core import Actor, action, require_role
-from oncosecours.store import audit
+from oncosecours.store import audit, ledger
 from oncosecours.store import snapshot as store
 from oncosecours.store.circuit import snapshot_meta
+from oncosecours.store.ledger_verify import DIGEST_KEY
 
 ROLES = ("pharmacien", "administrateur")
 ACTION_FR = "actualiser la sauvegarde Chimio"
@@ -199,6 +200,7 @@ def write_snapshot(
                     "empreinte": snapshot.sha256,
                     "requetes": snapshot.queries,
                     **({"dossiers": snapshot.folders} if len(snapshot.folders) > 1 else {}),
+                    DIGEST_KEY: ledger.snapshot_digest(conn),  # audit verify proves the tables
                 },
             )
             if progress:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from oncosecours.store import audit
+from oncosecours.store.ledger_verify import verify_rows
 from oncosecours.store.replica import (
     Target,
     checksum_path,
@@ -138,6 +139,10 @@ def _check_database(conn: sqlite3.Connection, check: CopyCheck) -> None:
     report = audit.verify(conn)
     if not report.ok:
         check.fail(f"journal d'audit altéré : {report.problem}")
+        return
+    rows = verify_rows(conn)
+    if not rows.ok:
+        check.fail(f"tables modifiées hors d'OncoSecours : {rows.text()}")
         return
     head = conn.execute("SELECT last_seq, last_hash FROM audit_head WHERE id = 1").fetchone()
     check.seq, check.hash = int(head[0]), str(head[1])

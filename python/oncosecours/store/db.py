@@ -14,9 +14,12 @@ from pathlib import Path
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.resources import shipped
+from oncosecours.store import ledger
 
 ENV_VAR = "ONCOSECOURS_STORE"
 MIGRATIONS = Path(__file__).with_name("migrations")
+LEDGER_VERSION = 7
+"""The migration that brings the row ledger (a store holding rows gets their state then)."""
 
 AFTER_COMMIT: list[Callable[[sqlite3.Connection], None]] = []
 """Hooks run, in order, after each committed write of :func:`transaction`. The store registers
@@ -96,11 +99,18 @@ def migrate(conn: sqlite3.Connection) -> None:
                 continue
             for statement in _statements(script):
                 conn.execute(statement)
+            _after_migration(conn, version)
             conn.execute(f"PRAGMA user_version={version}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _after_migration(conn: sqlite3.Connection, version: int) -> None:
+    """What a migration needs computed in Python, in its own transaction."""
+    if version == LEDGER_VERSION:
+        ledger.baseline(conn)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -122,11 +132,15 @@ def _statements(script: str) -> Iterator[str]:
 @contextmanager
 def plain_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction, rolled back on any exception, with no after-commit hook (for the
-    operator tools that make the second copy themselves, once, with their own settings)."""
+    operator tools that make the second copy themselves, once, with their own settings). The
+    rows it writes are sealed in the row ledger (:mod:`oncosecours.store.ledger`) before the
+    commit."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         refuse_if_closed(conn)
+        ledger.begin(conn)
         yield conn
+        ledger.seal(conn)
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -46,7 +46,7 @@ def load_band_table(name: str) -> BandTable:
     """A shipped table by name, checked; unknown names are refused in French."""
     if name not in TABLES:
         raise OncoError(
-            f"Table de standardisation inconnue : {name!r} (tables : {', '.join(TABLES)})",
+            f"Table de standardisation inconnue : « {name} » (tables : {', '.join(TABLES)})",
             field="table",
         )
     filename, title, partial = TABLES[name]

@@ -52,12 +52,20 @@ class ArrivalChapters:
         from oncosecours.services.users import bootstrap_admin, create_user
 
         self.clock.set("06:30")
-        admin = bootstrap_admin(self.conn, ids.ADMIN.initials, ids.ADMIN.name, ids.DEMO_PIN)
+        admin = bootstrap_admin(
+            self.conn, ids.ADMIN.initials, ids.ADMIN.name, ids.DEMO_PIN, demo=True
+        )
         self.team[admin.initials] = admin
         for member in ids.TEAM:
             self.clock.tick(1)
             self.team[member.initials] = create_user(
-                self.conn, admin, member.initials, member.name, member.role, ids.DEMO_PIN
+                self.conn,
+                admin,
+                member.initials,
+                member.name,
+                member.role,
+                ids.DEMO_PIN,
+                demo=True,
             )
         self.story.facts["utilisateurs"] = [ids.ADMIN.initials] + [m.initials for m in ids.TEAM]
         groups: dict[str, list[str]] = {}

@@ -54,8 +54,10 @@ def ordonnancier(
     backup_date: Any = None,
     now: dt.datetime | None = None,
     presorted: bool = False,
+    anchor: str = "",
 ) -> dict[str, Any]:
-    """Context of the register extract (``champs.toml`` [modeles.ordonnancier])."""
+    """Context of the register extract (``champs.toml`` [modeles.ordonnancier]); ``anchor``:
+    the audit chain's head when printed (``store.anchors``), to compare later."""
     key = register_sort_key(order_by)
     ordered = list(records) if presorted else sorted(records, key=key)
     rows = []
@@ -108,6 +110,7 @@ def ordonnancier(
             "tri": ORDER_LABELS.get(order_by, order_by),
             "nombre": str(len(rows)),
             "lignes": rows,
+            "ancre_journal": anchor,
         }
     )
     return ctx

@@ -129,7 +129,7 @@ def administer(ctx) -> str:
         if incident != "aucun":
             kind = INCIDENTS.get(incident)
             if kind is None:
-                raise OncoError(f"Incident inconnu : {incident!r}", field="incident")
+                raise OncoError(f"Incident inconnu : « {incident} »", field="incident")
             incidents.append({"kind": kind, "comment": comment or ""})
         prep = number_of(row, "preparation")
         target = {"preparation": prep} if prep is not None else {"line_id": number_of(row, "ligne")}

@@ -87,7 +87,7 @@ def _day(ctx, form: dict[str, Any]) -> date:
         try:
             return date.fromisoformat(chosen)
         except ValueError:
-            raise OncoError(f"Date illisible : {chosen!r}", field="date") from None
+            raise OncoError(f"Date illisible : « {chosen} »", field="date") from None
     return ctx.day
 
 

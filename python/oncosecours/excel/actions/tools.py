@@ -43,18 +43,17 @@ def journal(ctx) -> str:
 
 
 def verify(ctx) -> str:
-    """« Vérifier l'intégrité » -> store.audit.verify (same as ``oncosecours audit verify``)."""
-    from oncosecours.store.audit import verify as check
+    """« Vérifier l'intégrité » -> store.integrity.verify_store (= ``oncosecours audit verify``):
+    the chain, the tables against it, and its anchors."""
+    from oncosecours.store.integrity import verify_store
 
-    report = check(ctx.conn)
+    report = verify_store(ctx.conn)
     stamp = datetime.now().strftime("%d/%m/%Y %H:%M")
+    text = report.text()
     if report.ok:
-        text = f"Journal d'audit intègre : {report.events} événements vérifiés le {stamp}"
+        text = text.replace(" vérifiés.", f" vérifiés le {stamp}.", 1)
     else:
-        text = (
-            f"JOURNAL D'AUDIT ALTÉRÉ ({stamp}) : {report.problem} "
-            f"({report.events} événements valides avant lui)"
-        )
+        text = f"ALERTE ({stamp}) : {text}"
     ctx.book.write_fields(ctx.layout.sheet("Journal"), {"integrite": text})
     ctx.refresh("Journal")
     if not report.ok:

@@ -72,7 +72,7 @@ def generate(
 ) -> dict[str, int]:
     """Write a complete synthetic backup folder; return the row counts written."""
     if scale not in SCALES:
-        raise OncoError(f"Taille inconnue : {scale!r} (tailles : {', '.join(SCALES)})")
+        raise OncoError(f"Taille inconnue : « {scale} » (tailles : {', '.join(SCALES)})")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise OncoError(

@@ -99,11 +99,22 @@ def replicate(
         _note_failure(target, error)
         return {"ok": False, "type": error.kind, "message": error.message}
     _note_success(target)
+    _anchor(conn, target)
     result["ok"] = True
     result["duree_ms"] = (time.perf_counter() - started) * 1000
     global last_result
     last_result = result
     return result
+
+
+def _anchor(conn: sqlite3.Connection, target) -> None:
+    """The chain heads beside the copy (store/anchors.py): a rewritten chain will not match."""
+    from oncosecours.store import anchors
+
+    try:
+        anchors.record(conn, target.replica)
+    except (OSError, sqlite3.Error) as exc:
+        _note_failure(target, ReplicaError("divers", f"ancre du journal non écrite : {exc}"))
 
 
 def _sync(conn: sqlite3.Connection, target: Target, today: date, snapshot: str) -> dict:
