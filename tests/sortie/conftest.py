@@ -19,12 +19,13 @@ for folder in (PRODUCTION, Path(__file__).resolve().parent):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-PIN = "1234"
+DEMO_PIN = "1234"
+"""The demo team's PIN (the demo alone may use a trivial one)."""
 
 
 @pytest.fixture
 def team(conn, admin):
-    """Users of every role, PIN 1234: {initials: Actor}."""
+    """Users of every role, PIN 4826: {initials: Actor}."""
     import production_fixtures as fx
 
     return fx.make_team(conn, admin)
@@ -65,5 +66,5 @@ def demo(demo_run, tmp_path, monkeypatch) -> dict:
     settings.write_text(head, encoding="utf-8")
     monkeypatch.setenv("ONCOSECOURS_STORE", str(store))
     monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
-    monkeypatch.setenv("ONCOSECOURS_PIN", PIN)
+    monkeypatch.setenv("ONCOSECOURS_PIN", DEMO_PIN)
     return {"store": store, "settings": settings, "tmp": tmp_path}

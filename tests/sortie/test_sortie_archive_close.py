@@ -156,7 +156,7 @@ def test_close_only_after_the_checklist_then_every_write_refused(demo, tmp_path)
             "--role",
             "infirmier",
             "--pin",
-            "5678",
+            "5093",
         ),
         ("sortie", "close", "--user", "PH1"),
     ):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+DEMO_PIN = "1234"  # the demo team's PIN (the demo alone may use a trivial one)
+
 pytestmark = pytest.mark.slow
 
 _spec = importlib.util.spec_from_file_location(
@@ -40,7 +42,7 @@ def _type(station, sheet: str, key: str, value) -> None:
 
 
 def test_the_sortie_group_from_export_to_closing(station, demo):
-    station.login("PH1")
+    station.login("PH1", DEMO_PIN)
     station.click("reprise_chimio")
     assert station.alerts() == []
     rows = station.table("Reprise")
@@ -94,7 +96,7 @@ def test_the_sortie_group_from_export_to_closing(station, demo):
         (demo["tmp"] / "sortie" / "archives").glob("archive-oncosecours-*/MANIFESTE.sha256")
     )
     before = conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
-    station.login("IDE1")
+    station.login("IDE1", DEMO_PIN)
     _type(station, "Notes", "patient", "D0000101")
     _type(station, "Notes", "texte", "une note après la clôture")
     station.click("note")

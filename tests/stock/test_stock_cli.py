@@ -25,7 +25,7 @@ def run_json(capsys, *argv):
 
 @pytest.fixture
 def cli_day(conn, team, store_path, monkeypatch):
-    monkeypatch.setenv("ONCOSECOURS_PIN", "1234")
+    monkeypatch.setenv("ONCOSECOURS_PIN", "4826")
     load_stock_snapshot(conn)
     first = patient_on(conn, team, "oxali", 0, on=date.today())
     second = patient_on(conn, team, "oxali", 1, on=date.today())

@@ -13,10 +13,10 @@ class Verification:
 
     def verify(self) -> None:
         from oncosecours.services.day_status import day_status
-        from oncosecours.store import audit
+        from oncosecours.store.integrity import verify_store
         from oncosecours.store.ordonnancier import check_sequence
 
-        report = audit.verify(self.conn)
+        report = verify_store(self.conn)
         sequence = check_sequence(self.conn)
         rows = day_status(self.conn, self.today, now=self.clock.set("18:30"))
         states: dict[str, int] = {}
@@ -28,7 +28,8 @@ class Verification:
         self.story.facts["journal"] = {
             "ok": report.ok,
             "evenements": report.events,
-            "probleme": report.problem,
+            "probleme": None if report.ok else report.text(),
+            "lignes_comparees": report.rows.rows,
         }
         self.story.facts["sequence_ordonnancier"] = {
             "ok": sequence.ok,
@@ -38,12 +39,13 @@ class Verification:
         if not report.ok or not sequence.ok:
             raise OncoError(
                 "Démonstration : vérification échouée — "
-                + (report.problem or "; ".join(sequence.problems)),
+                + (report.text() if not report.ok else "; ".join(sequence.problems)),
                 rule="DEMO",
             )
         self.story.tell(
             "verification",
             f"Journal d'audit vérifié : {report.events} événements chaînés, intacts ; "
+            f"tables conformes au journal ({report.rows.rows} lignes comparées) ; "
             "ordonnancier sans trou ni doublon ; lignes du jour : "
             + ", ".join(f"{state} {n}" for state, n in sorted(states_fr.items()))
             + ".",

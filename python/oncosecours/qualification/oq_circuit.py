@@ -128,13 +128,12 @@ class CircuitSteps:
 
     def verify(self) -> None:
         """Journal d'audit et ordonnancier"""
-        from oncosecours.store import audit
+        from oncosecours.store.integrity import verify_store
         from oncosecours.store.ordonnancier import check_sequence
 
-        report = audit.verify(self.conn)
-        self.add("OQ-25", "Journal d'audit chaîné (audit verify)", "intègre",
-                 f"{report.events} événements, " + ("intègre" if report.ok else report.problem),
-                 report.ok and report.events > 0)  # fmt: skip
+        report = verify_store(self.conn)
+        self.add("OQ-25", "Journal d'audit chaîné et tables conformes au journal (audit verify)",
+                 "intègre", report.text(), report.ok and report.events > 0)  # fmt: skip
         sequence = check_sequence(self.conn)
         self.add(
             "OQ-26",

@@ -158,9 +158,12 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def refuse_if_closed(conn: sqlite3.Connection) -> None:
     """After « sortie close » the register is frozen: every write is refused here, in one place."""
-    row = conn.execute(
-        "SELECT closed_at, closed_by_initials, closed_by_name FROM crisis_closure WHERE id = 1"
-    ).fetchone()
+    try:
+        row = conn.execute(
+            "SELECT closed_at, closed_by_initials, closed_by_name FROM crisis_closure WHERE id = 1"
+        ).fetchone()
+    except sqlite3.OperationalError:  # a store still below migration 0008 cannot be closed
+        return
     if row is not None:
         raise OncoError(
             f"Registre clos le {row[0][:16].replace('T', ' à ')} par {row[2]} ({row[1]}) : "
