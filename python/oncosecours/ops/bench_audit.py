@@ -32,6 +32,7 @@ def measure(path: Path, repeat: int = 3) -> dict[str, Any]:
     """Best of ``repeat`` verifications of the store at ``path`` (opened afresh each time)."""
     from oncosecours.store.db import connect
     from oncosecours.store.integrity import verify_store
+    from oncosecours.store.ledger import ledger_size
 
     runs = []
     report = None
@@ -45,10 +46,7 @@ def measure(path: Path, repeat: int = 3) -> dict[str, Any]:
     assert report is not None
     conn = connect(path, create=False)
     try:
-        rows = conn.execute("SELECT count(*) FROM audit_rows").fetchone()[0]
-        ledger_bytes = conn.execute(
-            "SELECT coalesce(sum(length(rows_json)), 0) FROM audit_rows"
-        ).fetchone()[0]
+        rows, ledger_bytes = ledger_size(conn)
     finally:
         conn.close()
     return {
@@ -150,6 +148,7 @@ def build_crisis(
     from oncosecours.services.refresh import refresh_snapshot
     from oncosecours.services.users import bootstrap_admin, create_user
     from oncosecours.services.validation import findings_for, validate_prescription
+    from oncosecours.store import prescriptions, reference
     from oncosecours.store.db import connect
 
     rng = random.Random(seed)
@@ -163,10 +162,7 @@ def build_crisis(
             team = {i: create_user(conn, admin, i, n, r, PIN) for i, (n, r) in TEAM.items()}
             synth.generate(backup / "sauvegarde", "small", seed, start - timedelta(days=1))
             refresh_snapshot(conn, team["PH1"], backup / "sauvegarde", today=start)
-        protocols = [r[0] for r in conn.execute(
-            "SELECT p.protocol_id FROM ref_protocols p WHERE EXISTS (SELECT 1 FROM "
-            "ref_protocol_lines l WHERE l.protocol_id = p.protocol_id AND l.line_type = 1)"
-        )]  # fmt: skip
+        protocols = reference.protocols_with_chemotherapy(conn)
         for offset in range(7 * weeks):
             day = start + timedelta(days=offset)
             moment = datetime.combine(day, datetime.min.time()).astimezone() + timedelta(hours=8)
@@ -185,11 +181,7 @@ def build_crisis(
                         counts["patients"] += 1
                     except OncoError:
                         counts["refus"] += 1
-                due = conn.execute(
-                    "SELECT id FROM cures WHERE planned_date = ? AND state = 'planned'",
-                    (day.isoformat(),),
-                ).fetchall()
-                for (cure_id,) in due:
+                for cure_id in prescriptions.planned_cures_on(conn, day.isoformat()):
                     try:
                         draft = prescribe(conn, team["DR1"], cure_id, today=day,
                                           les_codes={"*": "I999999"})  # fmt: skip

@@ -128,3 +128,9 @@ def verify(conn: sqlite3.Connection) -> ChainReport:
 def last_seq(conn: sqlite3.Connection) -> int:
     """The number of the last event of the chain (0 for an empty journal)."""
     return int(conn.execute("SELECT last_seq FROM audit_head WHERE id = 1").fetchone()[0])
+
+
+def last_hash(conn: sqlite3.Connection) -> str | None:
+    """The hash of the last event of the chain (None when the head row is missing)."""
+    row = conn.execute("SELECT last_hash FROM audit_head WHERE id = 1").fetchone()
+    return None if row is None else row[0]

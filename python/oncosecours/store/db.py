@@ -186,3 +186,9 @@ def memory_copy(conn: sqlite3.Connection) -> sqlite3.Connection:
     scratch.row_factory = sqlite3.Row
     scratch.execute("PRAGMA foreign_keys=ON")
     return scratch
+
+
+def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
+    """A store file opened read-only, as it is (no migration, no write): for checking copies
+    and archives without changing a byte of them."""
+    return sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True)

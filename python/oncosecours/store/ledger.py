@@ -206,3 +206,11 @@ def snapshot_digest(conn: sqlite3.Connection) -> dict[str, str]:
             sha.update(b"\n")
         digests[table] = sha.hexdigest()
     return digests
+
+
+def ledger_size(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(entries, bytes of row states) of the row ledger: what the proof costs in the store."""
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(length(rows_json)), 0) FROM audit_rows"
+    ).fetchone()
+    return int(row[0]), int(row[1])

@@ -268,3 +268,13 @@ def awaiting_validation(conn: sqlite3.Connection) -> list[dict]:
         "WHERE pr.state = 'prescribed' AND c.state != 'cancelled' "
         "ORDER BY c.planned_date, pr.id",
     )
+
+
+def planned_cures_on(conn: sqlite3.Connection, day: str) -> list[int]:
+    """Ids of the cures planned on a day and not yet prescribed."""
+    return [
+        r["id"]
+        for r in all_rows(
+            conn, "SELECT id FROM cures WHERE planned_date = ? AND state = 'planned'", (day,)
+        )
+    ]

@@ -63,3 +63,15 @@ def protocols_outside_keys(conn: sqlite3.Connection, first: int, last: int) -> l
         "BETWEEN ? AND ? GROUP BY p.protocol_id ORDER BY p.name",
         (first, last),
     )
+
+
+def protocols_with_chemotherapy(conn: sqlite3.Connection) -> list[int]:
+    """Keys of the protocols that have at least one chemotherapy line (``line_type`` 1)."""
+    return [
+        r["protocol_id"]
+        for r in all_rows(
+            conn,
+            "SELECT p.protocol_id FROM ref_protocols p WHERE EXISTS (SELECT 1 FROM "
+            "ref_protocol_lines l WHERE l.protocol_id = p.protocol_id AND l.line_type = 1)",
+        )
+    ]

@@ -156,7 +156,9 @@ def _verify_journal(path: Path, problems: list[str]) -> tuple[int, str]:
 def verify(folder: str | Path) -> dict[str, Any]:
     """Check an archive folder; ``ok`` is False with the problems (French) when anything is off."""
     from oncosecours.domain.pdfa import declared_pdfa
+    from oncosecours.store.audit import last_hash
     from oncosecours.store.audit import verify as verify_chain
+    from oncosecours.store.db import open_read_only
 
     root = Path(folder)
     if not (root / MANIFEST).is_file():
@@ -188,16 +190,16 @@ def verify(folder: str | Path) -> dict[str, Any]:
         if meta.get("journal_derniere_empreinte") != last:
             problems.append("journal : dernière empreinte différente de celle d'archive.json")
     if (root / STORE).is_file():
-        copy = sqlite3.connect(f"file:{(root / STORE).as_posix()}?mode=ro", uri=True)
+        copy = open_read_only(root / STORE)
         try:
             report = verify_chain(copy)
-            head = copy.execute("SELECT last_hash FROM audit_head").fetchone()
+            head = last_hash(copy)
         except sqlite3.DatabaseError as exc:
             problems.append(f"{STORE} : base illisible ({exc})")
         else:
             if not report.ok:
                 problems.append(f"{STORE} : journal d'audit de la base altéré ({report.problem})")
-            elif head and head[0] != last:
+            elif head and head != last:
                 problems.append(f"{STORE} : journal de la base différent de {JOURNAL}")
         finally:
             copy.close()
