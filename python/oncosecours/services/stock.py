@@ -20,7 +20,7 @@ from oncosecours.domain.production import iso
 from oncosecours.domain.units import base_unit, convert, normalise_unit, vial_unit
 from oncosecours.services.core import Actor, action, required_reason
 from oncosecours.services.go_ahead import now_or
-from oncosecours.services.stock_plan import leftover_number
+from oncosecours.services.stock_plan import available_leftover, leftover_number
 from oncosecours.store import stock as store
 
 STOCK_ROLES = ("préparateur", "pharmacien")
@@ -167,15 +167,7 @@ def discard_leftover(
     with action(conn, actor, "jeter_reliquat", STOCK_ROLES, "jeter un reliquat") as act:
         moment = now_or(now)
         at = iso(moment)
-        row = store.leftover(conn, number)
-        if row is None:
-            raise OncoError(f"Reliquat R{number} inconnu", field="reliquat", rule="RELIQUAT")
-        if row["state"] != "available":
-            raise OncoError(
-                f"Reliquat R{number} déjà {'jeté' if row['state'] == 'discarded' else 'épuisé'}",
-                field="reliquat",
-                rule="RELIQUAT",
-            )
+        row = available_leftover(conn, number)
         store.discard_leftover(conn, number, at, actor.id, actor.initials, reason)
         store.insert_move(
             conn,

@@ -66,6 +66,20 @@ def leftover_number(text: object) -> int:
     return int(raw)
 
 
+def available_leftover(conn: sqlite3.Connection, number: int) -> dict[str, Any]:
+    """The stock row of leftover R<number>, refused (RELIQUAT) when unknown, discarded or used up."""
+    row = store.leftover(conn, number)
+    if row is None:
+        raise OncoError(f"Reliquat R{number} inconnu", field="reliquat", rule="RELIQUAT")
+    if row["state"] != "available":
+        raise OncoError(
+            f"Reliquat R{number} déjà {'jeté' if row['state'] == 'discarded' else 'épuisé'}",
+            field="reliquat",
+            rule="RELIQUAT",
+        )
+    return row
+
+
 def plan_inputs(
     conn: sqlite3.Connection,
     line: dict[str, Any],
@@ -196,15 +210,7 @@ def _leftovers(conn, line, molecule, need, unit, at, settings, refs, use_leftove
         remaining = need
         for ref in refs:
             number = leftover_number(ref)
-            row = store.leftover(conn, number)
-            if row is None:
-                raise OncoError(f"Reliquat R{number} inconnu", field="reliquat", rule="RELIQUAT")
-            if row["state"] != "available":
-                raise OncoError(
-                    f"Reliquat R{number} déjà {'jeté' if row['state'] == 'discarded' else 'épuisé'}",
-                    field="reliquat",
-                    rule="RELIQUAT",
-                )
+            row = available_leftover(conn, number)
             item = _stock_leftover(row)
             reason = why_not_usable(item, line["molecule_id"], at)
             if reason is None and item.unit != unit:

@@ -28,23 +28,11 @@ from oncosecours.domain.errors import OncoError
 from oncosecours.services.sortie import exports
 from oncosecours.services.sortie.records import period, register_rows
 from oncosecours.store import sortie as db
+from oncosecours.store.audit import FIELDS as CHAIN_FIELDS  # the fields each hash covers
 
 MANIFEST = "MANIFESTE.sha256"
 JOURNAL = "journal/journal_audit.jsonl"
 STORE = "base/oncosecours.sqlite"
-CHAIN_FIELDS = (
-    "seq",
-    "at",
-    "user_initials",
-    "role",
-    "action",
-    "entity",
-    "entity_id",
-    "before_json",
-    "after_json",
-    "prev_hash",
-)
-"""The fields each event's hash covers, in order (store.audit.FIELDS; repeated in LISEZMOI.md)."""
 
 OrdonnancierDocuments = Callable[[Path, str, str], list[Path]]
 """(folder, first day, last day) -> the register's documents written there (PDF/A and .docx)."""
