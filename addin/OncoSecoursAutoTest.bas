@@ -18,7 +18,7 @@ Private Const TITRE As String = "OncoSecours — qualification"
 Private Const PIN_AUTOTEST As String = "2468"
 ' Étapes jouées dans la copie d'essai, dans l'ordre ; doit rester égal à
 ' oncosecours.qualification.excel_autotest.STEPS (vérifié par les tests).
-Private Const ETAPES As String = "actualiser|nouveau_patient|inclure|calculer|enregistrer|refuser|enregistrer|valider|feu_vert|preparer|preparer|fiches|etiquettes|controler|liberer|dispenser|administrer|plan_de_soins|note|journal|verifier_integrite"
+Private Const ETAPES As String = "actualiser|nouveau_patient|inclure|calculer|enregistrer|refuser|enregistrer|valider|feu_vert|preparer|preparer|jeter_reliquat|fiches|etiquettes|controler|liberer|dispenser|rapprochement|justifier_rupture|administrer|plan_de_soins|note|journal|verifier_integrite|facturation|reprise_chimio|pointer_reprise|archiver|clore_crise"
 Private Const MODULE_PY As String = "import oncosecours.qualification.excel_autotest as q; "
 Private Const DOSSIER_ESSAI As String = "qualification\autotest"
 

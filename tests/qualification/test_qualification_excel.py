@@ -17,7 +17,7 @@ import pytest
 from oncosecours.excel import builder
 from oncosecours.qualification import excel_autotest as q
 from oncosecours.qualification import excel_results as xl
-from oncosecours.qualification.items import NON_APPLICABLE, NON_CONFORME, NON_VERIFIABLE
+from oncosecours.qualification.items import NON_APPLICABLE, NON_CONFORME
 from oncosecours.resources import shipped
 
 BAS = shipped("addin") / "OncoSecoursAutoTest.bas"
@@ -60,10 +60,9 @@ def test_steps_of_the_vba_are_the_python_steps_and_every_tag_is_a_ribbon_action(
 
     constant = re.search(r'ETAPES As String = "([^"]*)"', BAS.read_text("utf-8")).group(1)
     assert constant.split("|") == [tag for tag, _user in q.STEPS]
-    # every button but itself is played, or listed as not played (and then reported as such)
-    assert set(q.NOT_PLAYED) <= set(BY_TAG)
-    assert not set(q.NOT_PLAYED) & set(constant.split("|"))
-    assert set(constant.split("|")) | set(q.NOT_PLAYED) == set(BY_TAG) - {"qualifier"}
+    # every button but « Qualifier ce poste » itself is played, closing the crisis last
+    assert set(constant.split("|")) == set(BY_TAG) - {"qualifier"}
+    assert constant.split("|")[-1] == "clore_crise"
 
 
 def test_every_procedure_the_module_calls_exists():
@@ -104,37 +103,63 @@ def _play(book, monkeypatch) -> None:
         q.check(n, tag)
 
 
-@pytest.mark.slow
-def test_python_side_plays_every_button_through_a_fake_caller(tmp_path, monkeypatch):
+def _copy(tmp_path, monkeypatch, settings: str) -> tuple[Path, object]:
+    """The scratch copy as the VBA leaves it: workbook and settings, behind a fake caller."""
     import xlwings as xw
 
     from oncosecours.excel.memorybook import MemoryBook
 
     folder = tmp_path / "qualification" / "autotest"
     folder.mkdir(parents=True)
-    settings = shipped("etablissement.toml").read_text(encoding="utf-8")
-    (folder / "etablissement.toml").write_text(
-        settings.replace('dossier = ""', 'dossier = "E:\\\\OncoSecours"'), encoding="utf-8"
-    )
-    path = builder.build_workbook(folder / "OncoSecours-essai.xlsm")
-    book = MemoryBook.from_xlsm(path)
+    (folder / "etablissement.toml").write_text(settings, encoding="utf-8")
+    book = MemoryBook.from_xlsm(builder.build_workbook(folder / "OncoSecours-essai.xlsm"))
     monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
     for name in ("ONCOSECOURS_STORE", "ONCOSECOURS_SETTINGS"):
         monkeypatch.delenv(name, raising=False)
     _play(book, monkeypatch)
-    assert q.finish("16.0").endswith(f"{len(q.STEPS)}/{len(q.STEPS)} étapes conformes")
+    return folder, book
+
+
+@pytest.mark.slow
+def test_python_side_plays_every_button_through_a_fake_caller(tmp_path, monkeypatch):
+    # a site set up for the crisis exit (FINESS) that keeps opened oxaliplatin vials 24 h
+    settings = (
+        shipped("etablissement.toml")
+        .read_text(encoding="utf-8")
+        .replace('dossier = ""', 'dossier = "E:\\\\OncoSecours"')
+        .replace('finess = ""', 'finess = "750000001"')
+        .replace("stabilite_reliquats_h = {}", 'stabilite_reliquats_h = { "OXALIPLATINE" = 24 }')
+    )
+    folder, _book = _copy(tmp_path, monkeypatch, settings)
+    assert q.finish("16.0").endswith(
+        f"{len(q.STEPS)}/{len(q.STEPS)} étapes conformes ou non applicables"
+    )
     # the copy's settings send its second copy to a scratch folder, never the unit's medium
     assert 'dossier = "copie-autotest"' in (folder / "etablissement.toml").read_text("utf-8")
     assert "E:" not in (folder / "etablissement.toml").read_text("utf-8")
     items = xl.load_items(folder / q.RESULTS, windows=True)
-    assert len(items) == len(q.STEPS) + 1 + len(q.NOT_PLAYED) and not any(i.failed for i in items)
+    failed = [(i.title, i.observed) for i in items if i.failed]
+    assert len(items) == len(q.STEPS) + 1 and failed == []
     assert items[1].title == "Bouton « Actualiser les sauvegardes » (PH1)"
-    # the buttons it does not click are named in the report, to try by hand
-    untested = items[len(q.STEPS) + 1 :]
-    assert [i.verdict for i in untested] == [NON_VERIFIABLE] * len(q.NOT_PLAYED)
-    assert untested[-1].title == "Bouton « Clore la crise »"
+    assert items[-1].title == "Bouton « Clore la crise » (PH1)"
+    assert "REGISTRE_CLOS" in items[-1].expected
+    assert {i.verdict for i in items} == {"conforme"}  # the leftover was really discarded
     assert xl.summary(items).endswith(f"{len(q.STEPS)} étapes du ruban, {len(q.STEPS)} conformes")
     assert (folder / q.STORE).exists()  # the copy's own scratch store
+
+
+@pytest.mark.slow
+def test_self_test_names_the_buttons_this_site_cannot_use(tmp_path, monkeypatch):
+    """Shipped settings: no FINESS (billing refused, a deviation to fix before the crisis exit)
+    and no leftover kept (discarding does not apply)."""
+    folder, _book = _copy(tmp_path, monkeypatch, shipped("etablissement.toml").read_text("utf-8"))
+    q.finish("16.0")
+    by = {i.title: i for i in xl.load_items(folder / q.RESULTS, windows=True)}
+    billing = by["Bouton « Facturation liste en sus » (PH1)"]
+    assert billing.verdict == NON_CONFORME and "FINESS" in billing.observed
+    assert by["Bouton « Jeter le reliquat » (PR1)"].verdict == NON_APPLICABLE
+    assert [t for t, i in by.items() if i.failed] == [billing.title]
+    assert by["Bouton « Clore la crise » (PH1)"].verdict == "conforme"
 
 
 def _results(tmp_path, rows, when=None) -> Path:
@@ -160,6 +185,10 @@ def test_results_missing_steps_failures_and_age_are_reported(tmp_path):
     assert by["XL-01"].verdict == "conforme"
     assert by["XL-02"].verdict == NON_CONFORME and "70" in by["XL-02"].observed
     assert by["XL-03"].observed == "non jouée" and by["XL-03"].failed
+    rows.append({"etape": 12, "bouton": "jeter_reliquat", "resultat": "non_applicable",
+                 "attendu": "reliquat jeté", "observe": "aucun reliquat en stock"})  # fmt: skip
+    by = {i.ref: i for i in xl.load_items(_results(tmp_path, rows), windows=True)}
+    assert by["XL-12"].verdict == NON_APPLICABLE and not by["XL-12"].failed
     old = xl.load_items(_results(tmp_path, rows, datetime.now().astimezone() - timedelta(days=3)),
                         windows=True)  # fmt: skip
     assert old[0].failed

@@ -109,6 +109,27 @@ def test_cli_iq_records_and_status_shows_then_warns_on_change_and_age(kit, store
     assert "plus de 6 mois" in old["message"] and old["message"].startswith("ATTENTION")
 
 
+def test_report_redone_from_a_run_with_excel_results_keeps_the_original(kit, store, tmp_path):
+    out = _cli("qualification", "iq", "--store", str(store), "--user", "PH1", "--kit", str(kit),
+               "--no-pdf", "--json")  # fmt: skip
+    original = Path(json.loads(out.stdout)["fichiers"]["json"])
+    before = original.read_bytes()
+    results = tmp_path / "autotest-excel.json"
+    results.write_text(json.dumps({"format": 1, "poste": "PC", "excel": "16.0",
+                                   "date": datetime.now().astimezone().isoformat(),
+                                   "resultats": []}), encoding="utf-8")  # fmt: skip
+    redo = _cli("qualification", "report", "--from", str(original), "--excel-results",
+                str(results), "--no-pdf", "--json")  # fmt: skip
+    assert redo.returncode != 0, redo.stderr  # no step played: NON CONFORME
+    data = json.loads(redo.stdout)
+    redone = Path(data["fichiers"]["json"])
+    assert original.read_bytes() == before and redone != original and redone.exists()
+    assert data["verdict"] == "NON CONFORME" and data["refait_depuis"] == original.name
+    assert "rapport refait le" in _docx_text(Path(data["fichiers"]["docx"]))
+    status = qualification_status(kit_settings(kit), store, kit=kit)
+    assert not status["a_jour"] and "NON CONFORME" in status["message"]
+
+
 def test_cli_refuses_a_nurse_and_a_wrong_pin_in_french(kit, store):
     nurse = _cli("qualification", "iq", "--store", str(store), "--user", "IDE1", "--kit",
                  str(kit), "--no-pdf")  # fmt: skip

@@ -123,8 +123,12 @@ def _report(args: argparse.Namespace) -> int:
         items = [i for i in items if i.phase != xl.PHASE] + found
         record["excel"] = xl.summary(found)
         record["parties"] = sorted(set(record["parties"]) | {xl.PHASE})
+    from datetime import datetime
+
     record.update(verdict=overall(items), resume=summary(items),
-                  essais=[i.as_dict() for i in failing_first(items)])  # fmt: skip
+                  essais=[i.as_dict() for i in failing_first(items)],
+                  refait_le=datetime.now().astimezone().isoformat(timespec="seconds"),
+                  refait_depuis=source.name)  # fmt: skip
     kit = Path(record["kit"])
     written = write_report(
         record,

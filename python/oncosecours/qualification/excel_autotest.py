@@ -45,32 +45,28 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("feu_vert", "DR1"),
     ("preparer", "PR1"),
     ("preparer", "PR1"),
+    ("jeter_reliquat", "PR1"),
     ("fiches", "PR1"),
     ("etiquettes", "PR1"),
     ("controler", "PR2"),
     ("liberer", "PH2"),
     ("dispenser", "PR1"),
+    ("rapprochement", "PH1"),
+    ("justifier_rupture", "PH1"),
     ("administrer", "IDE1"),
     ("plan_de_soins", "IDE1"),
     ("note", "IDE1"),
     ("journal", "IDE1"),
     ("verifier_integrite", "IDE1"),
+    ("facturation", "PH1"),
+    ("reprise_chimio", "PH1"),
+    ("pointer_reprise", "PH1"),
+    ("archiver", "PH1"),
+    ("clore_crise", "PH1"),
 )
-"""The order of the circuit; the VBA module's ETAPES constant lists the same tags (tested)."""
-
-NOT_PLAYED: dict[str, str] = {
-    "jeter_reliquat": "le stock de reliquats n'est pas encore joué par l'autotest",
-    "reprise_chimio": "sortie de crise : pas encore jouée par l'autotest",
-    "pointer_reprise": "sortie de crise : pas encore jouée par l'autotest",
-    "facturation": "sortie de crise : pas encore jouée par l'autotest",
-    "rapprochement": "sortie de crise : pas encore jouée par l'autotest",
-    "justifier_rupture": "sortie de crise : pas encore jouée par l'autotest",
-    "archiver": "sortie de crise : pas encore jouée par l'autotest",
-    "clore_crise": "fige le registre : jamais cliqué par l'autotest",
-}
-"""Ribbon buttons the self-test does not click, with the reason. The report lists each one as
-« non vérifiable ici » (to try by hand in Excel), so that no button is silently left out."""
-
+"""The order of the circuit, every ribbon button but « Qualifier ce poste » itself; the VBA
+module's ETAPES constant lists the same tags (tested). The crisis exit comes last, closing the
+copy's scratch register (never the unit's)."""
 
 # --- the workbook and the state between calls -------------------------------------------------
 
@@ -244,6 +240,23 @@ def _prep_inputs(book, tag: str, n: int) -> None:
         _select(book, "Administration", _table(book, "Administration")[:1])
     elif tag == "note":
         _form(book, "Notes", patient=IPP, texte="Note de l'autotest de qualification")
+    elif tag == "jeter_reliquat":
+        rows = _table(book, "Stock")[:1]
+        for row in rows:
+            _put(book, "Stock", row, "motif", "Autotest de qualification")
+        _select(book, "Stock", rows)
+        state = _state(book)
+        state["reliquat"] = rows[0]["reliquat"] if rows else None
+        _save(book, state)
+    elif tag == "justifier_rupture":
+        rows = [r for r in _table(book, "Rapprochement") if not r.get("justification")][:1]
+        for row in rows:
+            _put(book, "Rapprochement", row, "justification", "Autotest de qualification")
+        _select(book, "Rapprochement", rows)
+    elif tag == "pointer_reprise":
+        _select(book, "Reprise", _table(book, "Reprise"))
+    elif tag == "clore_crise":
+        _form(book, "Reprise", confirmation="CLORE")
 
 
 CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -261,10 +274,52 @@ CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "administrer": ("lignes administrées", lambda b: {r["etat"] for r in
                                                       _table(b, "Administration")}
                     == {"administrée"}),
+    "jeter_reliquat": ("reliquat jeté, retiré du stock", lambda b: _discarded(b)),
+    "rapprochement": ("rupture « libérée non administrée » listée", lambda b: any(
+        str(r["rupture"]).startswith("LIBEREE_NON_ADMINISTREE:") for r in
+        _table(b, "Rapprochement"))),
+    "justifier_rupture": ("rupture justifiée", lambda b: any(r.get("justifie_par") == "PH1"
+                                                           for r in _table(b, "Rapprochement"))),
+    "reprise_chimio": ("fichiers de reprise écrits", lambda b: _written(b, "reprise")),
+    "pointer_reprise": ("reprise entièrement pointée", lambda b: bool(_table(b, "Reprise")) and {
+        r["pointe"] for r in _table(b, "Reprise")} == {"Oui"}),
+    "archiver": ("archive écrite", lambda b: _written(b, "archives")),
+    "clore_crise": ("registre clos, toute écriture refusée (REGISTRE_CLOS)", lambda b: _closed(b)),
     "verifier_integrite": ("journal intègre", lambda b: str(b.read_fields(
         _layout().sheet("Journal"), ["integrite"]).get("integrite") or "").startswith(
         "Journal d'audit intègre")),
 }  # fmt: skip
+
+
+def _discarded(book) -> bool:
+    """The leftover the step selected is gone from the Stock sheet (it was the first row)."""
+    chosen = _state(book).get("reliquat")
+    return bool(chosen) and chosen not in {r["reliquat"] for r in _table(book, "Stock")}
+
+
+def _written(book, part: str) -> bool:
+    """The Reprise sheet names a new, non-empty folder under ``sortie\\<part>`` of the copy."""
+    shown = book.read_fields(_layout().sheet("Reprise"), ["dossier"]).get("dossier")
+    folder = Path(str(shown or ""))
+    root = book.folder / "sortie" / part
+    return bool(shown) and folder.parent == root and folder.is_dir() and any(folder.iterdir())
+
+
+def _closed(book) -> bool:
+    """The sheet says CLOS, and the store itself refuses a write with rule REGISTRE_CLOS."""
+    from oncosecours.domain.errors import OncoError
+    from oncosecours.store.db import connect, transaction
+
+    shown = str(book.read_fields(_layout().sheet("Reprise"), ["cloture"]).get("cloture") or "")
+    conn = connect(book.folder / STORE)
+    try:
+        with transaction(conn):
+            pass
+    except OncoError as refused:
+        return shown.startswith("CLOS") and refused.rule == "REGISTRE_CLOS"
+    finally:
+        conn.close()
+    return False
 
 
 def _step(n: int, tag: str) -> tuple[str, str]:
@@ -298,14 +353,22 @@ def check(n: int, tag: str) -> bool:
         specific, last = False, f"{last} ; relecture impossible : {exc!r}"
     ok = changed and not refused and specific
     observed = last if changed else "aucune confirmation (action non exécutée ?)"
+    if tag == "jeter_reliquat" and not state.get("reliquat"):
+        record(book, state, n, tag, None, expected, "aucun reliquat en stock : ce poste ne "
+               "garde pas de reliquats ([stock] stabilite_reliquats_h vide)")  # fmt: skip
+        return True
     record(book, state, n, tag, ok, expected, observed)
     return ok
 
 
-def record(book, state: dict, n: int, tag: str, ok: bool, expected: str, observed: str) -> None:
+def record(
+    book, state: dict, n: int, tag: str, ok: bool | None, expected: str, observed: str
+) -> None:
+    """``ok`` None: the step does not apply to this PC's settings (reported as such)."""
+    verdict = "non_applicable" if ok is None else "conforme" if ok else "non_conforme"
     state["resultats"] = [r for r in state["resultats"] if r["etape"] != n]
-    state["resultats"].append({"etape": n, "bouton": tag, "resultat": "conforme" if ok else
-                               "non_conforme", "attendu": expected, "observe": observed})  # fmt: skip
+    state["resultats"].append({"etape": n, "bouton": tag, "resultat": verdict,
+                               "attendu": expected, "observe": observed})  # fmt: skip
     _save(book, state)
 
 
@@ -333,5 +396,5 @@ def finish(excel_version: str = "") -> str:
         "resultats": results,
     }
     (book.folder / RESULTS).write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
-    good = sum(r["resultat"] == "conforme" for r in results)
-    return f"autotest Excel : {good}/{len(STEPS)} étapes conformes"
+    good = sum(r["resultat"] != "non_conforme" for r in results)
+    return f"autotest Excel : {good}/{len(STEPS)} étapes conformes ou non applicables"

@@ -14,7 +14,6 @@ from pathlib import Path
 from oncosecours.qualification.items import (
     NON_APPLICABLE,
     NON_CONFORME,
-    NON_VERIFIABLE,
     Item,
     check,
 )
@@ -31,7 +30,7 @@ def default_path(kit: Path) -> Path:
 
 def load_items(path: Path | None, *, windows: bool, now: datetime | None = None) -> list[Item]:
     from oncosecours.excel.registry import BY_TAG
-    from oncosecours.qualification.excel_autotest import NOT_PLAYED, STEPS
+    from oncosecours.qualification.excel_autotest import STEPS
 
     title = "Autotest du classeur dans Excel"
     if path is None or not path.is_file():
@@ -71,6 +70,11 @@ def load_items(path: Path | None, *, windows: bool, now: datetime | None = None)
             items.append(Item(ref, PHASE, step_title, "étape jouée", "non jouée", NON_CONFORME,
                               "l'autotest s'est arrêté avant cette étape"))  # fmt: skip
             continue
+        if result.get("resultat") == "non_applicable":
+            items.append(Item(ref, PHASE, step_title, str(result.get("attendu", "")),
+                              str(result.get("observe", "")), NON_APPLICABLE,
+                              "sans objet avec les paramètres de ce poste"))  # fmt: skip
+            continue
         items.append(
             check(
                 ref,
@@ -81,16 +85,11 @@ def load_items(path: Path | None, *, windows: bool, now: datetime | None = None)
                 result.get("resultat") == "conforme",
             )
         )
-    for number, (tag, reason) in enumerate(NOT_PLAYED.items(), start=len(STEPS) + 1):
-        label = BY_TAG[tag].label if tag in BY_TAG else tag
-        items.append(Item(f"XL-{number:02d}", PHASE, f"Bouton « {label} »", "essayé dans Excel",
-                          "non joué par l'autotest", NON_VERIFIABLE,
-                          f"{reason} : à essayer à la main"))  # fmt: skip
     return items
 
 
 def summary(items: list[Item]) -> str:
-    played = [i for i in items if i.ref != "XL-00" and i.verdict != NON_VERIFIABLE]
+    played = [i for i in items if i.ref != "XL-00" and i.verdict != NON_APPLICABLE]
     if not played:
         return f"OQ dans Excel : {items[0].observed} ({items[0].reason})" if items else ""
     good = sum(not i.failed for i in played)

@@ -37,7 +37,12 @@ def latest_record(folder: Path, pc: str | None = None) -> dict[str, Any] | None:
         if (
             isinstance(data, dict)
             and data.get("date")
-            and (best is None or data["date"] > best["date"])
+            and (best is None or _when(data) > _when(best))
         ):
             best = {**data, "fichier": str(path)}
     return best
+
+
+def _when(record: dict[str, Any]) -> tuple[str, str]:
+    """A report redone from a run (``report --from``) comes after that run's own report."""
+    return record["date"], record.get("refait_le") or ""

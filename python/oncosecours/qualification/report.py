@@ -110,7 +110,7 @@ def context(record: dict[str, Any], settings, now: datetime | None = None) -> di
         },
         "qualification": {
             "type": parts[:1].upper() + parts[1:],
-            "date": when.strftime("%d/%m/%Y %H:%M"),
+            "date": when.strftime("%d/%m/%Y %H:%M") + _redone(record),
             "par": record["par"],
             "verdict": record["verdict"],
             "non_conforme": "oui" if record["verdict"] == OVERALL_KO else "",
@@ -126,6 +126,13 @@ def context(record: dict[str, Any], settings, now: datetime | None = None) -> di
     }
 
 
+def _redone(record: dict[str, Any]) -> str:
+    if not record.get("refait_le"):
+        return ""
+    at = datetime.fromisoformat(record["refait_le"])
+    return f" (rapport refait le {at:%d/%m/%Y %H:%M} depuis {record.get('refait_depuis', '?')})"
+
+
 def write_report(
     record: dict[str, Any], folder: Path, settings, *, templates: Path | None = None,
     pdf: bool | None = None,
@@ -136,6 +143,8 @@ def write_report(
     folder.mkdir(parents=True, exist_ok=True)
     when = datetime.fromisoformat(record["date"])
     stem = f"{PREFIX}{safe_pc(record['poste'])}-{when:%Y%m%d-%H%M%S}"
+    if record.get("refait_le"):  # a report redone later never replaces the signed original
+        stem += f"-refait-{datetime.fromisoformat(record['refait_le']):%Y%m%d-%H%M%S}"
     json_path = folder / f"{stem}.json"
     json_path.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
     own = templates and (templates / "rapport_qualification.docx").is_file()
