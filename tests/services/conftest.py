@@ -285,12 +285,50 @@ def circuit_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def circuit(store_path, circuit_template):
+def store_path(tmp_path: Path, engine: str) -> Path:
+    """Every circuit test runs on both engines (``engine``, tests/conftest.py)."""
+    return tmp_path / "oncosecours.sqlite"
+
+
+def _circuit_database(request, pg_server) -> str:
+    """On PostgreSQL: a database copied from a session template holding the team and the
+    snapshot (built once, as the SQLite template file is)."""
+    import os
+
+    from oncosecours.services.users import bootstrap_admin
+    from oncosecours.store.db import connect
+
+    if "circuit" not in pg_server.templates:
+        name = pg_server.database()
+        settings = Path(os.environ["ONCOSECOURS_SETTINGS"])
+        own = settings.read_text(encoding="utf-8")
+        settings.write_text(pg_server.settings_text(name), encoding="utf-8")
+        try:
+            conn = connect()
+            admin = bootstrap_admin(conn, "ADM", "Administrateur Test", "7391")
+            _team(conn, admin)
+            load_snapshot(conn)
+            conn.close()
+        finally:
+            settings.write_text(own, encoding="utf-8")
+        pg_server.templates["circuit"] = name
+    return pg_server.templates["circuit"]
+
+
+@pytest.fixture
+def circuit(request, engine, store_path, circuit_template, tmp_path, monkeypatch):
     """A copy of the template store: returns (conn, {initials: Actor})."""
     from oncosecours.services.core import Actor
     from oncosecours.store.db import connect
 
-    shutil.copyfile(circuit_template, store_path)
+    if engine == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        name = server.database(_circuit_database(request, server))
+        settings = tmp_path / "etablissement-postgresql.toml"
+        settings.write_text(server.settings_text(name), encoding="utf-8")
+        request.addfinalizer(lambda: server.drop(name))
+    else:
+        shutil.copyfile(circuit_template, store_path)
     conn = connect(store_path)
     actors = {
         r["initials"]: Actor(r["id"], r["initials"], r["name"], r["role"])

@@ -15,7 +15,7 @@ from .conftest import load_snapshot
 
 
 @pytest.fixture
-def cli_store(store_path, monkeypatch):
+def cli_store(store_path, engine, monkeypatch):
     conn = connect(store_path)
     admin = bootstrap_admin(conn, "ADM", "Admin", "4826")
     for initials, role in (
@@ -27,7 +27,8 @@ def cli_store(store_path, monkeypatch):
     load_snapshot(conn, date.today())
     conn.close()
     monkeypatch.setenv("ONCOSECOURS_PIN", "4826")
-    monkeypatch.delenv("ONCOSECOURS_SETTINGS", raising=False)
+    if engine == "sqlite":  # on PostgreSQL, the settings name the test's database
+        monkeypatch.delenv("ONCOSECOURS_SETTINGS", raising=False)
     return str(store_path)
 
 

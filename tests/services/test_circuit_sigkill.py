@@ -149,8 +149,7 @@ def test_sigkill_at_random_points_leaves_no_half_action(store_path, tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER, encoding="utf-8")
     rng = random.Random(int(os.environ.get("ONCOSECOURS_KILL_SEED", "20260302")))
-    env = dict(os.environ)
-    env.pop("ONCOSECOURS_SETTINGS", None)
+    env = dict(os.environ)  # on PostgreSQL, its settings name the test's database
     done_total = 0
     for run in range(5):
         worker = subprocess.Popen(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from oncosecours.domain.errors import OncoError
@@ -95,36 +97,56 @@ def test_bad_base_settings_are_refused_in_french(tmp_path, text, message, field)
     assert caught.value.file == str(tmp_path / "etablissement.toml")
 
 
-def test_opening_the_store_in_postgres_mode_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(_settings(tmp_path, POSTGRES)))
+def _no_server(tmp_path) -> tuple[Path, int]:
+    """Settings naming a PostgreSQL server on a local port where nothing listens."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "oncosecours-pg.motdepasse").write_text("secret", encoding="utf-8")
+    text = POSTGRES.replace('hote = "10.0.0.5"', 'hote = "127.0.0.1"').replace(
+        "port = 5433", f"port = {port}"
+    )
+    return _settings(tmp_path, text), port
+
+
+def test_postgres_mode_with_the_server_down_is_a_french_refusal(tmp_path, monkeypatch):
+    pytest.importorskip("psycopg")
+    settings, port = _no_server(tmp_path)
+    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
     store = tmp_path / "oncosecours.sqlite"
     with pytest.raises(OncoError) as caught:
         connect(store)
     message = str(caught.value)
-    assert "Mode PostgreSQL pas encore disponible dans cette version" in message
-    assert "oncosecours@10.0.0.5:5433/oncosecours" in message
-    assert caught.value.field == "base.moteur"
+    assert "Le serveur PostgreSQL de l'unité ne répond pas" in message
+    assert f"oncosecours@127.0.0.1:{port}/oncosecours" in message
+    assert caught.value.rule == "SERVEUR_INJOIGNABLE" and "backup restore" in caught.value.hint
     assert not store.exists()  # no local store started behind the user's back
 
 
 def test_the_ribbon_settings_choose_the_engine_too(tmp_path, monkeypatch):
     """The ribbon installs the workbook's settings for the action (replica.use_settings)."""
+    pytest.importorskip("psycopg")
     monkeypatch.delenv("ONCOSECOURS_SETTINGS", raising=False)
-    previous = replica.use_settings(load_settings(_settings(tmp_path, POSTGRES)))
+    settings, _port = _no_server(tmp_path)
+    previous = replica.use_settings(load_settings(settings))
     try:
-        with pytest.raises(OncoError, match="Mode PostgreSQL pas encore disponible"):
+        with pytest.raises(OncoError, match="ne répond pas"):
             connect(tmp_path / "oncosecours.sqlite")
     finally:
         replica.use_settings(previous)
     connect(tmp_path / "oncosecours.sqlite").close()  # back to the default: SQLite
 
 
-def test_cli_refuses_postgres_mode_without_traceback(tmp_path, monkeypatch, capsys):
+def test_cli_says_the_server_is_down_without_traceback(tmp_path, monkeypatch, capsys):
     from oncosecours.cli import EXIT_REFUSED, main
 
-    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(_settings(tmp_path, POSTGRES)))
+    pytest.importorskip("psycopg")
+    settings, _port = _no_server(tmp_path)
+    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
     code = main(["status", "--store", str(tmp_path / "oncosecours.sqlite")])
     assert code == EXIT_REFUSED
     err = capsys.readouterr().err
-    assert err.startswith("Refusé : Mode PostgreSQL pas encore disponible")
+    assert err.startswith("Refusé : ") and "ne répond pas" in err
     assert "Traceback" not in err

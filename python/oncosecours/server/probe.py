@@ -124,7 +124,5 @@ def workstation_instructions(config: ServerConfig) -> str:
             f"et copier le fichier {config.app_password_file} à côté du classeur (ou le mot de "
             "passe dans une variable d'environnement nommée par mot_de_passe_variable).",
             f"Postes autorisés : réseau {config.network}.",
-            "Attention : cette version n'ouvre pas encore le registre sur PostgreSQL (moteur = "
-            '"postgresql" est refusé à l\'ouverture) ; garder moteur = "sqlite" en attendant.',
         ]
     )

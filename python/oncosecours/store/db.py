@@ -51,12 +51,21 @@ def schema_version() -> int:
 
 
 def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
-    """Open (and migrate) the store. Autocommit mode: transactions are explicit."""
+    """Open (and migrate) the store. Autocommit mode: transactions are explicit.
+
+    With ``[base] moteur = "postgresql"`` the register is the unit's server (``path`` still
+    names the folder of the store's companions: second copy, reports); else the SQLite file."""
     target = resolve(path)
-    from oncosecours.store.engines import refuse_unavailable_engine
+    from oncosecours.store.engines import POSTGRESQL, engine_of, postgres_target, settings_in_use
     from oncosecours.store.location import refuse_network_store
 
-    refuse_unavailable_engine()
+    settings = settings_in_use()
+    if engine_of(settings) == POSTGRESQL:
+        from oncosecours.store import pg
+
+        conn = pg.connect(postgres_target(settings))
+        conn.path = target
+        return conn
     refuse_network_store(target)
     if not create and not target.exists():
         raise OncoError(

@@ -4,8 +4,8 @@
 unit's isolated network, for several workstations. The password is never in the settings: it
 comes from an environment variable or a file beside the workbook.
 
-Until services run on PostgreSQL, choosing it is refused when the store is opened: a half-working
-mode (some actions on the server, others on a local file) would split the register.
+:func:`oncosecours.store.db.connect` opens the one the settings choose; everything above it
+(services, audit chain, ordonnancier, checks) is the same on both.
 """
 
 from __future__ import annotations
@@ -101,22 +101,4 @@ def postgres_target(settings: Any) -> PostgresTarget:
         user=str(base["utilisateur"]),
         password_variable=str(base["mot_de_passe_variable"]).strip(),
         password_file=password_file,
-    )
-
-
-def refuse_unavailable_engine(settings: Any = None) -> None:
-    """Opening the store with ``moteur = "postgresql"`` is refused in this version."""
-    settings = settings_in_use() if settings is None else settings
-    if engine_of(settings) != POSTGRESQL:
-        return
-    target = postgres_target(settings)
-    source = getattr(settings, "source", None)
-    raise OncoError(
-        f"Mode PostgreSQL pas encore disponible dans cette version ([base] moteur = "
-        f'"postgresql", serveur {target.describe()}) : le registre n\'est ouvert ni sur le '
-        "serveur ni dans une base locale, pour ne pas le partager en deux",
-        file=str(source) if source else None,
-        field="base.moteur",
-        hint='Remettre moteur = "sqlite" (un seul poste) en attendant la version qui travaille '
-        "sur PostgreSQL ; « oncosecours server status » vérifie déjà que le serveur répond",
     )

@@ -1,0 +1,66 @@
+"""The register on the server, copied into a SQLite store file (the second copy, the daily
+snapshots, ``migrate --to sqlite``): the same format as a one-PC store, so that any workstation
+can ``backup restore`` it and go on alone when the server PC is lost.
+
+One REPEATABLE READ transaction on the server: the copy is one consistent moment, whatever the
+other workstations write meanwhile.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+_BATCH = 5000
+
+
+def copy_into(conn: Any, dst: sqlite3.Connection) -> dict[str, int]:
+    """Fill ``dst`` (an empty SQLite database) with the server's schema version and rows;
+    returns the rows copied by table."""
+    from oncosecours.store import db
+
+    db.migrate(dst)  # the SQLite schema, from the same migrations
+    triggers = dst.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL"
+    ).fetchall()
+    tables = [
+        r[0]
+        for r in dst.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    copied: dict[str, int] = {}
+    dst.execute("BEGIN")
+    try:
+        for name, _sql in triggers:  # the rules apply to new writes, not to copied rows
+            dst.execute(f'DROP TRIGGER "{name}"')
+        dst.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute("BEGIN")  # REPEATABLE READ READ ONLY (store.pg.dialect)
+        try:
+            for table in tables:
+                dst.execute(f'DELETE FROM "{table}"')
+                copied[table] = _copy_table(conn, dst, table)
+        finally:
+            conn.rollback()
+        for _name, sql in triggers:
+            dst.execute(sql)
+    except BaseException:
+        dst.execute("ROLLBACK")
+        raise
+    dst.execute("COMMIT")
+    return copied
+
+
+def _copy_table(conn: Any, dst: sqlite3.Connection, table: str) -> int:
+    columns = [r[1] for r in dst.execute(f'PRAGMA table_info("{table}")')]
+    names = ", ".join(f'"{c}"' for c in columns)
+    key = conn.keys.get(table) or columns[0]
+    cursor = conn.execute(f'SELECT {names} FROM "{table}" ORDER BY "{key}"')
+    insert = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    count = 0
+    while True:
+        rows = cursor.fetchmany(_BATCH)
+        if not rows:
+            return count
+        dst.executemany(insert, [tuple(r) for r in rows])
+        count += len(rows)
