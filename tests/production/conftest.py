@@ -22,3 +22,9 @@ def team(conn, admin):
 def day(conn, team):
     """Three patients whose cure (J1 = TODAY) is prescribed and validated."""
     return fx.make_day(conn, team)
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, engine: str) -> Path:
+    """Every production test runs on both engines (``engine``, tests/conftest.py)."""
+    return tmp_path / "oncosecours.sqlite"

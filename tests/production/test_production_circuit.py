@@ -219,7 +219,9 @@ def test_store_refuses_edits_of_the_register_behind_the_back(day, store_path):
     control_preparation(
         conn, team["PR2"], sheet["id"], sheet["target_weight_g"], visual_ok=True, now=at(9, 5)
     )
-    raw = sqlite3.connect(store_path)
+    from pg_engine import outsider
+
+    raw = outsider(store_path)
     for sql, message in [
         ("UPDATE preparations SET ord_number = '2026-999999'", "ne se modifie pas"),
         ("UPDATE preparations SET dose = dose * 2", "ne se modifie pas"),

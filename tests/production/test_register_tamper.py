@@ -15,11 +15,10 @@ from oncosecours.store.integrity import verify_store
 
 
 def _raw(store_path) -> sqlite3.Connection:
-    """The outsider's connection: no OncoSecours code, every trigger of the file dropped."""
-    raw = sqlite3.connect(store_path, isolation_level=None)
-    for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        raw.execute(f'DROP TRIGGER "{name}"')
-    return raw
+    """The outsider's connection: no OncoSecours code, every trigger dropped."""
+    from pg_engine import outsider
+
+    return outsider(store_path, drop_triggers=True)
 
 
 def _verify(store_path, capsys, *extra) -> tuple[int, str]:

@@ -224,7 +224,8 @@ def awaiting_go_ahead(conn: sqlite3.Connection, admin_date: str) -> list[dict]:
     patient_id``), by patient name."""
     return all_rows(
         conn,
-        "SELECT DISTINCT c.id AS cure_id, c.cycle, c.state, p.id AS patient_id "
+        "SELECT DISTINCT c.id AS cure_id, c.cycle, c.state, p.id AS patient_id, "
+        "p.birth_name, p.first_name "
         "FROM cures c JOIN prescriptions pr ON pr.id = c.prescription_id "
         "JOIN prescription_lines pl ON pl.prescription_id = pr.id "
         "JOIN patients p ON p.id = c.patient_id "

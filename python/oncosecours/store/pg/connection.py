@@ -332,12 +332,16 @@ def open_connection(target: Any) -> PgConnection:
 
 
 def primary_keys(conn: PgConnection) -> dict[str, str]:
-    """Each table's single-column primary key (every table of the store has one)."""
+    """Each table's single-column integer primary key (what SQLite's rowid is in every
+    table of the store but ``ref_patients``, keyed by its Chimio number)."""
     rows = conn.execute(
         "SELECT tc.table_name, min(kcu.column_name) FROM information_schema.table_constraints tc"
         " JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name"
         " AND kcu.table_schema = tc.table_schema"
+        " JOIN information_schema.columns c ON c.table_schema = tc.table_schema"
+        " AND c.table_name = tc.table_name AND c.column_name = kcu.column_name"
         " WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema()"
-        " GROUP BY tc.table_name"
+        " AND c.data_type IN ('bigint', 'integer', 'smallint')"
+        " GROUP BY tc.table_name HAVING count(*) = 1"
     ).fetchall()
     return {str(r[0]): str(r[1]) for r in rows}

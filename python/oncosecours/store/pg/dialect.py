@@ -5,7 +5,8 @@ for PostgreSQL, the few differences are rewritten here, once per distinct text (
 
 - ``?`` placeholders become ``%s`` (and a literal ``%`` becomes ``%%``);
 - ``BEGIN IMMEDIATE`` (a writer) takes the store's write lock: see :data:`WRITE_LOCK`;
-- ``BEGIN`` (a reader wanting one consistent view) is a REPEATABLE READ transaction;
+- ``BEGIN`` (a reader wanting one consistent view) is a REPEATABLE READ transaction (the
+  application writes only after ``BEGIN IMMEDIATE``);
 - ``INSERT OR IGNORE`` becomes ``INSERT ... ON CONFLICT DO NOTHING``;
 - ``a IS NOT b`` / ``a IS b`` (null-safe comparisons) become ``IS [NOT] DISTINCT FROM``;
 - ``LIKE`` is case-insensitive in SQLite: ``ILIKE``;
@@ -29,7 +30,7 @@ ordonnancier's next number (max + 1, read after the lock, in READ COMMITTED) is 
 twice nor skipped, and of two clicks on the same line the second sees the first's result."""
 
 BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 
 _LITERAL = re.compile(r"('(?:[^']|'')*')")
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.IGNORECASE)

@@ -35,7 +35,7 @@ def copy_into(conn: Any, dst: sqlite3.Connection) -> dict[str, int]:
         for name, _sql in triggers:  # the rules apply to new writes, not to copied rows
             dst.execute(f'DROP TRIGGER "{name}"')
         dst.execute("PRAGMA defer_foreign_keys = ON")
-        conn.execute("BEGIN")  # REPEATABLE READ READ ONLY (store.pg.dialect)
+        conn.execute("BEGIN")  # REPEATABLE READ: one moment (store.pg.dialect)
         try:
             for table in tables:
                 dst.execute(f'DELETE FROM "{table}"')
