@@ -50,10 +50,18 @@ class Server:
 
         self.parent = Path(tempfile.mkdtemp(prefix="oncosecours-pg-tests-"))
         self.parent.chmod(0o755)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.config = cluster.init(self.parent / "serveur", "127.0.0.1", port)
+        from oncosecours.domain.errors import OncoError
+
+        for attempt in range(5):  # a free port may be taken again before the server binds it
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            try:
+                self.config = cluster.init(self.parent / "serveur", "127.0.0.1", port)
+                break
+            except OncoError:
+                if attempt == 4:
+                    raise
         hba = self.config.data / "pg_hba.conf"  # the tests' databases, beside the unit's one
         with hba.open("a", encoding="utf-8") as rules:
             rules.write("\nhost all oncosecours 127.0.0.1/32 scram-sha-256\n")

@@ -68,3 +68,9 @@ def demo(demo_run, tmp_path, monkeypatch) -> dict:
     monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
     monkeypatch.setenv("ONCOSECOURS_PIN", DEMO_PIN)
     return {"store": store, "settings": settings, "tmp": tmp_path}
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, engine: str) -> Path:
+    """Every test on a fresh store runs on both engines (``engine``, tests/conftest.py)."""
+    return tmp_path / "oncosecours.sqlite"

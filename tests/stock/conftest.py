@@ -39,3 +39,9 @@ def settings_file(tmp_path):
         return load_settings(path)
 
     return write
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, engine: str) -> Path:
+    """Every test on a fresh store runs on both engines (``engine``, tests/conftest.py)."""
+    return tmp_path / "oncosecours.sqlite"

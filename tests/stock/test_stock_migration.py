@@ -7,7 +7,8 @@ import sqlite3
 from oncosecours.store import db
 
 
-def test_a_store_before_the_stock_is_upgraded(store_path):
+def test_a_store_before_the_stock_is_upgraded(tmp_path):
+    store_path = tmp_path / "oncosecours.sqlite"  # a SQLite file made by an older version
     raw = sqlite3.connect(store_path, isolation_level=None)
     for version, path in db._migration_files():
         if version >= 10:

@@ -196,7 +196,7 @@ def crisis_span(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
         " UNION ALL SELECT substr(min(prepared_at), 1, 10) FROM preparations"
         " UNION ALL SELECT substr(max(prepared_at), 1, 10) FROM preparations"
         " UNION ALL SELECT substr(max(started_at), 1, 10) FROM administrations"
-        " UNION ALL SELECT min(planned_date) FROM cures WHERE prescription_id IS NOT NULL)"
+        " UNION ALL SELECT min(planned_date) FROM cures WHERE prescription_id IS NOT NULL) AS days"
     ).fetchone()
     return row[0], row[1]
 
