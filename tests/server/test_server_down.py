@@ -51,6 +51,11 @@ def test_server_stopped_mid_day_then_back(own_server, tmp_path, capsys):
                    first_name="Jeanne", birth_date="1958-04-12", sex="F", ipp="9100001")  # fmt: skip
     nurse = authenticate(conn, "IDE1", "4826")
     add_note(conn, nurse, "Avant l'arrêt", patient="9100001")
+    assert main(["status", "--store", str(store)]) == 0
+    shown = capsys.readouterr().out
+    port = own_server.config.port
+    assert f"Base : PostgreSQL (plusieurs postes), serveur oncosecours@127.0.0.1:{port}" in shown
+    assert ": répond (PostgreSQL 1" in shown
 
     cluster.stop(own_server.config)
     # a workstation whose connection was open: the next action is refused, in French
@@ -71,3 +76,14 @@ def test_server_stopped_mid_day_then_back(own_server, tmp_path, capsys):
     assert texts == ["Avant l'arrêt", "Après le retour du serveur"]
     assert audit.verify(back).ok
     back.close()
+    # the Accueil sheet says which engine and server hold the register
+    import openpyxl
+
+    from oncosecours.excel.builder import build_workbook
+    from oncosecours.excel.layout import load_layout
+
+    cell = load_layout().sheet("Accueil").field("base").cell
+    book = build_workbook(tmp_path / "OncoSecours.xlsm", store=store)
+    assert openpyxl.load_workbook(book)["Accueil"][cell].value.startswith(
+        f"PostgreSQL (plusieurs postes), serveur oncosecours@127.0.0.1:{port}/oncosecours : répond"
+    )

@@ -90,8 +90,12 @@ def _status(args: argparse.Namespace) -> int:
     from oncosecours.services.day_status import day_status
     from oncosecours.store.replica import main_path, replica_status
 
+    from oncosecours.store.engines import engine_line
+
     rows = run_query(args, day_status, args.date or date.today())
-    store = main_path(open_store(args))
+    conn = open_store(args)
+    base = engine_line(conn)
+    store = main_path(conn)
     copy = replica_status(None, store)
     from oncosecours.qualification.periodic import qualification_status
     from oncosecours.settings import load_settings
@@ -99,7 +103,7 @@ def _status(args: argparse.Namespace) -> int:
     qualified = qualification_status(load_settings(), store)
     emit(
         args,
-        {"copie_secours": copy, "qualification": qualified, "lignes": rows},
-        f"{copy['message']}\n{qualified['message']}\n\n{status_text(rows)}",
+        {"base": base, "copie_secours": copy, "qualification": qualified, "lignes": rows},
+        f"Base : {base}\n{copy['message']}\n{qualified['message']}\n\n{status_text(rows)}",
     )
     return 0

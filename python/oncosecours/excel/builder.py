@@ -466,8 +466,11 @@ def build_workbook(
         raise OncoError("Le classeur doit avoir l'extension .xlsm", file=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     store_path = Path(store) if store else None
-    if store_path is not None and not store_path.exists():
-        raise OncoError("Base introuvable", file=str(store_path))
+    if store_path is not None:
+        from oncosecours.store.db import store_exists
+
+        if not store_exists(store_path):
+            raise OncoError("Base introuvable", file=str(store_path))
     settings_path = Path(settings) if settings else None
     ctx = _view_context(None, _store_label(store_path, target), settings_path)
     if day is not None:

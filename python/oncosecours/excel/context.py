@@ -68,10 +68,10 @@ class Context:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            from oncosecours.store.db import connect
+            from oncosecours.store.db import connect, store_exists
 
             path = self.store_path
-            if not path.exists():  # a wrong path is refused, never a new empty store
+            if not store_exists(path):  # a wrong path is refused, never a new empty store
                 raise OncoError(
                     f"Base introuvable : {path}",
                     hint="Vérifier la base indiquée dans la feuille Paramètres (un chemin relatif "

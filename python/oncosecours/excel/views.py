@@ -142,8 +142,10 @@ def accueil(conn: sqlite3.Connection, ctx: ViewContext) -> SheetContent:
         {"etat": DAY_STATES_FR[s], "lignes": lines.get(s, 0), "cures": len(cures.get(s, ()))}
         for s in DAY_STATES
     ]
-    fields = {"date_sauvegarde": backup or "aucune sauvegarde chargée"}
+    from oncosecours.store.engines import engine_line
     from oncosecours.store.replica import main_path
+
+    fields = {"date_sauvegarde": backup or "aucune sauvegarde chargée", "base": engine_line(conn)}
 
     store = main_path(conn)
     if store is not None:  # an in-memory store has no copy

@@ -50,6 +50,14 @@ def schema_version() -> int:
     return files[-1][0] if files else 0
 
 
+def store_exists(path: str | os.PathLike) -> bool:
+    """Whether there is a register to open at ``path``: the file, or, in PostgreSQL mode, the
+    unit's server (``path`` then only names the companions' folder)."""
+    from oncosecours.store.engines import POSTGRESQL, engine_of, settings_in_use
+
+    return engine_of(settings_in_use()) == POSTGRESQL or Path(path).exists()
+
+
 def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
     """Open (and migrate) the store. Autocommit mode: transactions are explicit.
 

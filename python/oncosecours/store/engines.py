@@ -102,3 +102,20 @@ def postgres_target(settings: Any) -> PostgresTarget:
         password_variable=str(base["mot_de_passe_variable"]).strip(),
         password_file=password_file,
     )
+
+
+def engine_line(conn: Any) -> str:
+    """Which engine holds the register and, for the server, that it answers (French, for
+    ``oncosecours status`` and the Accueil sheet)."""
+    if getattr(conn, "engine", SQLITE) == POSTGRESQL:
+        try:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+        except Exception as exc:  # the server went away since the action began
+            return f"PostgreSQL, serveur {conn.target.describe()} : NE RÉPOND PAS ({exc})"
+        return (
+            f"PostgreSQL (plusieurs postes), serveur {conn.target.describe()} : répond "
+            f"(PostgreSQL {version})"
+        )
+    row = conn.execute("PRAGMA database_list").fetchone()
+    where = row[2] if row is not None and row[2] else "en mémoire"
+    return f"SQLite (un seul poste), fichier {where}"

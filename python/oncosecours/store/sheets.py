@@ -66,7 +66,7 @@ def validation_rows(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
         "JOIN inclusions i ON i.id = c.inclusion_id JOIN patients pa ON pa.id = pr.patient_id "
         "WHERE (pr.state = 'prescribed' AND c.state != 'cancelled') OR EXISTS (SELECT 1 FROM "
         "validations v WHERE v.prescription_id = pr.id AND substr(v.decided_at, 1, 10) = ?) "
-        "ORDER BY NOT waiting, c.planned_date, pr.id",
+        "ORDER BY waiting DESC, c.planned_date, pr.id",
         (day,),
     )
 
