@@ -88,9 +88,8 @@ def _status(args: argparse.Namespace) -> int:
     from datetime import date
 
     from oncosecours.services.day_status import day_status
-    from oncosecours.store.replica import main_path, replica_status
-
     from oncosecours.store.engines import engine_line
+    from oncosecours.store.replica import main_path, replica_status
 
     rows = run_query(args, day_status, args.date or date.today())
     conn = open_store(args)
