@@ -131,6 +131,7 @@ class PgConnection:
         """table → its integer primary key (what ``rowid`` and ``lastrowid`` stand for)."""
         self.row_factory: Any = None  # accepted and ignored: rows read by index and by name
         self.deferred_keys: list[tuple[str, str]] = []
+        self.any_keys: dict[str, str] = {}
         self.path: Any = None
         """The store path the application opened (the companions' folder: second copy...)."""
 
@@ -153,7 +154,7 @@ class PgConnection:
         if params:
             params = _params(params)
         table = dialect.first_table(sql)
-        rowid = self._key(table) if "rowid" in sql.lower() else None
+        rowid = self._order_key(table) if "rowid" in sql.lower() else None
         text = dialect.translate(sql, bool(params), rowid)
         key = None
         inserted = dialect.inserted_table(sql)
@@ -179,6 +180,16 @@ class PgConnection:
             self.keys = primary_keys(self)
         return self.keys.get(table)
 
+    def _order_key(self, table: str | None) -> str | None:
+        """What stands for ``rowid`` in ``table``: its integer key, else its primary key
+        (``ref_patients``: the Chimio number; SQLite orders such a table by insertion)."""
+        key = self._key(table)
+        if key is None and table:
+            if table not in self.any_keys:
+                self.any_keys = primary_keys(self, integer=False)
+            key = self.any_keys.get(table)
+        return key
+
     def _ddl(self, sql: str) -> None:
         """A migration's statement, translated (:mod:`.schema`); foreign keys to a table to
         come are added when it comes."""
@@ -201,6 +212,9 @@ class PgConnection:
             self.deferred_keys.remove((target, alter))
 
     def executemany(self, sql: str, rows: Any) -> PgCursor:
+        plain = dialect.plain_insert(sql)
+        if plain is not None:
+            return self._copy(*plain, rows)
         text = dialect.translate(sql, True, None)
         cursor = self._raw.cursor()
         try:
@@ -228,6 +242,37 @@ class PgConnection:
             order = self._key(table) or "1"
             for row in self.execute(f'SELECT * FROM "{table}" ORDER BY {order}'):
                 yield f'INSERT INTO "{table}" VALUES{tuple(row)!r};'
+
+    def _copy(self, table: str, columns: str, rows: Any) -> PgCursor:
+        """Many rows of a plain INSERT through ``COPY ... FROM STDIN`` (the refresh's bulk
+        load): one stream instead of one statement per row; triggers and constraints apply."""
+        names = [c.strip().strip('"') for c in columns.split(",")]
+        types = dict(
+            self._run(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s",
+                (table,),
+            ).fetchall()
+        )
+        # SQLite keeps 1.0 given to an INTEGER column as 1; COPY wants the integer's text
+        integers = [i for i, n in enumerate(names) if types.get(n) == "bigint"]
+        cursor = self._raw.cursor()
+        count = 0
+        try:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    values = _params(row)
+                    for i in integers:
+                        value = values[i]
+                        if isinstance(value, float) and value.is_integer():
+                            values[i] = int(value)
+                    copy.write_row(values)
+                    count += 1
+        except Exception as exc:  # noqa: BLE001 - every psycopg error is mapped below
+            raise self._mapped(exc) from None
+        result = PgCursor(None)
+        result.rowcount = count
+        return result
 
     def executescript(self, script: str) -> None:
         self._run(script, None)
@@ -331,7 +376,7 @@ def open_connection(target: Any) -> PgConnection:
     return conn
 
 
-def primary_keys(conn: PgConnection) -> dict[str, str]:
+def primary_keys(conn: PgConnection, *, integer: bool = True) -> dict[str, str]:
     """Each table's single-column integer primary key (what SQLite's rowid is in every
     table of the store but ``ref_patients``, keyed by its Chimio number)."""
     rows = conn.execute(
@@ -341,7 +386,7 @@ def primary_keys(conn: PgConnection) -> dict[str, str]:
         " JOIN information_schema.columns c ON c.table_schema = tc.table_schema"
         " AND c.table_name = tc.table_name AND c.column_name = kcu.column_name"
         " WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema()"
-        " AND c.data_type IN ('bigint', 'integer', 'smallint')"
-        " GROUP BY tc.table_name HAVING count(*) = 1"
+        + (" AND c.data_type IN ('bigint', 'integer', 'smallint')" if integer else "")
+        + " GROUP BY tc.table_name HAVING count(*) = 1"
     ).fetchall()
     return {str(r[0]): str(r[1]) for r in rows}

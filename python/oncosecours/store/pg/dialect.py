@@ -101,3 +101,16 @@ def first_table(sql: str) -> str | None:
     """The first table a statement names (whose key ``rowid`` stands for)."""
     match = _FROM_TABLE.search(sql)
     return match[1] if match else None
+
+
+_PLAIN_INSERT = re.compile(
+    r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,\"]+)\)\s*VALUES\s*\(\s*\?(?:\s*,\s*\?)*\s*\)\s*;?\s*$",
+    re.IGNORECASE,
+)
+
+
+def plain_insert(sql: str) -> tuple[str, str] | None:
+    """``(table, columns)`` of ``INSERT INTO t (a, b) VALUES (?, ?)``: rows that can be
+    streamed with COPY (no conflict clause, no expression)."""
+    match = _PLAIN_INSERT.match(sql)
+    return (match[1], match[2]) if match else None
