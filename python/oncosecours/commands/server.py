@@ -165,3 +165,38 @@ def _folder_status(args: argparse.Namespace) -> int:
     }
     emit(args, data, text)
     return 0 if found.ok else 1
+
+
+def register_bench(sub) -> None:
+    from oncosecours.commands.bench import add_bench_options
+
+    parser = sub.add_parser(
+        "workstations",
+        help="plusieurs postes à la fois (SQLite / PostgreSQL) et actualisation (COPY)",
+    )
+    add_bench_options(parser)
+    parser.add_argument("--postes", metavar="N,N", default="1,4,8",
+                        help="nombres de postes simultanés (défaut : 1,4,8)")  # fmt: skip
+    parser.add_argument("--patients", metavar="N", type=int, default=6,
+                        help="patients par poste, circuit complet (défaut : 6)")  # fmt: skip
+    parser.add_argument("--scale", choices=("small", "large"), default="large",
+                        help="sauvegarde synthétique de l'actualisation (défaut : large)")  # fmt: skip
+    parser.set_defaults(handler=_bench_workstations)
+
+
+def _bench_workstations(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from oncosecours.domain.errors import OncoError
+    from oncosecours.ops.bench_workstations import report, run
+
+    try:
+        counts = tuple(int(n) for n in args.postes.split(","))
+    except ValueError:
+        raise OncoError(f"--postes : nombres séparés par des virgules, pas « {args.postes} »",
+                        field="--postes") from None  # fmt: skip
+    numbers = run(counts, args.patients, args.scale,
+                  progress=lambda m: print(m, file=sys.stderr, flush=True))  # fmt: skip
+    print(json.dumps(numbers, ensure_ascii=False, indent=2) if args.json else report(numbers))
+    return 0

@@ -131,12 +131,14 @@ def _phase_refresh(folder: str, store: str, repeat: int = 1) -> dict:
             }
         )
     conn.close()
-    return {"runs": runs, "peak_mb": peak_mb(), "store_mb": os.path.getsize(store) / 2**20}
+    size = os.path.getsize(store) / 2**20 if os.path.exists(store) else None  # None: a server
+    return {"runs": runs, "peak_mb": peak_mb(), "store_mb": size}
 
 
-def _child(*args: str) -> dict:
+def _child(*args: str, env: dict[str, str] | None = None) -> dict:
+    """One measured phase in its own process (``env``: e.g. settings naming a server)."""
     command = [sys.executable, "-m", "oncosecours.ops.bench_refresh", *args]
-    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8")
+    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", env=env)
     if done.returncode != 0:
         from oncosecours.domain.errors import OncoError
 

@@ -58,16 +58,10 @@ def has_ledger(conn: sqlite3.Connection) -> bool:
 
 def begin(conn: sqlite3.Connection) -> None:
     """Make sure this connection collects the rows written (called after ``BEGIN``)."""
+    if getattr(conn, "engine", "sqlite") == "postgresql":
+        return  # the server's triggers note the rows in the session's table (store.pg)
     if not has_ledger(conn):
         return  # a store being created: the migrations come first
-    if getattr(conn, "engine", "sqlite") == "postgresql":
-        # the server's own triggers (store.pg.schema.collector_statements) note the rows in
-        # this session's temporary table, once it exists
-        conn.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {COLLECTOR} "
-            "(tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid))"
-        )
-        return
     tables = audited_tables(conn)
     present = conn.execute(
         "SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger' AND name LIKE ?",

@@ -55,6 +55,12 @@ def connect(target: Any) -> Any:
             db.migrate(conn)
             conn.keys = primary_keys(conn)
             _install_collectors(conn, ledger, schema)
+        # the row ledger's collector for this session: the server's triggers
+        # (schema.collector_statements) note each row written here; ledger.seal reads it
+        conn.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {ledger.COLLECTOR} "
+            "(tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid))"
+        )
     except BaseException:
         conn.close()
         raise

@@ -132,6 +132,7 @@ class PgConnection:
         self.row_factory: Any = None  # accepted and ignored: rows read by index and by name
         self.deferred_keys: list[tuple[str, str]] = []
         self.any_keys: dict[str, str] = {}
+        self._keyless: set[str] = set()
         self.path: Any = None
         """The store path the application opened (the companions' folder: second copy...)."""
 
@@ -176,8 +177,10 @@ class PgConnection:
         """The integer key of ``table`` (read again once when the schema has grown since)."""
         if not table:
             return None
-        if table not in self.keys:
-            self.keys = primary_keys(self)
+        if table not in self.keys and table not in self._keyless:
+            self.keys = primary_keys(self)  # the schema may have grown since
+            if table not in self.keys:
+                self._keyless.add(table)
         return self.keys.get(table)
 
     def _order_key(self, table: str | None) -> str | None:
@@ -201,6 +204,7 @@ class PgConnection:
         }
         for statement in schema.translate_ddl(sql, existing, self.deferred_keys):
             self._run(statement, None)
+        self._keyless.clear()
         created = {
             str(r[0])
             for r in self._run(
@@ -379,14 +383,13 @@ def open_connection(target: Any) -> PgConnection:
 def primary_keys(conn: PgConnection, *, integer: bool = True) -> dict[str, str]:
     """Each table's single-column integer primary key (what SQLite's rowid is in every
     table of the store but ``ref_patients``, keyed by its Chimio number)."""
-    rows = conn.execute(
-        "SELECT tc.table_name, min(kcu.column_name) FROM information_schema.table_constraints tc"
-        " JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name"
-        " AND kcu.table_schema = tc.table_schema"
-        " JOIN information_schema.columns c ON c.table_schema = tc.table_schema"
-        " AND c.table_name = tc.table_name AND c.column_name = kcu.column_name"
-        " WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema()"
-        + (" AND c.data_type IN ('bigint', 'integer', 'smallint')" if integer else "")
-        + " GROUP BY tc.table_name HAVING count(*) = 1"
+    rows = conn._run(
+        "SELECT c.relname, a.attname, t.typname FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
+        "JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE i.indisprimary AND i.indnatts = 1 AND n.nspname = current_schema()",
+        None,
     ).fetchall()
+    rows = [r for r in rows if not integer or r[2] in ("int8", "int4", "int2")]
     return {str(r[0]): str(r[1]) for r in rows}
