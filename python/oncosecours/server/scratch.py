@@ -53,16 +53,17 @@ class ScratchServer:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
+            folder = self.parent / f"serveur-{attempt}"
             try:
-                self.config = cluster.init(self.parent / "serveur", "127.0.0.1", port)
+                self.config = cluster.init(folder, "127.0.0.1", port)
+                hba = self.config.data / "pg_hba.conf"  # the scratch databases too
+                with hba.open("a", encoding="utf-8") as rules:
+                    rules.write("\nhost all oncosecours 127.0.0.1/32 scram-sha-256\n")
+                cluster.start(self.config)
                 break
             except OncoError:
                 if attempt == 4:
                     raise
-        hba = self.config.data / "pg_hba.conf"  # the scratch databases, beside the unit's one
-        with hba.open("a", encoding="utf-8") as rules:
-            rules.write("\nhost all oncosecours 127.0.0.1/32 scram-sha-256\n")
-        cluster.start(self.config)
         self.templates: dict[str, str] = {}
 
     def admin(self):

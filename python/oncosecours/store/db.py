@@ -65,7 +65,6 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
     names the folder of the store's companions: second copy, reports); else the SQLite file."""
     target = resolve(path)
     from oncosecours.store.engines import POSTGRESQL, engine_of, postgres_target, settings_in_use
-    from oncosecours.store.location import refuse_network_store
 
     settings = settings_in_use()
     if engine_of(settings) == POSTGRESQL:
@@ -74,6 +73,15 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
         conn = pg.connect(postgres_target(settings))
         conn.path = target
         return conn
+    return connect_file(target, create=create)
+
+
+def connect_file(path: str | os.PathLike, *, create: bool = True) -> sqlite3.Connection:
+    """Open (and migrate) the SQLite store file ``path``, whatever the settings' engine (the
+    one-PC register, or a file written from the server: ``migrate --to sqlite``)."""
+    from oncosecours.store.location import refuse_network_store
+
+    target = Path(path)
     refuse_network_store(target)
     if not create and not target.exists():
         raise OncoError(

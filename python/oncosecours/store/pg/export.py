@@ -64,3 +64,32 @@ def _copy_table(conn: Any, dst: sqlite3.Connection, table: str) -> int:
             return count
         dst.executemany(insert, [tuple(r) for r in rows])
         count += len(rows)
+
+
+def load_from(conn: Any, src: sqlite3.Connection) -> dict[str, int]:
+    """Copy every row of the SQLite store ``src`` into the server's (migrated, empty) register,
+    inside the caller's write transaction; the rules (triggers) are suspended for the copy
+    only, the copied rows keeping their keys. Returns the rows copied by table."""
+    tables = [
+        r[0]
+        for r in src.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+    copied: dict[str, int] = {}
+    conn._run("SET CONSTRAINTS ALL DEFERRED", None)  # the cures <-> prescriptions circle
+    for table in tables:
+        conn._run(f'ALTER TABLE "{table}" DISABLE TRIGGER USER', None)
+    for table in tables:
+        columns = [r[1] for r in src.execute(f'PRAGMA table_info("{table}")')]
+        names = ", ".join(f'"{c}"' for c in columns)
+        conn._run(f'DELETE FROM "{table}"', None)
+        rows = src.execute(f'SELECT {names} FROM "{table}" ORDER BY rowid')
+        marks = ", ".join("?" * len(columns))
+        result = conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        copied[table] = result.rowcount
+    conn._run("SET CONSTRAINTS ALL IMMEDIATE", None)  # every foreign key checked now
+    for table in tables:
+        conn._run(f'ALTER TABLE "{table}" ENABLE TRIGGER USER', None)
+    return copied

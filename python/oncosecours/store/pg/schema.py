@@ -9,6 +9,7 @@ SQLite forms are rewritten here:
   store's write lock, so two never draw the same key, and a rolled-back insert leaves no gap);
 - ``COLLATE NOCASE`` → the ICU collation ``nocase`` (case-insensitive comparisons and unique
   constraints, as SQLite's);
+- foreign keys are DEFERRABLE (still checked at each statement unless deferred);
 - every trigger of the store (``[WHEN cond] BEGIN SELECT RAISE(ABORT, 'msg'); END``, the
   append-only and state rules) → a PL/pgSQL function raising the same message;
 - CHECK and WHEN expressions go through :mod:`.dialect` (``IS NOT 'x'`` ...).
@@ -35,6 +36,9 @@ _TYPES = (
     (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
     (re.compile(r"\bCOLLATE\s+NOCASE\b", re.I), "COLLATE nocase"),
     (re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.I), ")"),
+    # checked at each statement as in SQLite, but deferrable: a register copied in
+    # (migrate --to postgresql) holds the cures <-> prescriptions circle
+    (re.compile(r"(\bREFERENCES\s+\w+\s*\(\w+\))", re.I), r"\1 DEFERRABLE"),
 )
 _ROWID_KEY = re.compile(r"(?:^|[(,])\s*\"?(\w+)\"?\s+INTEGER\s+PRIMARY\s+KEY\b", re.I)
 _CREATE_TABLE = re.compile(r"^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)\"?", re.I)
@@ -128,7 +132,7 @@ def translate_ddl(
             if target in existing or target == table[1]:
                 return match[0]
             deferred.append((target, f"ALTER TABLE {table[1]} ADD FOREIGN KEY ({column}) "
-                                     f"REFERENCES {target}({key})"))  # fmt: skip
+                                     f"REFERENCES {target}({key}) DEFERRABLE"))  # fmt: skip
             return column + rest
 
         sql = _REFERENCE.sub(defer, sql)
