@@ -90,6 +90,7 @@ def restore(
             hint="Ajouter --force pour la remplacer quand même (elle serait mise de côté)",
         )
     set_aside = _set_aside(store, now)
+    store.parent.mkdir(parents=True, exist_ok=True)  # e.g. a new folder on a workstation
     tmp = store.with_name(f".{store.name}.restauration-{os.getpid()}.tmp")
     try:
         src = replica.open_readonly(source)
