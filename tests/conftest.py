@@ -64,3 +64,13 @@ def engine(request, tmp_path, monkeypatch) -> str:
         monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
         request.addfinalizer(lambda: server.drop(name))
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_left_installed():
+    """A command run in-process (``main([...])``) may install its settings for the rest of
+    its process (``replica.use_settings``): a test must not pass them on to the next one."""
+    yield
+    from oncosecours.store import replica
+
+    replica.use_settings(None)

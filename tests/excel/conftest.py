@@ -45,23 +45,63 @@ def circuit_template(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture
-def station(tmp_path, circuit_template, monkeypatch):
+def _server_template(server) -> str:
+    """On PostgreSQL: a template database with the team and the snapshot, built once."""
+    import os
+
+    import production_fixtures as fx
+
+    from oncosecours.services.users import bootstrap_admin
+    from oncosecours.store.db import connect
+
+    if "excel" not in server.templates:
+        name = server.database()
+        previous = os.environ.get("ONCOSECOURS_SETTINGS")
+        settings = Path(server.parent) / f"{name}.toml"
+        settings.write_text(server.settings_text(name), encoding="utf-8")
+        os.environ["ONCOSECOURS_SETTINGS"] = str(settings)
+        try:
+            conn = connect()
+            fx.make_team(conn, bootstrap_admin(conn, "ADM", "Administrateur Test", "7391"))
+            fx.load_snapshot(conn)
+            conn.close()
+        finally:
+            if previous is None:
+                os.environ.pop("ONCOSECOURS_SETTINGS")
+            else:
+                os.environ["ONCOSECOURS_SETTINGS"] = previous
+        server.templates["excel"] = name
+    return server.templates["excel"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def station(request, tmp_path, circuit_template, monkeypatch):
     """A workstation: the store and the workbook side by side, the workbook opened in a
-    MemoryBook that xlwings' ``Book.caller()`` returns (as Excel would for a ribbon click)."""
+    MemoryBook that xlwings' ``Book.caller()`` returns (as Excel would for a ribbon click).
+    On PostgreSQL, the settings beside the workbook name the test's database on the server."""
     import xlwings as xw
 
     from oncosecours.excel.builder import build_workbook
     from oncosecours.excel.memorybook import MemoryBook
 
     store = tmp_path / "oncosecours.sqlite"
-    shutil.copy(circuit_template, store)
+    monkeypatch.delenv("ONCOSECOURS_STORE", raising=False)
+    monkeypatch.delenv("ONCOSECOURS_SETTINGS", raising=False)
+    if request.param == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        name = server.database(_server_template(server))
+        request.addfinalizer(lambda: server.drop(name))
+        settings = tmp_path / "etablissement.toml"  # beside the workbook: the ribbon reads it
+        settings.write_text(server.settings_text(name), encoding="utf-8")
+        monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
+    else:
+        shutil.copy(circuit_template, store)
     path = build_workbook(tmp_path / "OncoSecours.xlsm", store=store)
     book = MemoryBook.from_xlsm(path)
     monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
-    monkeypatch.delenv("ONCOSECOURS_STORE", raising=False)
-    monkeypatch.delenv("ONCOSECOURS_SETTINGS", raising=False)
-    return Station(book, store, path, monkeypatch)
+    station = Station(book, store, path, monkeypatch)
+    station.engine = request.param
+    return station
 
 
 class Station:

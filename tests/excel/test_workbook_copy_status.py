@@ -18,7 +18,12 @@ def _settings_beside(folder: Path, copy_dir: Path) -> Path:
     """``etablissement.toml`` beside the workbook (read by the ribbon) naming the second copy."""
     path = folder / "etablissement.toml"
     value = str(copy_dir).replace("\\", "\\\\")
-    path.write_text(f'[copie_secours]\ndossier = "{value}"\n', encoding="utf-8")
+    if path.exists():  # the workstation's own settings (on PostgreSQL: its [base]) are kept
+        text = path.read_text(encoding="utf-8")
+        assert 'dossier = ""' in text
+        path.write_text(text.replace('dossier = ""', f'dossier = "{value}"', 1), "utf-8")
+    else:
+        path.write_text(f'[copie_secours]\ndossier = "{value}"\n', encoding="utf-8")
     return path
 
 

@@ -103,6 +103,6 @@ def _status(args: argparse.Namespace) -> int:
     emit(
         args,
         {"base": base, "copie_secours": copy, "qualification": qualified, "lignes": rows},
-        f"Base : {base}\n{copy['message']}\n{qualified['message']}\n\n{status_text(rows)}",
+        f"{copy['message']}\n{qualified['message']}\nBase : {base}\n\n{status_text(rows)}",
     )
     return 0
