@@ -50,8 +50,18 @@ def test_copy_of_the_server_restored_on_a_workstation(pg_server, tmp_path, monke
         prepare(conn, team["PR1"], lines[0]["id"], now=fx.at(9))
         events = conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
         conn.close()
+        # after the first, each copy is brought up to date in place, the snapshot kept
+        from oncosecours.store import audit
+        from oncosecours.store.replica import open_readonly, sync
+
+        assert sync.last_result["mode"] == "incrémentale"
         copies = list(medium.glob("*.sqlite"))
         assert len(copies) == 1, list(medium.iterdir())
+        ro = open_readonly(copies[0])
+        assert audit.verify(ro).ok and audit.verify(ro).events == events
+        assert ro.execute("SELECT count(*) FROM ref_products").fetchone()[0] > 0
+        assert ro.execute("SELECT count(*) FROM preparations").fetchone()[0] == 1
+        ro.close()
     finally:
         cluster.stop(server.config)  # the server PC is lost
     # a workstation switches to its own file and restores the copy

@@ -14,9 +14,11 @@ from typing import Any
 _BATCH = 5000
 
 
-def copy_into(conn: Any, dst: sqlite3.Connection) -> dict[str, int]:
-    """Fill ``dst`` (an empty SQLite database) with the server's schema version and rows;
-    returns the rows copied by table."""
+def copy_into(conn: Any, dst: sqlite3.Connection, *, keep_snapshot: bool = False) -> dict:
+    """Fill ``dst`` (an empty SQLite database, or an earlier copy) with the server's schema
+    version and rows; returns the rows copied by table. With ``keep_snapshot``, the Chimio
+    snapshot of an earlier copy is kept when it is the server's (same backup, loaded at the
+    same moment): after an action, only the crisis tables are written again."""
     from oncosecours.store import db
 
     db.migrate(dst)  # the SQLite schema, from the same migrations
@@ -37,7 +39,10 @@ def copy_into(conn: Any, dst: sqlite3.Connection) -> dict[str, int]:
         dst.execute("PRAGMA defer_foreign_keys = ON")
         conn.execute("BEGIN")  # REPEATABLE READ: one moment (store.pg.dialect)
         try:
+            same = keep_snapshot and _same_snapshot(conn, dst)
             for table in tables:
+                if same and (table.startswith(SNAPSHOT_PREFIX) or table == "snapshot_meta"):
+                    continue
                 dst.execute(f'DELETE FROM "{table}"')
                 copied[table] = _copy_table(conn, dst, table)
         finally:
@@ -49,6 +54,16 @@ def copy_into(conn: Any, dst: sqlite3.Connection) -> dict[str, int]:
         raise
     dst.execute("COMMIT")
     return copied
+
+
+SNAPSHOT_PREFIX = "ref_"
+_SNAPSHOT_KEY = "SELECT content_sha256, loaded_at FROM snapshot_meta WHERE id = 1"
+
+
+def _same_snapshot(conn: Any, dst: sqlite3.Connection) -> bool:
+    here = dst.execute(_SNAPSHOT_KEY).fetchone()
+    there = conn.execute(_SNAPSHOT_KEY).fetchone()
+    return here is not None and there is not None and tuple(here) == tuple(there)
 
 
 def _copy_table(conn: Any, dst: sqlite3.Connection, table: str) -> int:

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from oncosecours import clock
 from oncosecours.store.replica.target import ReplicaError, Target
@@ -54,6 +55,20 @@ def copy_pages(conn: sqlite3.Connection, path: Path) -> None:
         dst.execute("PRAGMA synchronous=OFF")
         conn.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dst.close()
+
+
+def update_from_server(conn: Any, path: Path) -> dict[str, int]:
+    """The copy of a register held on the server, brought up to date in place, in one SQLite
+    transaction (a copy killed half-way is rolled back by its journal): the crisis tables are
+    rewritten, the Chimio snapshot only when the server's differs (store.pg.export)."""
+    from oncosecours.store.pg.export import copy_into
+
+    dst = sqlite3.connect(path, isolation_level=None, timeout=LOCK_TIMEOUT_S)
+    try:
+        dst.execute("PRAGMA synchronous=FULL")
+        return copy_into(conn, dst, keep_snapshot=True)
     finally:
         dst.close()
 

@@ -21,6 +21,7 @@ from oncosecours.store.replica.files import (
     read_head,
     recover,
     rotate,
+    update_from_server,
 )
 from oncosecours.store.replica.incremental import _apply_delta, _prune_log, ensure_triggers
 from oncosecours.store.replica.target import (
@@ -141,7 +142,10 @@ def _sync(conn: sqlite3.Connection, target: Target, today: date, snapshot: str) 
         delta = None
         if MODE == "auto" and not fresh_triggers and not set_aside:
             delta = _apply_delta(target.store, target.replica)
-        if delta is None:
+        on_server = getattr(conn, "engine", "sqlite") != "sqlite"
+        if delta is None and on_server and MODE == "auto" and target.replica.exists():
+            delta = {"lignes": sum(update_from_server(conn, target.replica).values())}
+        elif delta is None:
             _backup_to(conn, target.replica)
         written = {
             "copie": str(target.replica),
