@@ -78,3 +78,41 @@ def test_copy_of_the_server_restored_on_a_workstation(pg_server, tmp_path, monke
     assert prepare(alone, pr1, lines[1]["id"], now=fx.at(9, 30))["ord_number"] == "2026-000002"
     alone.close()
     server.close()
+
+
+def test_the_copy_follows_a_new_snapshot_on_the_server(pg_server, tmp_path, monkeypatch):
+    """In place, the copy keeps the Chimio snapshot only while it is the server's: after a
+    refresh on the server, the copy holds the new one (digest equal to the server's)."""
+    from datetime import date
+
+    from oncosecours.refresh.synth import generate
+    from oncosecours.services.refresh import refresh_snapshot
+    from oncosecours.services.users import bootstrap_admin
+    from oncosecours.store import ledger
+    from oncosecours.store.replica import open_readonly, sync
+
+    medium = tmp_path / "support"
+    medium.mkdir()
+    text = pg_server.settings_text(pg_server.database()).replace(
+        'dossier = ""', f'dossier = "{medium.as_posix()}"', 1
+    )
+    settings = tmp_path / "etablissement.toml"
+    settings.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
+    store = tmp_path / "poste" / "oncosecours.sqlite"
+    store.parent.mkdir()
+    from oncosecours.store.db import connect
+
+    conn = connect(store)
+    admin = bootstrap_admin(conn, "ADM", "Admin", "4826")  # first copy: complete
+    for seed in (3, 4):
+        backup = tmp_path / f"sauvegarde-{seed}"
+        generate(backup, "small", seed=seed, backup_date=date(2026, 3, 1))
+        refresh_snapshot(conn, admin, backup)
+        assert sync.last_result["mode"] == "incrémentale"
+        copy = open_readonly(next(medium.glob("*.sqlite")))
+        try:
+            assert ledger.snapshot_digest(copy) == ledger.snapshot_digest(conn)
+        finally:
+            copy.close()
+    conn.close()
