@@ -42,8 +42,28 @@ def pharmacist(conn, admin):
     return authenticate(conn, "PH1", "6150")
 
 
+def _on_server() -> bool:
+    from oncosecours.store.engines import POSTGRESQL, engine_of, settings_in_use
+
+    return engine_of(settings_in_use()) == POSTGRESQL
+
+
+def _server_dump() -> list[str]:
+    from oncosecours.store.db import connect
+
+    conn = connect()
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
 def _store_fingerprint(path: Path) -> tuple[str, int, list[str]]:
-    """(SHA-256 of the main file after a checkpoint, WAL size, SQL dump) of a store."""
+    """(SHA-256 of the main file after a checkpoint, WAL size, SQL dump) of a store; on
+    PostgreSQL, (SHA-256 of the dump, 0, the dump) of the server's register."""
+    if _on_server():
+        dump = _server_dump()
+        return hashlib.sha256("\n".join(dump).encode()).hexdigest(), 0, dump
     raw = sqlite3.connect(path)
     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     dump = list(raw.iterdump())
@@ -54,7 +74,10 @@ def _store_fingerprint(path: Path) -> tuple[str, int, list[str]]:
 
 
 def _raw_fingerprint(path: Path) -> tuple[str, str]:
-    """SHA-256 of the main file and of the WAL file as they are (no checkpoint)."""
+    """SHA-256 of the main file and of the WAL file as they are (no checkpoint); on
+    PostgreSQL, of the server's register as a dump."""
+    if _on_server():
+        return hashlib.sha256("\n".join(_server_dump()).encode()).hexdigest(), ""
     wal = path.with_name(path.name + "-wal")
     main = hashlib.sha256(path.read_bytes()).hexdigest()
     return main, hashlib.sha256(wal.read_bytes()).hexdigest() if wal.exists() else ""
@@ -70,3 +93,9 @@ def fingerprint():
 def raw_fingerprint():
     """``raw_fingerprint(path)``: hashes of the main and WAL files exactly as they are."""
     return _raw_fingerprint
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, engine: str) -> Path:
+    """The refresh runs on both engines (``engine``, tests/conftest.py)."""
+    return tmp_path / "oncosecours.sqlite"

@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from oncosecours.services.refresh import refresh_snapshot
 from oncosecours.store.integrity import verify_store
 
 from .conftest import SYNTH_DATE
 
 
+@pytest.mark.parametrize(
+    "engine", ["sqlite"], indirect=True
+)  # edits the file with SQLite's typeof()
 def test_the_refresh_records_a_digest_and_verify_recomputes_it(
     conn, pharmacist, small_synth, store_path
 ):

@@ -101,13 +101,13 @@ def _first_row_num(folder: Path) -> tuple[Path, str]:
 
 
 def test_a_key_in_two_folders_is_refused_naming_both_files(
-    conn, pharmacist, small_synth, hegp, store_path, raw_fingerprint
+    conn, pharmacist, small_synth, hegp, store_path, raw_fingerprint, tmp_path
 ):
     refresh_snapshot(conn, pharmacist, hegp)
     before = raw_fingerprint(store_path)
     # a history row number of the real extract reused by the synthetic one
     ours, synthetic_row = _first_row_num(small_synth)
-    copy = small_synth.parent / "synthese-collision"
+    copy = tmp_path / "synthese-collision"  # the session's backup itself stays untouched
     shutil.copytree(small_synth, copy)
     path = copy / "cures" / ours.name
     text = path.read_text(encoding="utf-8")

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from datetime import date
 
+import pytest
+
 from oncosecours.refresh.status import snapshot_status
 from oncosecours.services.refresh import refresh_snapshot
 from oncosecours.settings import load_settings
@@ -45,6 +47,9 @@ def test_age_against_the_settings_threshold(conn, pharmacist, hegp, tmp_path):
     assert snapshot_status(conn, load_settings(strict), date(2023, 9, 8))["stale"] is True
 
 
+@pytest.mark.parametrize(
+    "engine", ["sqlite"], indirect=True
+)  # a subprocess reads the file with sqlite3
 def test_status_does_not_import_pandas(conn, pharmacist, hegp, store_path):
     refresh_snapshot(conn, pharmacist, hegp)
     code = textwrap.dedent(

@@ -30,6 +30,7 @@ def _crisis_dump(path) -> list[str]:
     return rows
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # reads the file with sqlite3
 def test_refresh_fills_every_table_and_records_meta_and_audit(conn, pharmacist, hegp):
     result = refresh_snapshot(conn, pharmacist, hegp, today=date(2023, 9, 8))
     counts = {name: conn.execute(f"SELECT count(*) FROM {t.sql}").fetchone()[0]
@@ -73,6 +74,7 @@ def test_refresh_fills_every_table_and_records_meta_and_audit(conn, pharmacist, 
     )  # DCCLEUNIK -1 in the extract
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # reads the file with sqlite3
 def test_refresh_replaces_the_snapshot_and_keeps_crisis_data(
     conn, pharmacist, hegp, small_synth, store_path
 ):
@@ -95,6 +97,7 @@ def test_refresh_replaces_the_snapshot_and_keeps_crisis_data(
     assert {"ref_history_patient", "ref_protocol_lines_protocol"} <= indexes
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # a second sqlite3 reader of the file
 def test_readers_see_the_old_snapshot_until_the_commit(conn, pharmacist, hegp, small_synth,
                                                        store_path):  # fmt: skip
     refresh_snapshot(conn, pharmacist, hegp)
