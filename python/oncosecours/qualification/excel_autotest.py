@@ -308,13 +308,12 @@ def _written(book, part: str) -> bool:
 def _closed(book) -> bool:
     """The sheet says CLOS, and the store itself refuses a write with rule REGISTRE_CLOS."""
     from oncosecours.domain.errors import OncoError
-    from oncosecours.store.db import connect, transaction
+    from oncosecours.store.db import connect, refuse_if_closed
 
     shown = str(book.read_fields(_layout().sheet("Reprise"), ["cloture"]).get("cloture") or "")
     conn = connect(book.folder / STORE)
     try:
-        with transaction(conn):
-            pass
+        refuse_if_closed(conn)  # what every write transaction asks first
     except OncoError as refused:
         return shown.startswith("CLOS") and refused.rule == "REGISTRE_CLOS"
     finally:

@@ -104,10 +104,15 @@ def postgres_target(settings: Any) -> PostgresTarget:
     )
 
 
+def on_server(conn: Any) -> bool:
+    """Whether ``conn`` is the unit's server (store.pg) rather than a SQLite file."""
+    return getattr(conn, "engine", SQLITE) == POSTGRESQL
+
+
 def engine_line(conn: Any) -> str:
     """Which engine holds the register and, for the server, that it answers (French, for
     ``oncosecours status`` and the Accueil sheet)."""
-    if getattr(conn, "engine", SQLITE) == POSTGRESQL:
+    if on_server(conn):
         try:
             version = conn.execute("SHOW server_version").fetchone()[0]
         except Exception as exc:  # the server went away since the action began

@@ -58,7 +58,9 @@ def has_ledger(conn: sqlite3.Connection) -> bool:
 
 def begin(conn: sqlite3.Connection) -> None:
     """Make sure this connection collects the rows written (called after ``BEGIN``)."""
-    if getattr(conn, "engine", "sqlite") == "postgresql":
+    from oncosecours.store.engines import on_server
+
+    if on_server(conn):
         return  # the server's triggers note the rows in the session's table (store.pg)
     if not has_ledger(conn):
         return  # a store being created: the migrations come first

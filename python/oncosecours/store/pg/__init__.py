@@ -54,7 +54,7 @@ def connect(target: Any) -> Any:
                 raise
             db.migrate(conn)
             conn.keys = primary_keys(conn)
-            _install_collectors(conn, ledger, schema)
+            _install_collectors(conn)
         # the row ledger's collector for this session: the server's triggers
         # (schema.collector_statements) note each row written here; ledger.seal reads it
         conn.execute(
@@ -76,7 +76,11 @@ def _schema_version(conn: Any) -> int:
     return int(conn.execute(f"SELECT version FROM {VERSION_TABLE} WHERE id = 1").fetchone()[0])
 
 
-def _install_collectors(conn: Any, ledger: Any, schema: Any) -> None:
+def _install_collectors(conn: Any) -> None:
+    """The row ledger's collector on every audited table (after the migrations)."""
+    from oncosecours.store import ledger
+    from oncosecours.store.pg import schema
+
     tables = {t: conn.keys[t] for t in ledger.audited_tables(conn)}
     conn.execute("BEGIN IMMEDIATE")
     try:

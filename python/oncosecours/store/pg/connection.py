@@ -76,10 +76,10 @@ def _params(params: Sequence[Any]) -> Sequence[Any]:
 class PgCursor:
     """The part of ``sqlite3.Cursor`` the store uses."""
 
-    def __init__(self, raw: Any, lastrowid: int | None = None) -> None:
+    def __init__(self, raw: Any, lastrowid: int | None = None, rowcount: int = -1) -> None:
         self._raw = raw
         self.lastrowid = lastrowid
-        self.rowcount = raw.rowcount if raw is not None else -1
+        self.rowcount = raw.rowcount if raw is not None else rowcount
         names = (
             tuple(c.name for c in raw.description) if raw is not None and raw.description else ()
         )
@@ -133,6 +133,7 @@ class PgConnection:
         self.deferred_keys: list[tuple[str, str]] = []
         self.any_keys: dict[str, str] = {}
         self._keyless: set[str] = set()
+        self._column_types: dict[str, dict[str, str]] = {}
         self.path: Any = None
         """The store path the application opened (the companions' folder: second copy...)."""
 
@@ -157,21 +158,14 @@ class PgConnection:
         table = dialect.first_table(sql)
         rowid = self._order_key(table) if "rowid" in sql.lower() else None
         text = dialect.translate(sql, bool(params), rowid)
-        key = None
-        inserted = dialect.inserted_table(sql)
-        if inserted and self._key(inserted) and "RETURNING" not in text.upper():
-            key = self.keys[inserted]
-            if "ON CONFLICT DO NOTHING" not in text and " SELECT " not in f" {text.upper()} ":
-                text += f" RETURNING {key}"
-            else:
-                key = None
-        raw = self._run(text, params or None)
-        lastrowid = None
-        if key is not None:
-            got = raw.fetchone()
-            lastrowid = int(got[0]) if got else None
-            return PgCursor(None, lastrowid) if raw.rowcount <= 1 else PgCursor(raw, lastrowid)
-        return PgCursor(raw)
+        upper = f" {text.upper()} "
+        key = self._key(dialect.inserted_table(sql))
+        if not key or any(word in upper for word in (" RETURNING ", " ON CONFLICT ", " SELECT ")):
+            return PgCursor(self._run(text, params or None))
+        # INSERT ... VALUES: its new key is sqlite3's ``lastrowid``
+        raw = self._run(f"{text} RETURNING {key}", params or None)
+        got = raw.fetchone()
+        return PgCursor(None, int(got[0]) if got else None, raw.rowcount)
 
     def _key(self, table: str | None) -> str | None:
         """The integer key of ``table`` (read again once when the schema has grown since)."""
@@ -193,24 +187,22 @@ class PgConnection:
             key = self.any_keys.get(table)
         return key
 
+    def _tables(self) -> list[str]:
+        rows = self._run(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "ORDER BY tablename",
+            None,
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def _ddl(self, sql: str) -> None:
         """A migration's statement, translated (:mod:`.schema`); foreign keys to a table to
         come are added when it comes."""
-        existing = {
-            str(r[0])
-            for r in self._run(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()", None
-            ).fetchall()
-        }
-        for statement in schema.translate_ddl(sql, existing, self.deferred_keys):
+        for statement in schema.translate_ddl(sql, set(self._tables()), self.deferred_keys):
             self._run(statement, None)
         self._keyless.clear()
-        created = {
-            str(r[0])
-            for r in self._run(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()", None
-            ).fetchall()
-        }
+        self._column_types.clear()
+        created = set(self._tables())
         for target, alter in [d for d in self.deferred_keys if d[0] in created]:
             self._run(alter, None)
             self.deferred_keys.remove((target, alter))
@@ -237,12 +229,7 @@ class PgConnection:
     def iterdump(self) -> Iterator[str]:
         """Every row of every table, in key order, one line each (as ``sqlite3``'s dump, for
         comparing the register before and after a refusal; the schema is not dumped)."""
-        tables = self._run(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "ORDER BY tablename",
-            None,
-        ).fetchall()
-        for (table,) in tables:
+        for table in self._tables():
             order = self._key(table) or "1"
             for row in self.execute(f'SELECT * FROM "{table}" ORDER BY {order}'):
                 yield f'INSERT INTO "{table}" VALUES{tuple(row)!r};'
@@ -251,13 +238,15 @@ class PgConnection:
         """Many rows of a plain INSERT through ``COPY ... FROM STDIN`` (the refresh's bulk
         load): one stream instead of one statement per row; triggers and constraints apply."""
         names = [c.strip().strip('"') for c in columns.split(",")]
-        types = dict(
-            self._run(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = %s",
-                (table,),
-            ).fetchall()
-        )
+        if table not in self._column_types:  # read once: the refresh copies a table by chunks
+            self._column_types[table] = dict(
+                self._run(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND table_name = %s",
+                    (table,),
+                ).fetchall()
+            )
+        types = self._column_types[table]
         # SQLite keeps 1.0 given to an INTEGER column as 1; COPY wants the integer's text
         integers = [i for i, n in enumerate(names) if types.get(n) == "bigint"]
         cursor = self._raw.cursor()
@@ -274,9 +263,7 @@ class PgConnection:
                     count += 1
         except Exception as exc:  # noqa: BLE001 - every psycopg error is mapped below
             raise self._mapped(exc) from None
-        result = PgCursor(None)
-        result.rowcount = count
-        return result
+        return PgCursor(None, rowcount=count)
 
     def executescript(self, script: str) -> None:
         self._run(script, None)

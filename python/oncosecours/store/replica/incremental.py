@@ -56,8 +56,10 @@ def _trigger_sql(table: str) -> dict[str, str]:
 def ensure_triggers(conn: sqlite3.Connection) -> bool:
     """Create the change-log triggers that are missing; True when some were (the changes made
     before them are not in the log: the next copy must be a complete one)."""
-    if getattr(conn, "engine", "sqlite") != "sqlite":
-        return True  # the server keeps no change log: each copy is a complete one
+    from oncosecours.store.engines import on_server
+
+    if on_server(conn):
+        return True  # the server keeps no change log (its copy: files.update_from_server)
     tables = tracked_tables(conn)
     if (
         tables is None

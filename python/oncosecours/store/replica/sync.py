@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from oncosecours import clock
+from oncosecours.store.engines import on_server
 from oncosecours.store.replica.failures import _classify, _note_failure, _note_success
 from oncosecours.store.replica.files import (
     _backup_to,
@@ -142,8 +143,7 @@ def _sync(conn: sqlite3.Connection, target: Target, today: date, snapshot: str) 
         delta = None
         if MODE == "auto" and not fresh_triggers and not set_aside:
             delta = _apply_delta(target.store, target.replica)
-        on_server = getattr(conn, "engine", "sqlite") != "sqlite"
-        if delta is None and on_server and MODE == "auto" and target.replica.exists():
+        if delta is None and on_server(conn) and MODE == "auto" and target.replica.exists():
             delta = {"lignes": sum(update_from_server(conn, target.replica).values())}
         elif delta is None:
             _backup_to(conn, target.replica)
