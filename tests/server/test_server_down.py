@@ -87,3 +87,21 @@ def test_server_stopped_mid_day_then_back(own_server, tmp_path, capsys):
     assert openpyxl.load_workbook(book)["Accueil"][cell].value.startswith(
         f"PostgreSQL (plusieurs postes), serveur oncosecours@127.0.0.1:{port}/oncosecours : répond"
     )
+
+
+def test_a_wrong_password_is_refused_in_french(pg_server, tmp_path, monkeypatch):
+    """A workstation with a wrong password is told the server refuses it, not that it is down."""
+    from oncosecours.store.db import connect
+
+    wrong = tmp_path / "mauvais.motdepasse"
+    wrong.write_text("pas-le-bon", encoding="utf-8")
+    text = pg_server.settings_text("oncosecours")
+    text = text.replace(pg_server.config.app_password_file.as_posix(), wrong.as_posix())
+    settings = tmp_path / "etablissement.toml"
+    settings.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(settings))
+    with pytest.raises(OncoError) as caught:
+        connect(tmp_path / "oncosecours.sqlite")
+    assert caught.value.rule == "SERVEUR_REFUSE"
+    assert "refuse ce poste" in str(caught.value) and "mot de passe" in caught.value.hint
+    assert not (tmp_path / "oncosecours.sqlite").exists()
