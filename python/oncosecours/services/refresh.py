@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from oncosecours.services.core import Actor, action, require_role
-from oncosecours.store import audit, ledger
+from oncosecours.store import audit
 from oncosecours.store import snapshot as store
+from oncosecours.store import snapshot_digest as digests
 from oncosecours.store.circuit import snapshot_meta
-from oncosecours.store.ledger_verify import DIGEST_KEY
 
 ROLES = ("pharmacien", "administrateur")
 ACTION_FR = "actualiser la sauvegarde Chimio"
@@ -61,7 +61,7 @@ class _Rows:
     order, so nothing a reader sees changes.
     """
 
-    def __init__(self, table, frame) -> None:
+    def __init__(self, table, frame, shape=None) -> None:
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -98,6 +98,12 @@ class _Rows:
                 strings = np.array([*encoded.dictionary.to_pylist(), NAN], dtype=object)
                 codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
                 self.sources.append((codes, strings))
+        # computed here, in the preparing thread, so the refresh need not read its rows back
+        self.digest = (
+            None
+            if shape is None
+            else digests.from_columns(shape, self.names, self.sources, self.total, self.order)
+        )
 
     def chunk(self, start: int, stop: int) -> list[list]:
         rows = slice(start, stop) if self.order is None else self.order[start:stop]
@@ -112,10 +118,11 @@ class _Rows:
         return out
 
 
-def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -> None:
+def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -> str | None:
     """Insert ``frame`` (a data frame, or a future of its :class:`_Rows` already being
     prepared) in chunks; the next chunk is converted to Python values in a thread while SQLite
-    writes the current one (sqlite3 releases the GIL while it steps)."""
+    writes the current one (sqlite3 releases the GIL while it steps). Returns the table's
+    digest as computed from the rows (None: to be read back)."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
     rows = frame.result() if isinstance(frame, Future) else _Rows(table, frame)
@@ -135,6 +142,7 @@ def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -
             done = min(start + CHUNK, total)
             if progress and total > CHUNK and time.perf_counter() - started > 1:
                 progress(f"  {table.label} : {done:,}/{total:,} lignes écrites".replace(",", " "))
+    return rows.digest
 
 
 def write_snapshot(
@@ -154,7 +162,11 @@ def write_snapshot(
     # The rows are prepared in a thread (numpy and pyarrow, off the store) while the old
     # snapshot is deleted and the first tables are written.
     pool = ThreadPoolExecutor(max_workers=1)
-    prepared = {t.name: pool.submit(_Rows, t, snapshot.tables[t.name]) for t in tables}
+    shapes = digests.shapes_to_model(conn, sql_names)
+    prepared = {
+        t.name: pool.submit(_Rows, t, snapshot.tables[t.name], shapes.get(t.sql)) for t in tables
+    }
+    known: dict[str, str | None] = {}
     try:
         with (
             store.bulk_write_settings(conn),
@@ -167,7 +179,7 @@ def write_snapshot(
             store.drop_indexes(conn, indexes)  # rebuilt after the load: faster than row by row
             store.clear(conn, sql_names[::-1])  # children first (lines before protocols)
             for table in tables:
-                _insert(conn, table, prepared.pop(table.name), progress)
+                known[table.sql] = _insert(conn, table, prepared.pop(table.name), progress)
             if progress and indexes:
                 progress(f"Reconstruction des index ({len(indexes)})…")
             store.create_indexes(conn, indexes)
@@ -200,7 +212,7 @@ def write_snapshot(
                     "empreinte": snapshot.sha256,
                     "requetes": snapshot.queries,
                     **({"dossiers": snapshot.folders} if len(snapshot.folders) > 1 else {}),
-                    DIGEST_KEY: ledger.snapshot_digest(conn),  # audit verify proves the tables
+                    **digests.recorded(conn, known),  # audit verify proves the tables
                 },
             )
             if progress:

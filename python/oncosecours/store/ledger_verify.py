@@ -21,11 +21,11 @@ from oncosecours.store.ledger import (
     row_states,
     snapshot_digest,
 )
+from oncosecours.store.snapshot_digest import DIGEST_KEY, DIGEST_VERSION_KEY, digest_of
 
 MAX_NAMED = 20
 """How many differences are spelled out (then: "et N autres")."""
 REFRESH_ACTION = "actualiser_sauvegarde"
-DIGEST_KEY = "empreinte_tables"
 
 
 @dataclass
@@ -131,7 +131,8 @@ def _check_snapshot(conn: sqlite3.Connection, report: RowsReport) -> None:
         "SELECT seq, after_json FROM audit_event WHERE action = ? ORDER BY seq DESC LIMIT 1",
         (REFRESH_ACTION,),
     ).fetchone()
-    recorded = json.loads(row[1] or "{}").get(DIGEST_KEY) if row else None
+    after = json.loads(row[1] or "{}") if row else {}
+    recorded = after.get(DIGEST_KEY)
     if not recorded:
         if conn.execute("SELECT 1 FROM snapshot_meta").fetchone() is not None:
             report.notes.append(
@@ -139,7 +140,7 @@ def _check_snapshot(conn: sqlite3.Connection, report: RowsReport) -> None:
                 "n'a enregistré son empreinte (la prochaine actualisation le couvrira)"
             )
         return
-    found = snapshot_digest(conn)
+    found = digest_of(conn) if after.get(DIGEST_VERSION_KEY) == 2 else snapshot_digest(conn)
     for table in sorted(set(recorded) | set(found)):
         if recorded.get(table) != found.get(table):
             report.fail(
