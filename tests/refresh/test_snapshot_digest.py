@@ -46,8 +46,8 @@ def test_the_digest_computed_while_binding_is_the_one_read_back(request, conn, p
     for table in model.TABLES.values():
         rows = _Rows(table, snapshot.tables[table.name], digests.table_shape(conn, table.sql))
         # every table of these real and synthetic sets is modelled: none is read back
-        assert rows.digest is not None, table.sql
-        assert rows.digest == digests.read_back(conn, table.sql), table.sql
+        assert rows.digest() is not None, table.sql
+        assert rows.digest() == digests.read_back(conn, table.sql), table.sql
 
 
 def _store(tmp_path, ddl: str) -> sqlite3.Connection:

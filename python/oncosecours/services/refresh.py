@@ -16,13 +16,16 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oncosecours.services.core import Actor, action, require_role
 from oncosecours.store import audit
 from oncosecours.store import snapshot as store
 from oncosecours.store import snapshot_digest as digests
 from oncosecours.store.circuit import snapshot_meta
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 ROLES = ("pharmacien", "administrateur")
 ACTION_FR = "actualiser la sauvegarde Chimio"
@@ -98,51 +101,55 @@ class _Rows:
                 strings = np.array([*encoded.dictionary.to_pylist(), NAN], dtype=object)
                 codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
                 self.sources.append((codes, strings))
-        # computed here, in the preparing thread, so the refresh need not read its rows back
-        self.digest = (
-            None
-            if shape is None
-            else digests.from_columns(shape, self.names, self.sources, self.total, self.order)
-        )
+        self.shape = shape
 
-    def chunk(self, start: int, stop: int) -> list[list]:
+    def digest(self) -> str | None:
+        """The table's digest once these rows are inserted, computed from the columns (in a
+        thread, while they are being written: the refresh need not read them back); None
+        when the store must read it back."""
+        if self.shape is None:
+            return None
+        return digests.from_columns(self.shape, self.names, self.sources, self.total, self.order)
+
+    def chunk(self, start: int, stop: int) -> list:
+        """Rows ``start`` to ``stop`` as one flat list, row after row (what a multi-row
+        INSERT binds)."""
+        import numpy as np
+
+        stop = min(stop, self.total)
         rows = slice(start, stop) if self.order is None else self.order[start:stop]
-        out = []
-        for values, strings in self.sources:
+        block = np.empty((stop - start, len(self.sources)), dtype=object)
+        for index, (values, strings) in enumerate(self.sources):
             if values is None:
-                out.append([NAN] * (stop - start))
+                block[:, index] = NAN
             elif strings is None:
-                out.append(values[rows].tolist())
+                block[:, index] = values[rows].tolist()  # Python numbers: bound natively
             else:
-                out.append(strings[values[rows]].tolist())
-        return out
+                block[:, index] = strings[values[rows]]
+        return block.ravel().tolist()
 
 
-def _insert(conn: sqlite3.Connection, table, frame, progress: Progress | None) -> str | None:
-    """Insert ``frame`` (a data frame, or a future of its :class:`_Rows` already being
+def _insert(conn: sqlite3.Connection, table, rows: Future, hashing: Executor) -> Future:
+    """Insert the rows of ``table`` (``rows``: the future of its :class:`_Rows`, being
     prepared) in chunks; the next chunk is converted to Python values in a thread while SQLite
-    writes the current one (sqlite3 releases the GIL while it steps). Returns the table's
-    digest as computed from the rows (None: to be read back)."""
-    from concurrent.futures import Future, ThreadPoolExecutor
+    writes the current one (sqlite3 releases the GIL while it steps). Returns the future of the
+    table's digest, computed from its columns in ``hashing`` (None: to be read back)."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    rows = frame.result() if isinstance(frame, Future) else _Rows(table, frame)
+    rows = rows.result()
     names = rows.names
-    sql = store.insert_sql(table.sql, names)
     total = rows.total
-    started = time.perf_counter()
     starts = list(range(0, total, CHUNK))
+    digest = hashing.submit(rows.digest)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(rows.chunk, starts[0], CHUNK) if starts else None
-        for index, start in enumerate(starts):
+        for index, _start in enumerate(starts):
             values = pending.result()
             if index + 1 < len(starts):
                 pending = pool.submit(rows.chunk, starts[index + 1], starts[index + 1] + CHUNK)
-            store.insert_many(conn, sql, zip(*values, strict=True))
+            store.insert_flat(conn, table.sql, names, values)
             del values
-            done = min(start + CHUNK, total)
-            if progress and total > CHUNK and time.perf_counter() - started > 1:
-                progress(f"  {table.label} : {done:,}/{total:,} lignes écrites".replace(",", " "))
-    return rows.digest
+    return digest
 
 
 def write_snapshot(
@@ -162,11 +169,12 @@ def write_snapshot(
     # The rows are prepared in a thread (numpy and pyarrow, off the store) while the old
     # snapshot is deleted and the first tables are written.
     pool = ThreadPoolExecutor(max_workers=1)
+    hashing = ThreadPoolExecutor(max_workers=1)
     shapes = digests.shapes_to_model(conn, sql_names)
     prepared = {
         t.name: pool.submit(_Rows, t, snapshot.tables[t.name], shapes.get(t.sql)) for t in tables
     }
-    known: dict[str, str | None] = {}
+    known: dict[str, Future] = {}
     try:
         with (
             store.bulk_write_settings(conn),
@@ -178,8 +186,10 @@ def write_snapshot(
             indexes = store.indexes_of(conn, sql_names)
             store.drop_indexes(conn, indexes)  # rebuilt after the load: faster than row by row
             store.clear(conn, sql_names[::-1])  # children first (lines before protocols)
-            for table in tables:
-                known[table.sql] = _insert(conn, table, prepared.pop(table.name), progress)
+            for number, table in enumerate(tables, 1):
+                if progress:
+                    progress(f"  {table.label} ({number}/{len(tables)})…")
+                known[table.sql] = _insert(conn, table, prepared.pop(table.name), hashing)
             if progress and indexes:
                 progress(f"Reconstruction des index ({len(indexes)})…")
             store.create_indexes(conn, indexes)
@@ -212,15 +222,17 @@ def write_snapshot(
                     "empreinte": snapshot.sha256,
                     "requetes": snapshot.queries,
                     **({"dossiers": snapshot.folders} if len(snapshot.folders) > 1 else {}),
-                    **digests.recorded(conn, known),  # audit verify proves the tables
+                    # audit verify proves the tables with these
+                    **digests.recorded(conn, {t: f.result() for t, f in known.items()}),
                 },
             )
             if progress:
                 progress("Validation de la transaction…")
     finally:
-        for future in prepared.values():
+        for future in [*prepared.values(), *known.values()]:
             future.cancel()
         pool.shutdown()
+        hashing.shutdown()
 
 
 def refresh_snapshot(

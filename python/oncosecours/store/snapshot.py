@@ -68,6 +68,36 @@ def insert_many(conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]
     conn.executemany(sql, rows)
 
 
+ROWS_PER_STATEMENT = 100
+"""Rows of one multi-row INSERT: binding a flat list per statement instead of one tuple per
+row saves Python's per-row work (about a quarter of the large refresh's writing)."""
+
+
+def insert_flat(
+    conn: sqlite3.Connection, table: str, names: Sequence[str], values: Sequence[Any]
+) -> None:
+    """Insert rows given as one flat list, row after row (``len(names)`` values each)."""
+    from oncosecours.store.engines import on_server
+
+    width = len(names)
+    count = len(values) // width
+    sql = insert_sql(table, names)
+    if on_server(conn):  # COPY takes rows (store.pg)
+        conn.executemany(sql, zip(*[iter(values)] * width, strict=True))
+        return
+    per = max(1, min(ROWS_PER_STATEMENT, 32_000 // width))  # under SQLite's bound-value limit
+    whole = count // per * per
+    if whole:
+        head, _, row = sql.partition(" VALUES ")
+        many = f"{head} VALUES {', '.join([row] * per)}"
+        step = per * width
+        for start in range(0, whole * width, step):
+            conn.execute(many, values[start : start + step])
+    rest = values[whole * width :]
+    if rest:
+        conn.executemany(sql, zip(*[iter(rest)] * width, strict=True))
+
+
 def insert_meta(conn: sqlite3.Connection, values: Mapping[str, Any]) -> None:
     """The one ``snapshot_meta`` row (id 1) of the loaded backup."""
     insert_row(conn, "snapshot_meta", {"id": 1, **values})
