@@ -162,6 +162,36 @@ def test_self_test_names_the_buttons_this_site_cannot_use(tmp_path, monkeypatch)
     assert by["Bouton « Clore la crise » (PH1)"].verdict == "conforme"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_workstation_on_postgresql_self_tests_on_the_copy_s_file_not_the_server(
+    engine, tmp_path, monkeypatch
+):
+    """The unit's settings name its server: every button of the copy writes the copy's scratch
+    file (its settings say SQLite), and the server's register is exactly as before."""
+    from oncosecours.services.users import bootstrap_admin
+    from oncosecours.store.db import connect
+
+    unit_settings = Path(os.environ["ONCOSECOURS_SETTINGS"])
+    register = connect(tmp_path / "registre")  # the unit's register: the server
+    bootstrap_admin(register, "ADM", "Administrateur Unité", "7391")
+    before = list(register.iterdump())
+    register.close()
+    folder, _book = _copy(tmp_path, monkeypatch, unit_settings.read_text("utf-8"))
+    q.finish("16.0")
+    copied = (folder / "etablissement.toml").read_text("utf-8")
+    assert 'moteur = "sqlite"' in copied and 'moteur = "postgresql"' not in copied
+    failed = [i.title for i in xl.load_items(folder / q.RESULTS, windows=True) if i.failed]
+    assert failed == ["Bouton « Facturation liste en sus » (PH1)"]  # no FINESS, as shipped
+    assert (folder / q.STORE).exists()
+    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(unit_settings))
+    register = connect(tmp_path / "registre")
+    try:
+        assert list(register.iterdump()) == before
+    finally:
+        register.close()
+
+
 def _results(tmp_path, rows, when=None) -> Path:
     path = tmp_path / q.RESULTS
     data = {

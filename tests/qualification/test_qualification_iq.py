@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -123,3 +124,34 @@ def test_asr_rule_read_on_windows_says_what_it_means(monkeypatch, value, shown):
     if value == 1:
         assert "oncosecours" in item.reason  # the CLI fallback is said
     assert iq.ASR_OFFICE_CHILD == "d4f940ab-401b-4efc-aadc-ad5f3c50688a"
+
+
+def test_a_one_pc_register_is_noted_as_sqlite(kit):
+    item = by_ref(iq.run_iq(kit, kit_settings(kit)))["IQ-11"]
+    assert item.verdict == CONSTAT and item.observed.startswith("SQLite : un seul poste")
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_workstation_on_postgresql_checks_that_its_server_answers(engine, kit, tmp_path):
+    import os
+    from pathlib import Path
+
+    settings = Path(os.environ["ONCOSECOURS_SETTINGS"]).read_text(encoding="utf-8")
+    (kit / "etablissement.toml").write_text(settings, encoding="utf-8")
+    item = by_ref(iq.run_iq(kit, kit_settings(kit)))["IQ-11"]
+    assert item.verdict == CONFORME, item.observed
+    assert "RÉPOND (PostgreSQL 1" in item.observed
+    wrong = tmp_path / "mauvais-mot-de-passe.txt"
+    wrong.write_text("pas-le-bon", encoding="utf-8")
+    edited = re.sub(r'fichier_mot_de_passe = "[^"]*"', f'fichier_mot_de_passe = "{wrong.as_posix()}"',
+                    settings)  # fmt: skip
+    (kit / "etablissement.toml").write_text(edited, encoding="utf-8")
+    item = by_ref(iq.run_iq(kit, kit_settings(kit)))["IQ-11"]
+    assert item.verdict == NON_CONFORME
+    assert "mot de passe ou utilisateur refusé par le serveur" in item.observed
+    (kit / "etablissement.toml").write_text(
+        settings.replace('fichier_mot_de_passe = "', 'fichier_mot_de_passe = "absent-', 1),
+        encoding="utf-8",
+    )
+    item = by_ref(iq.run_iq(kit, kit_settings(kit)))["IQ-11"]
+    assert item.verdict == NON_CONFORME and "mot de passe PostgreSQL illisible" in item.observed

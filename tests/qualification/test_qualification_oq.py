@@ -93,3 +93,36 @@ def test_query_file_edited_stops_the_day_at_the_refresh_and_says_what_was_not_pl
     assert {i.observed for i in failing[1:]} == {"non jouée"}
     assert len(failing) == len(oq.OqDay.steps(oq.OqDay.__new__(oq.OqDay))) - 2
     json.dumps([i.as_dict() for i in items])  # the results stay serialisable
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_on_a_postgresql_workstation_the_day_plays_on_a_scratch_file_not_the_server(
+    engine, kit, tmp_path, monkeypatch
+):
+    """A kit whose settings name the unit's server: the scripted day (fake patients, numbers,
+    a refresh) goes to a scratch SQLite file; the server's register is exactly as before."""
+    import os
+    from pathlib import Path
+
+    from oncosecours.services.users import bootstrap_admin
+    from oncosecours.store.db import connect
+
+    server_settings = Path(os.environ["ONCOSECOURS_SETTINGS"]).read_text(encoding="utf-8")
+    medium = (tmp_path / "support").as_posix()
+    (kit / "etablissement.toml").write_text(
+        server_settings.replace('dossier = ""', f'dossier = "{medium}"', 1), encoding="utf-8"
+    )
+    register = connect(tmp_path / "registre")  # the unit's register: the server
+    bootstrap_admin(register, "ADM", "Administrateur Unité", "7391")
+    before = list(register.iterdump())
+    register.close()
+    monkeypatch.delenv("ONCOSECOURS_SETTINGS")  # the OQ reads the kit's own settings
+    items = _oq(kit)
+    failing = [(i.ref, i.expected, i.observed) for i in items if i.failed]
+    assert failing == []
+    monkeypatch.setenv("ONCOSECOURS_SETTINGS", str(kit / "etablissement.toml"))
+    register = connect(tmp_path / "registre")
+    try:
+        assert list(register.iterdump()) == before
+    finally:
+        register.close()

@@ -129,13 +129,14 @@ def start() -> str:
     """Create the copy's scratch store, team and synthetic backup; point the copy at them."""
     from oncosecours.refresh import synth
     from oncosecours.services.users import bootstrap_admin, create_user
-    from oncosecours.store.db import connect
+    from oncosecours.store.db import connect_file
 
     book = _book()
     folder = book.folder
     for name in (STORE, STATE, RESULTS):
         (folder / name).unlink(missing_ok=True)
-    conn = connect(folder / STORE)
+    _scratch_settings(folder / "etablissement.toml")  # before the first click of the copy
+    conn = connect_file(folder / STORE)
     try:
         admin = bootstrap_admin(conn, "ADM", "Administrateur Autotest", PIN)
         for initials, name, role in TEAM:
@@ -145,29 +146,34 @@ def start() -> str:
     backup = folder / BACKUP
     if not backup.exists():
         synth.generate(backup, "small", seed=2026, backup_date=date.today() - timedelta(days=1))
-    _scratch_copy_folder(folder / "etablissement.toml")
     _form(book, "Paramètres", base=STORE, sauvegardes=BACKUP)
     _save(book, {"debut": datetime.now().isoformat(timespec="seconds"), "resultats": []})
     return f"autotest prêt : {len(STEPS)} étapes"
 
 
-def _scratch_copy_folder(settings: Path) -> None:
-    """The copied settings send the second copy to a scratch folder, never the unit's medium."""
-    import re
-
+def _scratch_settings(settings: Path) -> None:
+    """The copied settings send the second copy to a scratch folder, never the unit's medium,
+    and keep the register on the copy's scratch file, never the unit's PostgreSQL server."""
     if not settings.is_file():
         return
     text = settings.read_text(encoding="utf-8")
-    line = 'dossier = "copie-autotest"'
-    section = re.search(r"(?m)^\[copie_secours\][^\n]*\n", text)
-    if section is None:
-        text = text.rstrip("\n") + f"\n\n[copie_secours]\n{line}\n"
-    else:
-        end = re.search(r"(?m)^\[", text[section.end() :])
-        stop = section.end() + (end.start() if end else len(text) - section.end())
-        body = re.sub(r"(?m)^dossier\s*=.*\n?", "", text[section.end() : stop])
-        text = text[: section.end()] + line + "\n" + body + text[stop:]
+    text = _set_key(text, "copie_secours", "dossier", '"copie-autotest"')
+    text = _set_key(text, "base", "moteur", '"sqlite"')
     settings.write_text(text, encoding="utf-8")
+
+
+def _set_key(text: str, section: str, key: str, value: str) -> str:
+    """``key = value`` in ``[section]`` of a TOML text (replacing the key, adding either)."""
+    import re
+
+    line = f"{key} = {value}"
+    found = re.search(rf"(?m)^\[{re.escape(section)}\][^\n]*\n", text)
+    if found is None:
+        return text.rstrip("\n") + f"\n\n[{section}]\n{line}\n"
+    end = re.search(r"(?m)^\[", text[found.end() :])
+    stop = found.end() + (end.start() if end else len(text) - found.end())
+    body = re.sub(rf"(?m)^{re.escape(key)}\s*=.*\n?", "", text[found.end() : stop])
+    return text[: found.end()] + line + "\n" + body + text[stop:]
 
 
 # --- per step: inputs, then the check -----------------------------------------------------------
@@ -308,10 +314,10 @@ def _written(book, part: str) -> bool:
 def _closed(book) -> bool:
     """The sheet says CLOS, and the store itself refuses a write with rule REGISTRE_CLOS."""
     from oncosecours.domain.errors import OncoError
-    from oncosecours.store.db import connect, refuse_if_closed
+    from oncosecours.store.db import connect_file, refuse_if_closed
 
     shown = str(book.read_fields(_layout().sheet("Reprise"), ["cloture"]).get("cloture") or "")
-    conn = connect(book.folder / STORE)
+    conn = connect_file(book.folder / STORE)
     try:
         refuse_if_closed(conn)  # what every write transaction asks first
     except OncoError as refused:

@@ -343,6 +343,30 @@ def _asr() -> Item:
     return Item("IQ-10", PHASE, title, expected, shown, CONSTAT, meaning)
 
 
+def _register(settings) -> Item:
+    """Where this workstation's register is: a file of its own, or the unit's server, which
+    must answer with the settings as written (a connection that reads, never writes)."""
+    from oncosecours.domain.errors import OncoError
+    from oncosecours.store.engines import POSTGRESQL, engine_of, postgres_target
+
+    title = "Registre : moteur et serveur"
+    if engine_of(settings) != POSTGRESQL:
+        return Item(
+            "IQ-11", PHASE, title, "moteur de [base] (constat)",
+            "SQLite : un seul poste, le registre est un fichier à côté du classeur", CONSTAT,
+        )  # fmt: skip
+    expected = "serveur PostgreSQL de [base] joignable avec le mot de passe du poste"
+    try:
+        from oncosecours.server.probe import answer
+
+        target = postgres_target(settings)
+        found = answer(target.host, target.port, target.database, target.user, target.password())
+    except OncoError as refused:
+        return check("IQ-11", PHASE, title, expected, str(refused), False)
+    return check("IQ-11", PHASE, title, expected, found.line(), found.ok,
+                 reason="" if found.ok else "poste à relier au serveur avant la crise")  # fmt: skip
+
+
 def run_iq(kit: Path, settings) -> list[Item]:
     """Every IQ item; a missing or unreadable manifest is itself a failing item."""
     items = [_windows(), _excel()]
@@ -375,7 +399,7 @@ def run_iq(kit: Path, settings) -> list[Item]:
         )
         items += [_python(manifest), *_packages(manifest), *_files(kit, manifest)]
         items += _workbook(kit, manifest)
-    items += [_second_medium(settings, kit), _libreoffice(), _asr()]
+    items += [_second_medium(settings, kit), _libreoffice(), _asr(), _register(settings)]
     return items
 
 

@@ -68,7 +68,7 @@ class OqDay(CircuitSteps):
         self.prescriptions: dict[str, int] = {}
         self.drafts: dict[str, dict] = {}
         self.preparations: list[dict] = []
-        sections = settings.as_dict()
+        sections = on_scratch_file(settings.as_dict())
         sections["copie_secours"] = {**sections["copie_secours"], "dossier": str(scratch / "copie")}
         from oncosecours.settings import Settings
 
@@ -107,9 +107,9 @@ class OqDay(CircuitSteps):
         ]
 
     def play(self) -> list[Item]:
-        from oncosecours.store.db import connect
+        from oncosecours.store.db import connect_file
 
-        self.conn = connect(self.store)
+        self.conn = connect_file(self.store)  # a scratch file whatever the unit's engine
         try:
             plan = self.steps()
             for index, (ref, step) in enumerate(plan):
@@ -386,6 +386,12 @@ class OqDay(CircuitSteps):
         )
 
 
+def on_scratch_file(sections: dict[str, Any]) -> dict[str, Any]:
+    """The settings with the register on a SQLite file: a workstation of a unit on PostgreSQL
+    plays its day on the scratch file too, never on the unit's server."""
+    return {**sections, "base": {**sections["base"], "moteur": "sqlite"}}
+
+
 @contextmanager
 def _isolated(kit: Path, clock: _Clock):
     """The simulated clock, the kit's settings file for every ``load_settings()``, and no live
@@ -400,7 +406,7 @@ def _isolated(kit: Path, clock: _Clock):
         if settings_file.is_file():
             os.environ[ENV_VAR] = str(settings_file)
         stack.callback(lambda: _restore_env(ENV_VAR, before))
-        paused = load_settings().as_dict()
+        paused = on_scratch_file(load_settings().as_dict())
         paused["copie_secours"] = {**paused["copie_secours"], "dossier": ""}
         saved = replica.use_settings(Settings(paused, None))
         stack.callback(lambda: replica.use_settings(saved))

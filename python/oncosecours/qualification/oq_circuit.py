@@ -148,7 +148,7 @@ class CircuitSteps:
         from oncosecours.ops.restore import check_source, restore
         from oncosecours.services.preparation import resolve_preparation
         from oncosecours.store import audit
-        from oncosecours.store.db import connect
+        from oncosecours.store.db import connect_file
         from oncosecours.store.replica import replicate, target_for
 
         target = target_for(self.settings, self.store)
@@ -171,7 +171,7 @@ class CircuitSteps:
         restored.parent.mkdir()
         restore(copy, restored, settings=self.settings, now=self.clock.tick())
         main_events = audit.verify(self.conn).events
-        again = connect(restored, create=False)
+        again = connect_file(restored, create=False)
         try:
             report = audit.verify(again)
             states = [resolve_preparation(again, p["id"])["state"] for p in self.preparations]
