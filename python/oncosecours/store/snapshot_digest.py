@@ -295,13 +295,27 @@ recorded before this module; a register keeps it until its next refresh."""
 
 
 def shapes_to_model(conn: sqlite3.Connection, tables: Sequence[str]) -> dict[str, Any]:
-    """The shapes of the tables whose digest the refresh can compute from its columns: on
-    SQLite only (a server converts values by its own types: read back there)."""
+    """The shapes of the tables whose digest the refresh computes from its columns.
+
+    On SQLite, every table: rows are read back in rowid order, the order they were inserted
+    in. On PostgreSQL, the tables keyed by one integer: rows are read back in key order, the
+    order the refresh writes them in (a text key sorts by the server's collation: read back);
+    its bigint, double precision and text columns keep what the modelled cases bind as SQLite's
+    INTEGER, REAL and TEXT do (integral reals copied as integers, NaN as null)."""
     from oncosecours.store.engines import on_server
 
-    if on_server(conn):
-        return {}
-    return {table: table_shape(conn, table) for table in tables}
+    shapes = {}
+    for table in tables:
+        if on_server(conn):
+            keys = [
+                declared
+                for _, _, declared, _, _, pk in conn.execute(f"PRAGMA table_info({table})")
+                if pk
+            ]
+            if len(keys) != 1 or affinity(keys[0]) != "INTEGER":
+                continue
+        shapes[table] = table_shape(conn, table)
+    return shapes
 
 
 def recorded(conn: sqlite3.Connection, known: dict[str, str | None]) -> dict[str, Any]:
