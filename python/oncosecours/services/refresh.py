@@ -143,7 +143,7 @@ def _insert(conn: sqlite3.Connection, table, rows: Future, hashing: Executor) ->
     digest = hashing.submit(rows.digest)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(rows.chunk, starts[0], CHUNK) if starts else None
-        for index, _start in enumerate(starts):
+        for index in range(len(starts)):
             values = pending.result()
             if index + 1 < len(starts):
                 pending = pool.submit(rows.chunk, starts[index + 1], starts[index + 1] + CHUNK)

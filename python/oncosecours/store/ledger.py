@@ -29,7 +29,8 @@ _TRIGGER_PREFIX = "ledger_collect_"
 _CHUNK = 500
 
 
-def _quote(name: str) -> str:
+def quote_name(name: str) -> str:
+    """A table or column name as SQL spells it (double quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -76,7 +77,7 @@ def begin(conn: sqlite3.Connection) -> None:
         "(tbl TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (tbl, rid)) WITHOUT ROWID"
     )
     for table in tables:
-        q, lit = _quote(table), "'" + table.replace("'", "''") + "'"
+        q, lit = quote_name(table), "'" + table.replace("'", "''") + "'"
         note = f"INSERT OR IGNORE INTO {COLLECTOR} (tbl, rid)"
         bodies = {
             "i": f"AFTER INSERT ON main.{q} BEGIN {note} VALUES ({lit}, NEW.rowid); END",
@@ -87,7 +88,7 @@ def begin(conn: sqlite3.Connection) -> None:
             "d": f"AFTER DELETE ON main.{q} BEGIN {note} VALUES ({lit}, OLD.rowid); END",
         }
         for kind, body in bodies.items():
-            name = _quote(f"{_TRIGGER_PREFIX}{kind}_{table}")
+            name = quote_name(f"{_TRIGGER_PREFIX}{kind}_{table}")
             conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS {name} {body}")
 
 
@@ -105,7 +106,7 @@ def row_states(
     conn: sqlite3.Connection, table: str, rowids: Iterable[int] | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(rowid, {column: value})`` of a table's rows (all of them when ``rowids`` is None)."""
-    base = f"SELECT rowid AS __rowid__, * FROM main.{_quote(table)}"
+    base = f"SELECT rowid AS __rowid__, * FROM main.{quote_name(table)}"
     if rowids is None:
         batches: Iterable[list[int] | None] = [None]
     else:
@@ -205,7 +206,7 @@ def snapshot_digest(conn: sqlite3.Connection) -> dict[str, str]:
     digests = {}
     for table in snapshot_tables(conn):
         sha = hashlib.sha256()
-        for record in conn.execute(f"SELECT * FROM main.{_quote(table)} ORDER BY rowid"):
+        for record in conn.execute(f"SELECT * FROM main.{quote_name(table)} ORDER BY rowid"):
             sha.update(repr(tuple(record)).encode("utf-8"))
             sha.update(b"\n")
         digests[table] = sha.hexdigest()

@@ -28,6 +28,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from oncosecours.store.ledger import quote_name, snapshot_tables
+
 VERSION_TAG = b"oncosecours/instantane/v2\n"
 NULL, INTEGER, REAL, TEXT, OTHER = 0, 1, 2, 3, 4
 EXACT = 2**53
@@ -138,13 +140,9 @@ def table_digest(rows: int, columns: Sequence[tuple[str, ColumnHash]]) -> str:
     return total.hexdigest()
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def read_back(conn: sqlite3.Connection, table: str) -> str:
     """The digest of a table as the store holds it (either engine)."""
-    cursor = conn.execute(f"SELECT * FROM main.{_quote(table)} ORDER BY rowid")
+    cursor = conn.execute(f"SELECT * FROM main.{quote_name(table)} ORDER BY rowid")
     names = [d[0] for d in cursor.description]
     columns = [(name, ColumnHash()) for name in names]
     rows = 0
@@ -173,11 +171,16 @@ def affinity(declared: str) -> str:
 
 
 def table_shape(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, bool]]:
-    """(name, affinity, has a non-null default) of a SQLite table's columns, in order."""
+    """(name, affinity, has a non-null default) of a table's columns, in order."""
+    return [(name, where, default) for name, where, default, _ in _columns(conn, table)]
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, bool, bool]]:
+    """(name, affinity, has a non-null default, is the key) of a table's columns."""
     return [
-        (name, affinity(declared), default is not None)
-        for _, name, declared, _, default, _ in conn.execute(
-            f"PRAGMA main.table_info({_quote(table)})"
+        (name, affinity(declared), default is not None, bool(pk))
+        for _, name, declared, _, default, pk in conn.execute(
+            f"PRAGMA main.table_info({quote_name(table)})"
         )
     ]
 
@@ -306,15 +309,11 @@ def shapes_to_model(conn: sqlite3.Connection, tables: Sequence[str]) -> dict[str
 
     shapes = {}
     for table in tables:
-        if on_server(conn):
-            keys = [
-                declared
-                for _, _, declared, _, _, pk in conn.execute(f"PRAGMA table_info({table})")
-                if pk
-            ]
-            if len(keys) != 1 or affinity(keys[0]) != "INTEGER":
-                continue
-        shapes[table] = table_shape(conn, table)
+        columns = _columns(conn, table)
+        keys = [where for _, where, _, key in columns if key]
+        if on_server(conn) and keys != ["INTEGER"]:
+            continue
+        shapes[table] = [(name, where, default) for name, where, default, _ in columns]
     return shapes
 
 
@@ -322,8 +321,6 @@ def recorded(conn: sqlite3.Connection, known: dict[str, str | None]) -> dict[str
     """What the refresh's audit event says of the snapshot it wrote: every table's digest (the
     ones computed from the columns bound, the others read back: ``snapshot_meta``, anything not
     modelled) and the digest's version."""
-    from oncosecours.store.ledger import snapshot_tables
-
     tables = snapshot_tables(conn)
     return {
         DIGEST_KEY: {table: known.get(table) or read_back(conn, table) for table in tables},
@@ -333,6 +330,4 @@ def recorded(conn: sqlite3.Connection, known: dict[str, str | None]) -> dict[str
 
 def digest_of(conn: sqlite3.Connection) -> dict[str, str]:
     """Every snapshot table's digest read back: what ``audit verify`` compares."""
-    from oncosecours.store.ledger import snapshot_tables
-
     return {table: read_back(conn, table) for table in snapshot_tables(conn)}

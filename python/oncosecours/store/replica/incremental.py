@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from oncosecours.store.ledger import quote_name
 from oncosecours.store.replica.files import LOCK_TIMEOUT_S, open_readonly, sqlite_uri
 
 LOG_TABLE = "replica_log"
@@ -19,10 +20,6 @@ and the indexes): not tracked row by row; a refresh makes the next copy a comple
 
 
 PRUNE_AFTER = 5000
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def tracked_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str] | None:
@@ -41,7 +38,7 @@ def tracked_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str] 
 
 
 def _trigger_sql(table: str) -> dict[str, str]:
-    q, lit = _quote(table), "'" + table.replace("'", "''") + "'"
+    q, lit = quote_name(table), "'" + table.replace("'", "''") + "'"
     log = f"INSERT INTO {LOG_TABLE} (tbl, rid)"
     return {
         f"replica_log_i_{table}": f"AFTER INSERT ON {q} BEGIN {log} VALUES ({lit}, NEW.rowid); END",
@@ -81,7 +78,7 @@ def ensure_triggers(conn: sqlite3.Connection) -> bool:
     conn.execute("BEGIN IMMEDIATE")  # a plain transaction: no after-commit hook for this one
     try:
         for name, body in missing.items():
-            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {_quote(name)} {body}")
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {quote_name(name)} {body}")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -108,7 +105,7 @@ def _position(conn: sqlite3.Connection, schema: str) -> int:
 
 def _columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], bool]:
     """Stored columns of ``table`` and whether its INTEGER PRIMARY KEY is the rowid."""
-    info = conn.execute(f"PRAGMA main.table_xinfo({_quote(table)})").fetchall()
+    info = conn.execute(f"PRAGMA main.table_xinfo({quote_name(table)})").fetchall()
     columns = [r[1] for r in info if r[6] in (0, 1)]  # 2, 3: generated columns
     keys = [r for r in info if r[5]]
     alias = len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER"
@@ -161,8 +158,8 @@ def _replay(copy: sqlite3.Connection) -> dict[str, Any] | None:
     if pending != upto - done:
         return None  # entries pruned before this copy got them
     for name in _untracked(copy):
-        if copy.execute(f"SELECT max(rowid) FROM main.{_quote(name)}").fetchone() != (
-            copy.execute(f"SELECT max(rowid) FROM source.{_quote(name)}").fetchone()
+        if copy.execute(f"SELECT max(rowid) FROM main.{quote_name(name)}").fetchone() != (
+            copy.execute(f"SELECT max(rowid) FROM source.{quote_name(name)}").fetchone()
         ):
             return None
     changed = [
@@ -179,13 +176,13 @@ def _replay(copy: sqlite3.Connection) -> dict[str, Any] | None:
         changed,
     ).fetchall()
     for name, _sql in triggers:  # the copy's own rules would refuse a replay (e.g. a row
-        copy.execute(f"DROP TRIGGER main.{_quote(name)}")  # inserted at its final state)
+        copy.execute(f"DROP TRIGGER main.{quote_name(name)}")  # inserted at its final state)
     rows = 0
     for table in changed:
         columns, alias = _columns(copy, table)
-        names = ([] if alias else ["rowid"]) + [_quote(c) for c in columns]
+        names = ([] if alias else ["rowid"]) + [quote_name(c) for c in columns]
         ids = f"SELECT rid FROM source.{LOG_TABLE} WHERE tbl = ? AND id > ?"
-        q = _quote(table)
+        q = quote_name(table)
         cursor = copy.execute(
             f"INSERT OR REPLACE INTO main.{q} ({', '.join(names)}) "
             f"SELECT {', '.join(names)} FROM source.{q} WHERE rowid IN ({ids})",
