@@ -120,7 +120,7 @@ def _status(args: argparse.Namespace) -> int:
     if args.dossier:
         return _folder_status(args)
     from oncosecours.settings import load_settings
-    from oncosecours.store.engines import POSTGRESQL, engine_of, postgres_target
+    from oncosecours.store.engines import POSTGRESQL, engine_of
 
     settings = load_settings(args.settings)
     if engine_of(settings) != POSTGRESQL:
@@ -131,10 +131,9 @@ def _status(args: argparse.Namespace) -> int:
             "Pour le serveur de ce PC : oncosecours server status --dossier DOSSIER",
         )
         return 0
-    from oncosecours.server.probe import answer
+    from oncosecours.server.probe import answer_of_settings
 
-    target = postgres_target(settings)
-    found = answer(target.host, target.port, target.database, target.user, target.password())
+    found = answer_of_settings(settings)
     emit(args, {"moteur": POSTGRESQL, **found.as_dict()}, f"Mode PostgreSQL — {found.line()}")
     return 0 if found.ok else 1
 

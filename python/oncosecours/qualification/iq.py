@@ -347,7 +347,7 @@ def _register(settings) -> Item:
     """Where this workstation's register is: a file of its own, or the unit's server, which
     must answer with the settings as written (a connection that reads, never writes)."""
     from oncosecours.domain.errors import OncoError
-    from oncosecours.store.engines import POSTGRESQL, engine_of, postgres_target
+    from oncosecours.store.engines import POSTGRESQL, engine_of
 
     title = "Registre : moteur et serveur"
     if engine_of(settings) != POSTGRESQL:
@@ -357,10 +357,9 @@ def _register(settings) -> Item:
         )  # fmt: skip
     expected = "serveur PostgreSQL de [base] joignable avec le mot de passe du poste"
     try:
-        from oncosecours.server.probe import answer
+        from oncosecours.server.probe import answer_of_settings
 
-        target = postgres_target(settings)
-        found = answer(target.host, target.port, target.database, target.user, target.password())
+        found = answer_of_settings(settings)
     except OncoError as refused:
         return check("IQ-11", PHASE, title, expected, str(refused), False)
     return check("IQ-11", PHASE, title, expected, found.line(), found.ok,

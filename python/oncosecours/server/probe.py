@@ -99,6 +99,15 @@ def answer_of(config: ServerConfig) -> Answer:
     return answer(config.address, config.port, config.database, config.user, password)
 
 
+def answer_of_settings(settings) -> Answer:
+    """The server a workstation's ``[base]`` names, reached as that workstation would (a
+    missing password is a French refusal, raised)."""
+    from oncosecours.store.engines import postgres_target
+
+    target = postgres_target(settings)
+    return answer(target.host, target.port, target.database, target.user, target.password())
+
+
 def base_block(config: ServerConfig) -> str:
     """The ``[base]`` section each workstation puts in its ``etablissement.toml``."""
     return "\n".join(
