@@ -30,7 +30,15 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_model_is_the_store_schema(conn):
+    from oncosecours.store import history_pack
+
     for table in TABLES.values():
+        if table.sql == history_pack.TABLE:  # packed records: every model column, in order
+            stored = {"date": "text"}
+            assert list(history_pack.ROWS) == [
+                (c.name, stored.get(c.kind, c.kind)) for c in table.columns
+            ]
+            continue
         info = conn.execute(f"PRAGMA table_info({table.sql})").fetchall()
         assert [r["name"] for r in info] == table.names, table.sql
         not_null = {r["name"] for r in info if r["notnull"] or r["pk"]}

@@ -157,8 +157,9 @@ def test_a_register_refreshed_before_version_2_is_still_verified(
     report = verify_store(conn)
     assert report.ok, report.text()
     raw = sqlite3.connect(store_path, isolation_level=None)
-    raw.execute(
-        "UPDATE ref_history SET start_date = '1999-01-01' WHERE rowid = (SELECT min(rowid) FROM ref_history)"
+    raw.execute(  # one start date of the history changed
+        "UPDATE ref_history_texts SET text = '1999-01-01' WHERE code = (SELECT min(code) FROM "
+        "ref_history_texts WHERE text LIKE '20__-__-__')"
     )
     raw.close()
     text = verify_store(conn).text()

@@ -185,6 +185,8 @@ def _history_rows():
 
 def load_snapshot(conn, backup_date: date | None = None) -> None:
     """Insert the synthetic snapshot (one transaction, like a refresh)."""
+    from oncosecours.store import history_pack
+
     backup = (backup_date or TODAY - timedelta(days=1)).isoformat()
     conn.execute("BEGIN IMMEDIATE")
     conn.execute(
@@ -226,15 +228,11 @@ def load_snapshot(conn, backup_date: date | None = None) -> None:
             "birth_date, sex) VALUES (?, ?, ?, ?, ?, ?, ?)",
             row,
         )
-    for row in _history_rows():
-        conn.execute(
-            "INSERT INTO ref_history (row_id, patient_id, start_date, concept, molecule_id, "
-            "product_id, value, protocol_name, protocol_id, cycle, day, dose_prescribed, "
-            "dose_calculated, weight_kg, height_cm, creatinine_umol_l, reduction_pct, "
-            "reduction_reason, bsa_dubois) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?)",
-            row,
-        )
+    names = ("row_id", "patient_id", "start_date", "concept", "molecule_id", "product_id",
+             "value", "protocol_name", "protocol_id", "cycle", "day", "dose_prescribed",
+             "dose_calculated", "weight_kg", "height_cm", "creatinine_umol_l", "reduction_pct",
+             "reduction_reason", "bsa_dubois")  # fmt: skip
+    history_pack.replace(conn, [dict(zip(names, row, strict=True)) for row in _history_rows()])
     conn.execute("COMMIT")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oncosecours.services.core import Actor, action, require_role
-from oncosecours.store import audit
+from oncosecours.store import audit, history_pack
 from oncosecours.store import snapshot as store
 from oncosecours.store import snapshot_digest as digests
 from oncosecours.store.circuit import snapshot_meta
@@ -141,6 +141,9 @@ def _insert(conn: sqlite3.Connection, table, rows: Future, hashing: Executor) ->
     total = rows.total
     starts = list(range(0, total, CHUNK))
     digest = hashing.submit(rows.digest)
+    if table.sql == history_pack.TABLE:  # one row per patient, packed (store.history_pack)
+        history_pack.write(conn, *history_pack.pack(names, rows.sources, total))
+        return digest
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(rows.chunk, starts[0], CHUNK) if starts else None
         for index in range(len(starts)):
@@ -185,7 +188,8 @@ def write_snapshot(
                 progress("Remplacement de l'instantané dans la base (une seule transaction)…")
             indexes = store.indexes_of(conn, sql_names)
             store.drop_indexes(conn, indexes)  # rebuilt after the load: faster than row by row
-            store.clear(conn, sql_names[::-1])  # children first (lines before protocols)
+            # children first (lines before protocols); the history's texts with it
+            store.clear(conn, [*sql_names[::-1], history_pack.PATIENTS, history_pack.TEXTS])
             for number, table in enumerate(tables, 1):
                 if progress:
                     progress(f"  {table.label} ({number}/{len(tables)})…")

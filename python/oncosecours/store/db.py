@@ -20,6 +20,8 @@ ENV_VAR = "ONCOSECOURS_STORE"
 MIGRATIONS = Path(__file__).with_name("migrations")
 LEDGER_VERSION = 7
 """The migration that brings the row ledger (a store holding rows gets their state then)."""
+HISTORY_PACKED_VERSION = 11
+"""The migration that stores the history one row per patient (its rows converted then)."""
 
 AFTER_COMMIT: list[Callable[[sqlite3.Connection], None]] = []
 """Hooks run, in order, after each committed write of :func:`transaction`. The store registers
@@ -136,6 +138,10 @@ def _after_migration(conn: sqlite3.Connection, version: int) -> None:
     """What a migration needs computed in Python, in its own transaction."""
     if version == LEDGER_VERSION:
         ledger.baseline(conn)
+    if version == HISTORY_PACKED_VERSION:
+        from oncosecours.store import history_pack
+
+        history_pack.convert_rows_table(conn, "ref_history_v10")
 
 
 def _statements(script: str) -> Iterator[str]:

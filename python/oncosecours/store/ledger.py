@@ -24,6 +24,8 @@ NOT_AUDITED = frozenset({"audit_event", "audit_head", "audit_rows", "replica_log
 ``snapshot_meta`` and the ``ref_*`` tables are the Chimio snapshot, proven as a whole by the
 digest recorded in the refresh's own audit event (:func:`snapshot_digest`)."""
 SNAPSHOT_PREFIX = "ref_"
+HISTORY_PARTS = ("ref_history_patients", "ref_history_texts")
+"""Parts of the history's rows (``store.history_pack``): proven with them, not on their own."""
 COLLECTOR = "ledger_touched"
 _TRIGGER_PREFIX = "ledger_collect_"
 _CHUNK = 500
@@ -195,7 +197,7 @@ def snapshot_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]
         for (name,) in conn.execute(
             f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' ORDER BY name"
         )
-        if name.startswith(SNAPSHOT_PREFIX)
+        if name.startswith(SNAPSHOT_PREFIX) and name not in HISTORY_PARTS
     ]
     return names + ["snapshot_meta"]
 
@@ -203,10 +205,20 @@ def snapshot_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]
 def snapshot_digest(conn: sqlite3.Connection) -> dict[str, str]:
     """SHA-256 of every snapshot table's rows (in rowid order), by table: recorded in the
     refresh's audit event, recomputed by verify."""
+    from oncosecours.store import history_pack
+
     digests = {}
     for table in snapshot_tables(conn):
         sha = hashlib.sha256()
-        for record in conn.execute(f"SELECT * FROM main.{quote_name(table)} ORDER BY rowid"):
+        if table == history_pack.TABLE:  # proven by its rows, whatever their storage
+            try:
+                records: Any = zip(*history_pack.columns(conn)[1], strict=True)
+            except history_pack.Unreadable as exc:
+                digests[table] = f"illisible : {exc}"
+                continue
+        else:
+            records = conn.execute(f"SELECT * FROM main.{quote_name(table)} ORDER BY rowid")
+        for record in records:
             sha.update(repr(tuple(record)).encode("utf-8"))
             sha.update(b"\n")
         digests[table] = sha.hexdigest()

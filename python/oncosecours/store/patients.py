@@ -190,13 +190,13 @@ def backup_patients_not_brought_in(conn: sqlite3.Connection) -> list[dict]:
 
 
 def recent_backup_history(conn: sqlite3.Connection, ref_patient_id: str, limit: int = 20) -> list:
-    """The latest treatments of a backup patient (``ref_history``), newest first."""
-    return all_rows(
-        conn,
-        "SELECT start_date, protocol_name, cycle, day, molecule_id, dose_prescribed, "
-        "weight_kg FROM ref_history WHERE patient_id = ? ORDER BY start_date DESC LIMIT ?",
-        (ref_patient_id, limit),
-    )
+    """The latest treatments of a backup patient (its history), newest first."""
+    from oncosecours.store.history_pack import patient_rows
+
+    shown = ("start_date", "protocol_name", "cycle", "day", "molecule_id", "dose_prescribed",
+             "weight_kg")  # fmt: skip
+    latest = patient_rows(conn, ref_patient_id)[::-1][:limit]
+    return [{name: row[name] for name in shown} for row in latest]
 
 
 def notes_of(conn: sqlite3.Connection, patient_id: int) -> list[dict]:

@@ -28,6 +28,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from oncosecours.store import history_pack
 from oncosecours.store.ledger import quote_name, snapshot_tables
 
 VERSION_TAG = b"oncosecours/instantane/v2\n"
@@ -141,7 +142,15 @@ def table_digest(rows: int, columns: Sequence[tuple[str, ColumnHash]]) -> str:
 
 
 def read_back(conn: sqlite3.Connection, table: str) -> str:
-    """The digest of a table as the store holds it (either engine)."""
+    """The digest of a table as the store holds it (either engine). The history is proven
+    by its rows, whatever their storage (:mod:`oncosecours.store.history_pack`)."""
+    if table == history_pack.TABLE:
+        return _history_read_back(conn)
+    return read_back_rows(conn, table)
+
+
+def read_back_rows(conn: sqlite3.Connection, table: str) -> str:
+    """The digest of a table of rows, read back in rowid order."""
     cursor = conn.execute(f"SELECT * FROM main.{quote_name(table)} ORDER BY rowid")
     names = [d[0] for d in cursor.description]
     columns = [(name, ColumnHash()) for name in names]
@@ -150,6 +159,20 @@ def read_back(conn: sqlite3.Connection, table: str) -> str:
         rows += len(batch)
         for (_, column), values in zip(columns, zip(*batch, strict=True), strict=True):
             column.add_values(values)
+    return table_digest(rows, columns)
+
+
+def _history_read_back(conn: sqlite3.Connection) -> str:
+    try:
+        rows, values = history_pack.columns(conn)
+    except history_pack.Unreadable as exc:
+        return f"illisible : {exc}"  # never a digest: verify names the table
+    columns = []
+    for name, column_values in zip(history_pack.NAMES, values, strict=True):
+        column = ColumnHash()
+        for start in range(0, rows, _FETCH):
+            column.add_values(column_values[start : start + _FETCH])
+        columns.append((name, column))
     return table_digest(rows, columns)
 
 
@@ -309,6 +332,9 @@ def shapes_to_model(conn: sqlite3.Connection, tables: Sequence[str]) -> dict[str
 
     shapes = {}
     for table in tables:
+        if table == history_pack.TABLE:  # its rows, read back in row number order
+            shapes[table] = history_pack.SHAPE
+            continue
         columns = _columns(conn, table)
         keys = [where for _, where, _, key in columns if key]
         if on_server(conn) and keys != ["INTEGER"]:

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from oncosecours.store.rows import all_rows
+from oncosecours.store import history_pack
 
 _COUNTED_LINE = (
     "(c.state != 'cancelled' OR EXISTS (SELECT 1 FROM administrations a "
@@ -20,13 +20,20 @@ _COUNTED_LINE = (
 
 
 def backup_history(conn: sqlite3.Connection, ref_patient_id: Any) -> list[dict[str, Any]]:
-    """The backup's treatment history of a patient (``ref_history``) with molecule names."""
-    return all_rows(
-        conn,
-        "SELECT h.*, m.name AS molecule_name FROM ref_history h LEFT JOIN ref_molecules m "
-        "ON m.molecule_id = h.molecule_id WHERE h.patient_id = ? ORDER BY h.start_date",
-        (ref_patient_id,),
-    )
+    """The backup's treatment history of a patient with molecule names, by start date."""
+    rows = history_pack.patient_rows(conn, ref_patient_id)
+    ids = sorted({r["molecule_id"] for r in rows if r["molecule_id"] is not None})
+    names: dict[Any, Any] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        names.update(
+            conn.execute(
+                "SELECT molecule_id, name FROM ref_molecules WHERE molecule_id IN "
+                f"({', '.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        )
+    return [{**row, "molecule_name": names.get(row["molecule_id"])} for row in rows]
 
 
 def previous_engaged_cure(
