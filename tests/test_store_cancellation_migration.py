@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from older_store import older_store
 from oncosecours.store import db
 
 
 def test_a_store_at_schema_4_is_upgraded(store_path):
-    raw = sqlite3.connect(store_path, isolation_level=None)
-    for version, path in db._migration_files():
-        if version > 4:
-            break
-        raw.execute("BEGIN")
-        for statement in db._statements(path.read_text(encoding="utf-8")):
-            raw.execute(statement)
-        raw.execute(f"PRAGMA user_version={version}")
-        raw.execute("COMMIT")
+    raw = older_store(store_path, below=5)
     raw.execute(
         "INSERT INTO users (initials, name, role, pin_hash, pin_salt, created_at) "
         "VALUES ('DR1', 'Dr Test', 'prescripteur', x'00', x'00', '2026-03-02T08:00:00+01:00')"

@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 
+from older_store import older_store
 from oncosecours.domain.errors import OncoError
 from oncosecours.refresh.engine import load_backup
 from oncosecours.services.refresh import refresh_snapshot
@@ -201,15 +202,7 @@ def test_a_register_with_the_row_table_is_migrated_row_for_row(tmp_path, small_s
     digest its last refresh recorded still proves them."""
     rows = _frame_rows(hegp) + _frame_rows(small_synth)
     store_path = tmp_path / "oncosecours.sqlite"
-    raw = sqlite3.connect(store_path, isolation_level=None)
-    for version, path in db._migration_files():
-        if version >= db.HISTORY_PACKED_VERSION:
-            break
-        raw.execute("BEGIN")
-        for statement in db._statements(path.read_text(encoding="utf-8")):
-            raw.execute(statement)
-        raw.execute(f"PRAGMA user_version={version}")
-        raw.execute("COMMIT")
+    raw = older_store(store_path, below=db.HISTORY_PACKED_VERSION)
     names = list(history_pack.NAMES)
     raw.executemany(
         f"INSERT INTO ref_history ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",

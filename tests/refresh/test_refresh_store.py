@@ -126,11 +126,11 @@ def test_failure_while_writing_leaves_the_store_as_it_was(
     calls = []
     original = service._insert
 
-    def failing(conn_, table, frame, progress):
+    def failing(conn_, table, *rest):
         calls.append(table.name)
         if table.name == "protocol_lines":
             raise sqlite3.OperationalError("disque plein (simulé)")
-        return original(conn_, table, frame, progress)
+        return original(conn_, table, *rest)
 
     monkeypatch.setattr(service, "_insert", failing)
     with pytest.raises(sqlite3.OperationalError):

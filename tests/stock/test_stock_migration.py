@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from older_store import older_store
 from oncosecours.store import db
 
 
 def test_a_store_before_the_stock_is_upgraded(tmp_path):
     store_path = tmp_path / "oncosecours.sqlite"  # a SQLite file made by an older version
-    raw = sqlite3.connect(store_path, isolation_level=None)
-    for version, path in db._migration_files():
-        if version >= 10:
-            break
-        raw.execute("BEGIN")
-        for statement in db._statements(path.read_text(encoding="utf-8")):
-            raw.execute(statement)
-        raw.execute(f"PRAGMA user_version={version}")
-        raw.execute("COMMIT")
+    raw = older_store(store_path, below=10)
     raw.execute(
         "INSERT INTO ref_products (product_id, name, molecule_id, strength_mg, volume_ml) "
         "VALUES (3102, 'OXALIPLATINE 100 mg/20 mL', 31, 100, 20)"

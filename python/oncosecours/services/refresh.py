@@ -95,7 +95,8 @@ class _Rows:
             if pa.types.is_integer(kind):
                 self.sources.append((column.to_numpy(), None))
             elif pa.types.is_floating(kind):
-                self.sources.append((pc.fill_null(column, NAN).to_numpy(), None))
+                filled = pc.fill_null(column, NAN) if column.null_count else column
+                self.sources.append((filled.to_numpy(), None))
             else:
                 encoded = pc.dictionary_encode(column).combine_chunks()
                 strings = np.array([*encoded.dictionary.to_pylist(), NAN], dtype=object)
@@ -129,7 +130,15 @@ class _Rows:
         return block.ravel().tolist()
 
 
-def _insert(conn: sqlite3.Connection, table, rows: Future, hashing: Executor) -> Future:
+def _packed(rows: Future) -> tuple:
+    """The history's rows as its packed tables' (:mod:`oncosecours.store.history_pack`)."""
+    prepared = rows.result()
+    return history_pack.pack(prepared.names, prepared.sources, prepared.total)
+
+
+def _insert(
+    conn: sqlite3.Connection, table, rows: Future, hashing: Executor, packed: Future
+) -> Future:
     """Insert the rows of ``table`` (``rows``: the future of its :class:`_Rows`, being
     prepared) in chunks; the next chunk is converted to Python values in a thread while SQLite
     writes the current one (sqlite3 releases the GIL while it steps). Returns the future of the
@@ -141,8 +150,8 @@ def _insert(conn: sqlite3.Connection, table, rows: Future, hashing: Executor) ->
     total = rows.total
     starts = list(range(0, total, CHUNK))
     digest = hashing.submit(rows.digest)
-    if table.sql == history_pack.TABLE:  # one row per patient, packed (store.history_pack)
-        history_pack.write(conn, *history_pack.pack(names, rows.sources, total))
+    if table.sql == history_pack.TABLE:  # packed in the preparing thread
+        history_pack.write(conn, *packed.result())
         return digest
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(rows.chunk, starts[0], CHUNK) if starts else None
@@ -177,6 +186,8 @@ def write_snapshot(
     prepared = {
         t.name: pool.submit(_Rows, t, snapshot.tables[t.name], shapes.get(t.sql)) for t in tables
     }
+    history = next(t.name for t in tables if t.sql == history_pack.TABLE)
+    packed = pool.submit(_packed, prepared[history])  # while the first tables are written
     known: dict[str, Future] = {}
     try:
         with (
@@ -193,7 +204,7 @@ def write_snapshot(
             for number, table in enumerate(tables, 1):
                 if progress:
                     progress(f"  {table.label} ({number}/{len(tables)})…")
-                known[table.sql] = _insert(conn, table, prepared.pop(table.name), hashing)
+                known[table.sql] = _insert(conn, table, prepared.pop(table.name), hashing, packed)
             if progress and indexes:
                 progress(f"Reconstruction des index ({len(indexes)})…")
             store.create_indexes(conn, indexes)
@@ -233,7 +244,7 @@ def write_snapshot(
             if progress:
                 progress("Validation de la transaction…")
     finally:
-        for future in [*prepared.values(), *known.values()]:
+        for future in [*prepared.values(), *known.values(), packed]:
             future.cancel()
         pool.shutdown()
         hashing.shutdown()

@@ -202,21 +202,38 @@ def _integer_letter(low: float, high: float) -> str:
     raise ValueError(f"entier hors de 64 bits : {low}, {high}")
 
 
-def _letter(kind: str, present) -> str:
-    """The letter of a numeric column from its non-null values (numpy)."""
+_CHUNK = 1 << 16
+"""Values tested at a time: small temporaries, reused, instead of a column-sized one each."""
+
+
+def _every(test, values) -> bool:
+    """Whether ``test`` holds for every chunk of ``values``."""
+    return all(test(values[i : i + _CHUNK]) for i in range(0, len(values), _CHUNK))
+
+
+def _letter(kind: str, values) -> str:
+    """The letter of a numeric column (numpy; NaN for null)."""
     import numpy as np
 
-    if not len(present):
+    floats = values.dtype.kind == "f"
+    low, high = (np.fmin.reduce(values), np.fmax.reduce(values)) if len(values) else (0, 0)
+    if low != low:  # every value null
         return "b"
-    low, high = present.min(), present.max()
     if kind == "integer":
+        if floats and not _every(lambda c: ((np.floor(c) == c) | (c != c)).all(), values):
+            raise TypeError("entier attendu")
         return _integer_letter(low, high)
     exact = max(-low, high) < 2**53
-    if exact and (present.dtype.kind in "iu" or (np.floor(present) == present).all()):
+    if exact and (not floats or _every(lambda c: ((np.floor(c) == c) | (c != c)).all(), values)):
         return _integer_letter(low, high)
-    with np.errstate(over="ignore"):
-        single = present.astype(np.float32).astype(np.float64) == present
-    return "f" if single.all() and present.dtype.kind == "f" else "d"
+    if not floats:
+        return "d"
+
+    def single(c) -> bool:
+        with np.errstate(over="ignore"):
+            return ((c.astype(np.float32).astype(np.float64) == c) | (c != c)).all()
+
+    return "f" if _every(single, values) else "d"
 
 
 def pack(
@@ -266,15 +283,13 @@ def _records(bound: Mapping[str, tuple[Any, Any]], order, total: int) -> tuple[A
     to)."""
     import numpy as np
 
-    columns: list[tuple[str, Any]] = []  # (name, values) in record order
-    nulls = np.zeros((total, 8 * np.dtype(_NUMPY[MASK]).itemsize), dtype=bool)
+    columns: list[tuple[str, Any, Any]] = []  # (name, values, null) in record order
     texts: list[Any] = []
     letters = []
-    for index, (name, kind) in enumerate(COLUMNS):
+    for name, kind in COLUMNS:
         values, strings = bound.get(name, (None, None))
         if values is None:
-            nulls[:, index] = True
-            columns.append((name, 0))
+            columns.append((name, 0, True))
             letters.append("b")
             continue
         if (strings is None) != (kind != "text"):
@@ -288,23 +303,26 @@ def _records(bound: Mapping[str, tuple[Any, Any]], order, total: int) -> tuple[A
             letters.append(None)  # once every text is coded
         else:
             null = np.isnan(values) if values.dtype.kind == "f" else None
-            if null is not None and null.any():
-                values = np.where(null, 0, values)
-            if kind == "real" and values.dtype.kind == "f":
-                values = values + 0.0  # -0.0 as 0.0, as SQLite stores an integral real
-            if kind == "integer" and values.dtype.kind == "f":
-                if not (np.floor(values) == values).all():
-                    raise TypeError(f"{name}: entier attendu")
-            letters.append(_letter(kind, values if null is None else values[~null]))
-        if null is not None:
-            nulls[:, index] = null
-        columns.append((name, values))
+            try:
+                letters.append(_letter(kind, values))
+            except TypeError as exc:
+                raise TypeError(f"{name}: {exc}") from None
+        columns.append((name, values, null))
     text_letter = _integer_letter(-1, len(texts))
     form = "<" + MASK + "".join(letter or text_letter for letter in letters)
     records = np.empty(total, dtype=_dtype(form))
-    records["nulls"] = np.packbits(nulls, axis=1, bitorder="little").view(_NUMPY[MASK])[:, 0]
-    for name, values in columns:
-        records[name] = values
+    mask = records["nulls"]
+    mask[:] = 0
+    for index, (name, values, null) in enumerate(columns):
+        field = records[name]
+        with np.errstate(invalid="ignore"):  # NaN (null) into an integer: zeroed below
+            field[:] = values
+        if field.dtype.kind == "f":
+            field += 0.0  # -0.0 as 0.0, as SQLite stores an integral real
+        if null is None or (null is not True and not null.any()):
+            continue
+        field[null] = 0
+        np.bitwise_or(mask, mask.dtype.type(1 << index), out=mask, where=null)
     return records, form, texts
 
 

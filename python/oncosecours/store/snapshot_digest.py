@@ -51,10 +51,11 @@ class ColumnHash:
 
         self.rows += len(tags)
         tag_s, int_s, real_s, len_s, text_s = self.streams
-        tag_s.update(np.ascontiguousarray(tags, dtype=np.uint8).tobytes())
-        int_s.update(np.ascontiguousarray(ints, dtype="<i8").tobytes())
-        real_s.update((np.asarray(reals, dtype="<f8") + 0.0).tobytes())  # -0.0 -> 0.0
-        len_s.update(np.ascontiguousarray(lengths, dtype="<i8").tobytes())
+        # hashed where they are (contiguous numpy arrays are buffers): no copy
+        tag_s.update(np.ascontiguousarray(tags, dtype=np.uint8))
+        int_s.update(np.ascontiguousarray(ints, dtype="<i8"))
+        real_s.update(np.asarray(reals, dtype="<f8") + 0.0)  # -0.0 -> 0.0
+        len_s.update(np.ascontiguousarray(lengths, dtype="<i8"))
         text_s.update(text)
 
     def add_values(self, values: Sequence[Any]) -> None:
