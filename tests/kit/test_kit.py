@@ -16,7 +16,7 @@ import pytest
 
 from oncosecours.domain.errors import OncoError
 from oncosecours.excel.builder import conf_values
-from oncosecours.kit.build import build_kit, check_closure
+from oncosecours.kit.build import INSTALLED, build_kit, check_closure
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +48,12 @@ def test_wheelhouse_is_windows_and_covers_the_dependency_closure(kit):
     assert any(n.startswith("pywin32-") and "win_amd64" in n for n in names)
     assert any(n.startswith("pandas-") and "win_amd64" in n for n in names)
     assert not any("linux" in n or "macosx" in n for n in names)
+    # a workstation may work on the unit's PostgreSQL server: psycopg and its Windows needs
+    assert any(n.startswith("psycopg_binary-") and "win_amd64" in n for n in names)
+    assert any(n.startswith("tzdata-") for n in names)
     report = check_closure(out / "wheelhouse", "3.11")
-    for package in ("xlwings", "openpyxl", "pandas", "docxtpl", "pyOpenVBA", "pywin32"):
+    for package in ("xlwings", "openpyxl", "pandas", "docxtpl", "pyOpenVBA", "pywin32",
+                    "psycopg-binary", "tzdata"):  # fmt: skip
         assert re.search(package, report, re.IGNORECASE), package
 
 
@@ -72,6 +76,7 @@ def test_installer_refers_only_to_files_inside_the_kit(kit):
     assert "\\\\" not in text, "chemin réseau"
     assert "http" not in text.lower()
     assert "--no-index" in text
+    assert f'--upgrade "{INSTALLED}"' in text  # what the closure check resolved
     created = {"python"}  # the folder the installer itself creates beside the workbook
     for ref in re.findall(r"%KIT%([^\"%\s]+)", text):
         first = ref.split("\\")[0]

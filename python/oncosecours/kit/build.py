@@ -17,8 +17,13 @@ from pathlib import Path
 from oncosecours.domain.errors import OncoError
 from oncosecours.resources import shipped
 
-WINDOWS_ONLY = ("pywin32",)
-"""Needed on Windows by xlwings; pip does not evaluate markers for ``--platform``, so name it."""
+WINDOWS_ONLY = ("pywin32", "tzdata")
+"""Needed on Windows (by xlwings; by psycopg, ``tzdata; sys_platform == "win32"``): pip does not
+evaluate markers for ``--platform``, so name them."""
+EXTRAS = ("postgresql",)
+"""Optional parts every workstation gets: psycopg, to work on the unit's PostgreSQL server."""
+INSTALLED = f"oncosecours[{','.join(EXTRAS)}]"
+"""What the installer installs from the wheelhouse (and the closure check resolves)."""
 
 KIT_FOLDERS = ("queries", "templates", "exports")
 HERE = Path(__file__).resolve().parent
@@ -37,10 +42,12 @@ def project_root() -> Path:
 
 
 def requirements(root: Path) -> list[str]:
-    """Runtime requirements of the project, plus what Windows needs on top."""
+    """Runtime requirements of the project and of its kit extras, plus what Windows needs on
+    top."""
     with (root / "pyproject.toml").open("rb") as handle:
         project = tomllib.load(handle)["project"]
-    return [*project["dependencies"], *WINDOWS_ONLY]
+    extras = [r for extra in EXTRAS for r in project["optional-dependencies"][extra]]
+    return [*project["dependencies"], *extras, *WINDOWS_ONLY]
 
 
 def _pip(*args: str, step: str) -> subprocess.CompletedProcess:
@@ -93,7 +100,7 @@ def check_closure(wheelhouse: Path, python_version: str) -> str:
         "--target",
         str(wheelhouse / ".dry-run-target"),
         "--ignore-installed",
-        "oncosecours",
+        INSTALLED,
         *WINDOWS_ONLY,
         step="vérification de la roue complète (dépendances Windows)",
     )

@@ -25,7 +25,7 @@ if not exist "%VENV%\Scripts\python.exe" (
 )
 
 echo Installation des paquets depuis "%KIT%wheelhouse" (sans réseau) ...
-"%VENV%\Scripts\python.exe" -m pip install --no-index --find-links "%KIT%wheelhouse" --upgrade oncosecours || goto :echec
+"%VENV%\Scripts\python.exe" -m pip install --no-index --find-links "%KIT%wheelhouse" --upgrade "oncosecours[postgresql]" || goto :echec
 
 echo Configuration du classeur (interpréteur Python dans xlwings.conf) ...
 rem Chemin relatif au classeur (%ONCOSECOURS_DIR% = son dossier) : le kit reste valable si la lettre du lecteur change.
