@@ -135,6 +135,13 @@ def _phase_refresh(folder: str, store: str, repeat: int = 1) -> dict:
     return {"runs": runs, "peak_mb": peak_mb(), "store_mb": size}
 
 
+def settle() -> None:
+    """Write what the synthetic backup left in the page cache to disk before anything is
+    timed: its write-back would otherwise land in whichever measure runs next."""
+    if hasattr(os, "sync"):  # not on Windows
+        os.sync()
+
+
 def _child(*args: str, env: dict[str, str] | None = None) -> dict:
     """One measured phase in its own process (``env``: e.g. settings naming a server)."""
     command = [sys.executable, "-m", "oncosecours.ops.bench_refresh", *args]
@@ -159,6 +166,7 @@ def run(scale: str = "large", seed: int = 1, keep: str | None = None, progress=N
         if not (folder.exists() and any(folder.iterdir())):
             say(f"Génération de la sauvegarde synthétique « {scale} » dans {folder}…")
             synth = _child("synth", str(folder), scale, str(seed))
+            settle()
             say(f"  écrite en {synth['seconds']:.1f} s")
         else:
             say(f"Sauvegarde existante réutilisée : {folder}")

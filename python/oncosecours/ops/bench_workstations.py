@@ -198,6 +198,7 @@ def run(clients: tuple[int, ...] = (1, 4, 8), patients: int = 6, scale: str = "l
             backup = tmp / f"sauvegarde-{scale}"
             say(f"Génération de la sauvegarde synthétique « {scale} »…")
             bench_refresh._child("synth", str(backup), scale, "1")
+            bench_refresh.settle()
             say(f"Mesure : pyarrow seul ({repeat} fois)…")
             parse = bench_refresh._child("parse", str(backup), str(repeat))
             say(f"Mesure : actualisation SQLite ({1 + repeat} fois)…")
