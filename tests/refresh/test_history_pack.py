@@ -220,3 +220,34 @@ def test_a_register_with_the_row_table_is_migrated_row_for_row(tmp_path, small_s
     _assert_same_rows(conn, reference)
     assert digests.read_back(conn, "ref_history") == before
     conn.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_register_opened_by_the_new_version_is_converted_on_either_engine(
+    engine, store_path, hegp, monkeypatch
+):
+    """The register (a file, or the unit's server) at schema 10 with its history rows: the
+    first connect of this version converts them, row for row, digest unchanged."""
+    rows = _frame_rows(hegp)
+    every = db._migration_files()
+    monkeypatch.setattr(
+        db, "_migration_files", lambda: [m for m in every if m[0] < db.HISTORY_PACKED_VERSION]
+    )
+    conn = db.connect(store_path)  # made by the previous version
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+    names = list(history_pack.NAMES)
+    with db.plain_transaction(conn):
+        conn.executemany(
+            f"INSERT INTO ref_history ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [[row.get(n) for n in names] for row in rows],
+        )
+    before = digests.read_back_rows(conn, "ref_history")
+    conn.close()
+
+    monkeypatch.setattr(db, "_migration_files", lambda: every)
+    conn = db.connect(store_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.schema_version()
+    assert history_pack.row_count(conn) == len(rows) == 493
+    _assert_same_rows(conn, _rows_table(rows))
+    assert digests.read_back(conn, "ref_history") == before
+    conn.close()
