@@ -17,7 +17,7 @@ from older_store import older_store
 from oncosecours.domain.errors import OncoError
 from oncosecours.refresh.engine import load_backup
 from oncosecours.services.refresh import refresh_snapshot
-from oncosecours.store import db, history_pack, ledger
+from oncosecours.store import db, history_pack, history_write, ledger
 from oncosecours.store import snapshot_digest as digests
 from oncosecours.store.integrity import verify_store
 
@@ -119,7 +119,7 @@ def _edge_rows(nul: str) -> list[dict]:
     rows += [
         {"row_id": 100 + i, "patient_id": "P4", "start_date": f"2026-03-{1 + i % 28:02d}",
          "value": float(i), "cycle": i % 7, "reduction_pct": None if i % 3 else 25.0}
-        for i in range(history_pack.BLOCK_ROWS * 2 + 17)
+        for i in range(history_write.BLOCK_ROWS * 2 + 17)
     ]  # fmt: skip
     rows.append({"row_id": 7, "patient_id": "P5", "start_date": "2026-04-01"})  # next block
     return rows
@@ -129,15 +129,15 @@ def _edge_rows(nul: str) -> list[dict]:
 def test_edge_values_come_back_as_sqlite_stored_them(conn, engine):
     rows = _edge_rows("\x00" if engine == "sqlite" else "")  # no NUL in a PostgreSQL text
     with db.plain_transaction(conn):
-        history_pack.replace(conn, rows)
+        history_write.replace(conn, rows)
     _assert_same_rows(conn, _rows_table(rows))
     p4 = history_pack.patient_rows(conn, "P4")
-    assert len(p4) == history_pack.BLOCK_ROWS * 2 + 17
+    assert len(p4) == history_write.BLOCK_ROWS * 2 + 17
     # a patient is never split: P4 fills the first block past its size, P5 opens the second
     assert conn.execute("SELECT count(*) FROM ref_history").fetchone()[0] == 2
     assert history_pack.patient_rows(conn, "P9") == []
     with db.plain_transaction(conn):
-        history_pack.replace(conn, [])
+        history_write.replace(conn, [])
     assert history_pack.row_count(conn) == 0 and history_pack.columns(conn) == (
         0,
         [[] for _ in history_pack.NAMES],

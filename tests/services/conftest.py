@@ -185,7 +185,7 @@ def _history_rows():
 
 def load_snapshot(conn, backup_date: date | None = None) -> None:
     """Insert the synthetic snapshot (one transaction, like a refresh)."""
-    from oncosecours.store import history_pack
+    from oncosecours.store import history_write
 
     backup = (backup_date or TODAY - timedelta(days=1)).isoformat()
     conn.execute("BEGIN IMMEDIATE")
@@ -232,7 +232,7 @@ def load_snapshot(conn, backup_date: date | None = None) -> None:
              "value", "protocol_name", "protocol_id", "cycle", "day", "dose_prescribed",
              "dose_calculated", "weight_kg", "height_cm", "creatinine_umol_l", "reduction_pct",
              "reduction_reason", "bsa_dubois")  # fmt: skip
-    history_pack.replace(conn, [dict(zip(names, row, strict=True)) for row in _history_rows()])
+    history_write.replace(conn, [dict(zip(names, row, strict=True)) for row in _history_rows()])
     conn.execute("COMMIT")
 
 

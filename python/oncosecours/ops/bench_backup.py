@@ -42,7 +42,7 @@ def build_store(path: Path, history_rows: int | str, seed: int = 7) -> dict[str,
     history written directly, or ``"small"`` / ``"large"``: the synthetic backup of that scale
     (``oncosecours synth``) loaded by the real refresh."""
     from oncosecours.services.users import bootstrap_admin, create_user
-    from oncosecours.store import db, history_pack, snapshot
+    from oncosecours.store import db, history_write, snapshot
     from oncosecours.store.db import connect
 
     conn = connect(path)
@@ -102,7 +102,7 @@ def build_store(path: Path, history_rows: int | str, seed: int = 7) -> dict[str,
         snapshot.insert_many(
             conn, snapshot.insert_sql("ref_patients", _PATIENT_COLUMNS), patient_rows
         )
-        history_pack.replace(
+        history_write.replace(
             conn, [dict(zip(_HISTORY_COLUMNS, row, strict=True)) for row in history_rows_made]
         )
     db.checkpoint(conn)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oncosecours.services.core import Actor, action, require_role
-from oncosecours.store import audit, history_pack
+from oncosecours.store import audit, history_pack, history_write
 from oncosecours.store import snapshot as store
 from oncosecours.store import snapshot_digest as digests
 from oncosecours.store.circuit import snapshot_meta
@@ -133,7 +133,7 @@ class _Rows:
 def _packed(rows: Future) -> tuple:
     """The history's rows as its packed tables' (:mod:`oncosecours.store.history_pack`)."""
     prepared = rows.result()
-    return history_pack.pack(prepared.names, prepared.sources, prepared.total)
+    return history_write.pack(prepared.names, prepared.sources, prepared.total)
 
 
 def _insert(
@@ -146,13 +146,12 @@ def _insert(
     from concurrent.futures import ThreadPoolExecutor
 
     rows = rows.result()
-    names = rows.names
-    total = rows.total
-    starts = list(range(0, total, CHUNK))
     digest = hashing.submit(rows.digest)
     if table.sql == history_pack.TABLE:  # packed in the preparing thread
-        history_pack.write(conn, *packed.result())
+        history_write.write(conn, *packed.result())
         return digest
+    names = rows.names
+    starts = list(range(0, rows.total, CHUNK))
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(rows.chunk, starts[0], CHUNK) if starts else None
         for index in range(len(starts)):
@@ -199,8 +198,8 @@ def write_snapshot(
                 progress("Remplacement de l'instantané dans la base (une seule transaction)…")
             indexes = store.indexes_of(conn, sql_names)
             store.drop_indexes(conn, indexes)  # rebuilt after the load: faster than row by row
-            # children first (lines before protocols); the history's texts with it
-            store.clear(conn, [*sql_names[::-1], history_pack.PATIENTS, history_pack.TEXTS])
+            # children first (lines before protocols); the history's parts with it
+            store.clear(conn, [*sql_names[::-1], *history_pack.HISTORY_PARTS])
             for number, table in enumerate(tables, 1):
                 if progress:
                     progress(f"  {table.label} ({number}/{len(tables)})…")

@@ -7,23 +7,14 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from oncosecours.store.rows import all_rows
-
-
-def _in(ids: list[int]) -> str:
-    return ", ".join("?" * len(ids))
-
-
-def _chunks(ids: list[int], size: int = 500):
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+from oncosecours.store.rows import all_rows, chunks, marks
 
 
 def _by(conn: sqlite3.Connection, sql: str, ids: list[int], key: str) -> dict[int, dict]:
     """Rows of ``sql`` (with one ``IN ({})`` placeholder) keyed by ``key``; later rows win."""
     out: dict[int, dict] = {}
-    for chunk in _chunks(sorted(set(ids))):
-        for row in conn.execute(sql.format(_in(chunk)), chunk):
+    for chunk in chunks(sorted(set(ids))):
+        for row in conn.execute(sql.format(marks(chunk)), chunk):
             out[row[key]] = dict(row)
     return out
 
@@ -68,17 +59,17 @@ def line_records(
         "prescription_id",
     )
     go_aheads: dict[int, dict] = {}
-    for chunk in _chunks(sorted(set(cure_ids))):
+    for chunk in chunks(sorted(set(cure_ids))):
         for row in conn.execute(
-            f"SELECT * FROM go_aheads WHERE admin_date = ? AND cure_id IN ({_in(chunk)}) "
+            f"SELECT * FROM go_aheads WHERE admin_date = ? AND cure_id IN ({marks(chunk)}) "
             "ORDER BY id",
             [iso_day, *chunk],
         ):
             go_aheads[row["cure_id"]] = dict(row)
     preparations: dict[int, list[dict]] = {}
-    for chunk in _chunks(line_ids):
+    for chunk in chunks(line_ids):
         for row in conn.execute(
-            f"SELECT * FROM preparations WHERE prescription_line_id IN ({_in(chunk)}) ORDER BY id",
+            f"SELECT * FROM preparations WHERE prescription_line_id IN ({marks(chunk)}) ORDER BY id",
             chunk,
         ):
             preparations.setdefault(row["prescription_line_id"], []).append(dict(row))

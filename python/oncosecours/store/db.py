@@ -139,9 +139,9 @@ def _after_migration(conn: sqlite3.Connection, version: int) -> None:
     if version == LEDGER_VERSION:
         ledger.baseline(conn)
     if version == HISTORY_PACKED_VERSION:
-        from oncosecours.store import history_pack
+        from oncosecours.store import history_write
 
-        history_pack.convert_rows_table(conn, "ref_history_v10")
+        history_write.convert_rows_table(conn, "ref_history_v10")
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -4,7 +4,7 @@ the who-when-why (:class:`Signed`) of a cancellation or a stop."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,3 +51,27 @@ def first_row(
     cursor = conn.execute(sql, params)
     row = cursor.fetchone()
     return None if row is None else dict(zip(_names(cursor), row, strict=True))
+
+
+IN_SIZE = 500
+"""Keys bound per ``IN (...)`` (under every engine's bound-value limit)."""
+
+
+def chunks(keys: Sequence[Any], size: int = IN_SIZE) -> Iterator[Sequence[Any]]:
+    """``keys`` in slices an ``IN (...)`` can bind."""
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
+def marks(keys: Sequence[Any]) -> str:
+    """The ``?, ?, ...`` of an ``IN (...)`` binding ``keys``."""
+    return ", ".join("?" * len(keys))
+
+
+def pairs_in(conn: sqlite3.Connection, sql: str, keys: Iterable[Any]) -> dict[Any, Any]:
+    """{first column: second column} of ``sql`` (one ``IN ({})`` placeholder) for ``keys``,
+    queried by chunks."""
+    found: dict[Any, Any] = {}
+    for chunk in chunks(sorted(set(keys))):
+        found.update(conn.execute(sql.format(marks(chunk)), chunk).fetchall())
+    return found

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from oncosecours.store import history_pack
+from oncosecours.store.rows import pairs_in
 
 _COUNTED_LINE = (
     "(c.state != 'cancelled' OR EXISTS (SELECT 1 FROM administrations a "
@@ -22,17 +23,11 @@ _COUNTED_LINE = (
 def backup_history(conn: sqlite3.Connection, ref_patient_id: Any) -> list[dict[str, Any]]:
     """The backup's treatment history of a patient with molecule names, by start date."""
     rows = history_pack.patient_rows(conn, ref_patient_id)
-    ids = sorted({r["molecule_id"] for r in rows if r["molecule_id"] is not None})
-    names: dict[Any, Any] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        names.update(
-            conn.execute(
-                "SELECT molecule_id, name FROM ref_molecules WHERE molecule_id IN "
-                f"({', '.join('?' * len(part))})",
-                part,
-            ).fetchall()
-        )
+    names = pairs_in(
+        conn,
+        "SELECT molecule_id, name FROM ref_molecules WHERE molecule_id IN ({})",
+        [r["molecule_id"] for r in rows if r["molecule_id"] is not None],
+    )
     return [{**row, "molecule_name": names.get(row["molecule_id"])} for row in rows]
 
 
