@@ -251,3 +251,21 @@ def test_a_register_opened_by_the_new_version_is_converted_on_either_engine(
     _assert_same_rows(conn, _rows_table(rows))
     assert digests.read_back(conn, "ref_history") == before
     conn.close()
+
+
+def test_a_history_that_cannot_be_converted_is_refused_in_french_and_left_as_it_was(tmp_path):
+    store_path = tmp_path / "oncosecours.sqlite"
+    raw = older_store(store_path, below=db.HISTORY_PACKED_VERSION)
+    raw.execute(  # a text where a number belongs: SQLite kept it, the packed records cannot
+        "INSERT INTO ref_history (row_id, patient_id, start_date, cycle) "
+        "VALUES (1, 'P1', '2026-01-01', 'deux')"
+    )
+    raw.close()
+    with pytest.raises(OncoError) as refused:
+        db.connect(store_path)
+    assert refused.value.rule == "HISTORIQUE_NON_CONVERTI"
+    assert "cycle: nombre attendu" in str(refused.value)
+    raw = sqlite3.connect(store_path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == db.HISTORY_PACKED_VERSION - 1
+    assert raw.execute("SELECT cycle FROM ref_history").fetchall() == [("deux",)]
+    raw.close()

@@ -247,9 +247,21 @@ def replace(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None
 
 def convert_rows_table(conn: sqlite3.Connection, old: str) -> None:
     """Pack the rows of a history table of the earlier shape (one row per history row), then
-    drop it: the migration to this storage (store/migrations/0011)."""
+    drop it: the migration to this storage (store/migrations/0011). A value that cannot be
+    stored is a French refusal; the migration's transaction then leaves the register as it was."""
+    from oncosecours.domain.errors import OncoError
+
     cursor = conn.execute(f"SELECT * FROM {old} ORDER BY row_id")
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    replace(conn, rows)
+    try:
+        replace(conn, rows)
+    except (TypeError, ValueError) as exc:
+        raise OncoError(
+            f"Historique de la sauvegarde impossible à convertir au nouveau format ({exc}) : "
+            "la base n'a pas été modifiée ; utiliser la version précédente d'OncoSecours, "
+            "ou actualiser la sauvegarde Chimio dans une base neuve",
+            field=f"{old}",
+            rule="HISTORIQUE_NON_CONVERTI",
+        ) from None
     conn.execute(f"DROP TABLE {old}")
